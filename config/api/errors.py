@@ -1,0 +1,84 @@
+"""The API's single error shape.
+
+Every 4xx body is ``{"errors": [{"field", "code", "message"}]}`` (SPEC.md,
+"Interfaces"). DRF's nested ``ValidationError`` details are flattened into
+JSON paths such as ``rollout_wedge.wedge_stages[1].target_percentage``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+def error(field: str | None, code: str, message: str) -> dict[str, str | None]:
+    return {"field": field, "code": code, "message": message}
+
+
+def error_response(
+    errors: list[dict[str, Any]], status_code: int, headers: Mapping[str, str] | None = None
+) -> Response:
+    return Response({"errors": errors}, status=status_code, headers=headers)
+
+
+class Conflict(exceptions.APIException):
+    """409: the state machine or a rule refuses an otherwise valid request."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The request conflicts with the current state."
+    default_code = "conflict"
+
+
+def _join(prefix: str | None, key: str | int) -> str:
+    if isinstance(key, int):
+        return f"{prefix or ''}[{key}]"
+    return f"{prefix}.{key}" if prefix else str(key)
+
+
+def flatten(detail: Any, prefix: str | None = None) -> Iterator[dict[str, Any]]:
+    """Walk DRF's error detail tree, yielding one error per leaf."""
+    if isinstance(detail, Mapping):
+        for key, value in detail.items():
+            field = prefix if key in ("non_field_errors", "detail") else _join(prefix, key)
+            yield from flatten(value, field)
+    elif isinstance(detail, list):
+        if all(isinstance(item, exceptions.ErrorDetail | str) for item in detail):
+            for item in detail:
+                yield from flatten(item, prefix)
+        else:
+            for index, item in enumerate(detail):
+                if item:
+                    yield from flatten(item, _join(prefix, index))
+    else:
+        code = getattr(detail, "code", None) or "invalid"
+        yield error(prefix, str(code), str(detail))
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        errors = list(flatten(exc.detail))
+    else:
+        detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
+        code = getattr(detail, "code", None) or getattr(exc, "default_code", "error")
+        errors = [error(None, str(code), str(detail))]
+    response.data = {"errors": errors}
+    # Errors are JSON whatever the view renders on success (OpenAPI YAML, CSV).
+    request = context.get("request")
+    if request is not None:
+        request.accepted_renderer = JSONRenderer()
+        request.accepted_media_type = "application/json"
+    return response

@@ -1,0 +1,138 @@
+"""Typed readers for environment variables that fail loudly.
+
+Every helper raises ``ImproperlyConfigured`` naming the variable, so a typo in
+a deployment surfaces at start-up instead of as odd behaviour later.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def _raw(name: str) -> str | None:
+    """The variable's value, or the contents of the file named by ``NAME_FILE``."""
+    value = os.environ.get(name)
+    if value is not None:
+        return value
+    path = os.environ.get(f"{name}_FILE")
+    if path:
+        try:
+            return Path(path).read_text().strip()
+        except OSError as exc:
+            raise ImproperlyConfigured(f"{name}_FILE: cannot read {path!r}: {exc}") from exc
+    return None
+
+
+def env_str(name: str, default: str | None = None) -> str:
+    value = _raw(name)
+    if value is None:
+        if default is None:
+            raise ImproperlyConfigured(f"{name} is required but not set.")
+        return default
+    return value
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = _raw(name)
+    if value is None:
+        return default
+    lowered = value.strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ImproperlyConfigured(f"{name} must be a boolean (1/0, true/false), got {value!r}.")
+
+
+def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
+    value = _raw(name)
+    if value is None:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be an integer, got {value!r}.") from None
+    if minimum is not None and number < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}, got {number}.")
+    return number
+
+
+def env_float(name: str, default: float, *, minimum: float | None = None) -> float:
+    value = _raw(name)
+    if value is None:
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number, got {value!r}.") from None
+    if number != number or number in (float("inf"), float("-inf")):
+        raise ImproperlyConfigured(f"{name} must be a finite number, got {value!r}.")
+    if minimum is not None and number < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}, got {number}.")
+    return number
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    value = _raw(name)
+    if value is None:
+        return default
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+_DB_SCHEMES = {"sqlite", "postgres", "postgresql", "pgsql"}
+
+
+def env_database(name: str, default: str) -> dict[str, Any]:
+    """Parse a SQLite or PostgreSQL URL into a Django ``DATABASES`` entry."""
+    url = _raw(name) or default
+    scheme = urlsplit(url).scheme
+    if scheme not in _DB_SCHEMES:
+        raise ImproperlyConfigured(
+            f"{name} must be a sqlite:// or postgres:// URL, got scheme {scheme or 'none'!r}."
+        )
+    try:
+        config: dict[str, Any] = dict(dj_database_url.parse(url, conn_max_age=60))
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} is not a valid database URL: {exc}") from exc
+    if scheme == "sqlite":
+        if not config.get("NAME"):
+            raise ImproperlyConfigured(
+                f"{name} must name a database file, e.g. sqlite:///var/db.sqlite3."
+            )
+        config["CONN_MAX_AGE"] = 0
+        # WAL lets web, worker and beat read while one of them writes;
+        # IMMEDIATE takes the write lock at BEGIN so writers queue on the busy
+        # timeout instead of failing with "database is locked" mid-transaction.
+        config["OPTIONS"] = {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": (
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000;"
+            ),
+        }
+    else:
+        if not config.get("NAME"):
+            raise ImproperlyConfigured(f"{name} must name a database, e.g. postgres://host/wedge.")
+        config["CONN_HEALTH_CHECKS"] = True
+    return config
+
+
+def env_url(name: str, *, schemes: set[str]) -> str | None:
+    """An optional URL whose scheme must be one of ``schemes``; None when unset."""
+    url = _raw(name)
+    if not url:
+        return None
+    scheme = urlsplit(url).scheme
+    if scheme not in schemes:
+        allowed = ", ".join(sorted(schemes))
+        raise ImproperlyConfigured(f"{name} must use one of the schemes {allowed}; got {url!r}.")
+    return url

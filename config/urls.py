@@ -1,0 +1,30 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from org import views as org_views
+
+
+def placeholder(prefix: str, namespace: str, name: str, title: str) -> object:
+    """A signed-in page for a feature that has not landed yet."""
+    view = org_views.PlaceholderView.as_view(title=title)
+    return path(prefix, include(([path("", view, name=name)], namespace)))
+
+
+api_v1 = [
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+]
+
+urlpatterns = [
+    path("", org_views.PlaceholderView.as_view(title="Active rollouts"), name="dashboard"),
+    path("accounts/login/", org_views.SignInView.as_view(), name="login"),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("healthz", org_views.healthz, name="healthz"),
+    path("api/v1/", include((api_v1, "api"))),
+    placeholder("proposals/", "proposals", "list", "Proposals"),
+    placeholder("waivers/", "waivers", "list", "Waivers"),
+    placeholder("audit/", "audit", "list", "Audit trail"),
+    placeholder("reports/governance/", "reports", "governance", "Governance report"),
+    path("admin/", admin.site.urls),
+]

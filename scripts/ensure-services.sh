@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Make sure PostgreSQL and Redis answer on 127.0.0.1, starting them when they
+# are installed but down, installing them with apt when they are missing.
+set -euo pipefail
+
+PG_PORT=5432
+REDIS_PORT=6379
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+wait_for_port() {
+  for _ in $(seq 1 60); do
+    port_open "$1" && return 0
+    sleep 0.5
+  done
+  echo "ensure-services: nothing answers on 127.0.0.1:$1" >&2
+  return 1
+}
+
+apt_install() {
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "ensure-services: $* missing and not root; install them: apt-get install -y $*" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "$@" >/dev/null
+}
+
+ensure_postgres() {
+  if ! port_open "$PG_PORT"; then
+    command -v pg_ctlcluster >/dev/null || apt_install postgresql
+    version=$(ls /etc/postgresql | sort -V | tail -n 1)
+    if [ -z "$version" ]; then
+      echo "ensure-services: no PostgreSQL cluster found" >&2
+      exit 1
+    fi
+    pg_ctlcluster --skip-systemctl-redirect "$version" main start
+    wait_for_port "$PG_PORT"
+  fi
+  # Tests connect as postgres with a password; where the server trusts local
+  # TCP the password is ignored, elsewhere we set it through the unix socket.
+  if ! PGPASSWORD=postgres psql -h 127.0.0.1 -U postgres -d postgres -Atqc "select 1" >/dev/null 2>&1; then
+    runuser -u postgres -- psql -q -c "ALTER ROLE postgres PASSWORD 'postgres'"
+  fi
+}
+
+ensure_redis() {
+  if ! port_open "$REDIS_PORT"; then
+    command -v redis-server >/dev/null || apt_install redis-server
+    redis-server --daemonize yes --bind 127.0.0.1 --port "$REDIS_PORT" --save "" --appendonly no
+    wait_for_port "$REDIS_PORT"
+  fi
+}
+
+ensure_postgres
+ensure_redis
+echo "ensure-services: PostgreSQL on :$PG_PORT and Redis on :$REDIS_PORT are up."

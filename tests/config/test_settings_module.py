@@ -1,0 +1,52 @@
+"""The settings module as a whole, imported in fresh interpreters."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_django(args: list[str], **env: str) -> subprocess.CompletedProcess[str]:
+    ours = ("DJANGO_", "DATABASE_", "REDIS_", "SECRET_", "DEBUG", "ALLOWED_")
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(ours)}
+    clean.update(env)
+    clean["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_bad_database_url_stops_start_up_naming_the_variable(tmp_path):
+    result = run_django(
+        ["check"], DEBUG="1", DATABASE_URL="mysql://nowhere/db", WEDGE_VAR_DIR=str(tmp_path)
+    )
+    assert result.returncode != 0
+    assert "DATABASE_URL must be a sqlite:// or postgres:// URL" in result.stderr
+
+
+def test_secret_key_is_required_when_debug_is_off(tmp_path):
+    result = run_django(["check"], DEBUG="0", WEDGE_VAR_DIR=str(tmp_path))
+    assert result.returncode != 0
+    assert "SECRET_KEY is required but not set" in result.stderr
+
+
+@pytest.mark.parametrize("debug", ["0"])
+def test_check_deploy_is_clean_with_a_real_secret(tmp_path, debug):
+    result = run_django(
+        ["check", "--deploy", "--fail-level", "WARNING"],
+        DEBUG=debug,
+        SECRET_KEY="x" * 20 + "a-real-secret-of-sufficient-length-and-variety-9f8e7d",
+        ALLOWED_HOSTS="wedge.example.com",
+        WEDGE_VAR_DIR=str(tmp_path),
+    )
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout

@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+import pytest
+from rest_framework.test import APIClient
+
+from org.demo import seed_demo
+from org.models import User
+
+
+@pytest.fixture
+def demo(db: None) -> dict[str, User]:
+    """The demo organisation of `seed_demo`, users by name."""
+    seed_demo()
+    return {user.username: user for user in User.objects.all()}
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def token_client(demo: dict[str, User]):
+    """An API client authenticated with a token, for a demo user by name."""
+    from org.tokens import api_token_for
+
+    def make(username: str) -> APIClient:
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_for(user=demo[username])}")
+        return client
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, tmp_path_factory):
+    """A real Celery worker on Redis, pointed at the test database.
+
+    Tests that use it must commit their data (``transaction=True``) so the
+    worker's own connections can see it.
+    """
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import redis
+    from django.conf import settings
+    from django.db import connection
+
+    from config.celery import app
+
+    redis.Redis.from_url(str(settings.REDIS_URL)).flushdb()
+    db = connection.settings_dict
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings_test",
+        "DATABASE_URL": (
+            f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+        ),
+        "REDIS_URL": str(settings.REDIS_URL),
+    }
+    root = Path(__file__).resolve().parent.parent
+    log_path = tmp_path_factory.mktemp("celery") / "worker.log"
+    log = log_path.open("w")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--loglevel",
+            "INFO",
+            "--concurrency",
+            "2",
+            "--without-gossip",
+            "--without-mingle",
+            "--hostname",
+            f"test-worker-{os.getpid()}@%h",
+        ],
+        cwd=root,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        app.send_task("wedge.ping", args=[0]).get(timeout=60)
+        yield process
+    except Exception:
+        print(log_path.read_text())
+        raise
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
