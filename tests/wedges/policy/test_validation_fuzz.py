@@ -1,0 +1,173 @@
+"""Property tests: the validator never raises, whatever JSON it is given."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from wedges.policy import codes
+from wedges.policy.engine import view_from_document
+from wedges.policy.ladder import generate_ladder
+from wedges.policy.validation import (
+    STAGE_FIELDS,
+    TOP_LEVEL_FIELDS,
+    Report,
+    ValidationContext,
+    validate,
+)
+
+Document = dict[str, Any]
+
+json_scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(10**30), max_value=10**30),
+    st.integers().map(lambda n: n * 10**400),  # beyond float range
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=30),
+    st.sampled_from(["5", "", "PENDING", "linear", "a < 1", "a <", "canary", "initial"]),
+)
+json_values = st.recursive(
+    json_scalars,
+    lambda children: st.one_of(
+        st.lists(children, max_size=4),
+        st.dictionaries(
+            st.one_of(st.text(max_size=10), st.sampled_from([*TOP_LEVEL_FIELDS, *STAGE_FIELDS])),
+            children,
+            max_size=5,
+        ),
+    ),
+    max_leaves=20,
+)
+contexts = st.builds(ValidationContext, st.booleans(), st.booleans())
+
+
+def check_report(report: Report) -> None:
+    """What every report must satisfy, whatever the input."""
+    assert report.valid is (not report.errors)
+    for issue in report.errors:
+        assert issue.code in codes.VALIDATION_ERROR_CODES
+        assert issue.waivable is (issue.code in codes.WAIVABLE_CODES)
+        assert issue.path is not None
+        assert issue.path.startswith("rollout_wedge")
+        assert issue.message
+    for issue in report.warnings:
+        assert issue.code in codes.VALIDATION_WARNING_CODES
+        assert not issue.waivable
+    if report.waiver_required:
+        assert report.errors
+        assert all(issue.waivable for issue in report.errors)
+    # The API serialises the report as strict JSON.
+    json.dumps(report.to_dict(), allow_nan=False)
+
+
+@settings(max_examples=300, deadline=None)
+@given(json_values, contexts)
+def test_arbitrary_json_never_raises(document: object, context: ValidationContext) -> None:
+    before = json.dumps(document)
+    report = validate(document, context)
+    check_report(report)
+    assert json.dumps(document) == before  # validation never mutates its input
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data(), contexts)
+def test_mutated_valid_documents_never_raise(
+    make_document: Callable[..., Document], data: st.DataObject, context: ValidationContext
+) -> None:
+    document = make_document()
+    for _ in range(data.draw(st.integers(min_value=1, max_value=4))):
+        target: dict[str, Any] = data.draw(
+            st.sampled_from(
+                [document, *[s for s in document["wedge_stages"] if isinstance(s, dict)]]
+            )
+        )
+        key = data.draw(st.one_of(st.sampled_from(sorted(target) or ["x"]), st.text(max_size=8)))
+        if data.draw(st.booleans()):
+            target.pop(key, None)
+        else:
+            target[key] = data.draw(json_values)
+        if not isinstance(document.get("wedge_stages"), list):
+            break
+    report = validate(document, context)
+    check_report(report)
+    if report.valid:
+        # Whatever survived the mutations, a valid document is one the engine can run.
+        view = view_from_document(document)
+        assert len(view.stages) >= codes.MIN_STAGES
+        if context.on_submission:
+            assert document.get("wedge_state", "PENDING") == "PENDING"
+
+
+@st.composite
+def ladder_documents(draw: st.DrawFn) -> tuple[Document, bool]:
+    """Documents built from generated ladders, and whether the subsystem is critical."""
+    policy = draw(st.sampled_from(codes.INCREMENT_POLICIES))
+    critical = draw(st.booleans())
+    initial = draw(st.floats(min_value=0.01, max_value=10.0 if critical else 25.0))
+    maximum = draw(st.floats(min_value=initial + 5, max_value=100.0))
+    stages = draw(st.integers(min_value=2, max_value=8))
+    window = draw(st.floats(min_value=1.0, max_value=48.0))
+    targets = generate_ladder(policy, initial, maximum, stages)
+    document: Document = {
+        "wedge_stages": [
+            {
+                "stage_id": f"stage-{index}",
+                "target_percentage": target,
+                "duration_hours": draw(st.floats(min_value=window, max_value=100.0)),
+                "success_criteria": ["error_rate < 0.01"],
+                "rollback_trigger": "error_rate > 0.05",
+            }
+            for index, target in enumerate(targets)
+        ],
+        "initial_percentage": initial,
+        "increment_policy": policy,
+        "max_blast_radius": maximum,
+        "observation_window_hours": window,
+    }
+    return document, critical
+
+
+@settings(max_examples=200, deadline=None)
+@given(ladder_documents())
+def test_documents_from_generated_ladders_are_valid_without_warnings(
+    case: tuple[Document, bool],
+) -> None:
+    document, critical = case
+    report = validate(document, ValidationContext(subsystem_critical=critical))
+    assert report.errors == ()
+    assert report.warnings == ()
+    assert report.total_duration_hours is not None
+    assert report.total_duration_hours > 0
+
+
+def test_deeply_nested_values_do_not_recurse() -> None:
+    nested: object = []
+    for _ in range(100_000):
+        nested = [nested]
+    deep_object: object = {}
+    for _ in range(100_000):
+        deep_object = {"wedge_stages": deep_object}
+    for document in (
+        {"wedge_stages": nested, "initial_percentage": nested},
+        {"wedge_stages": [nested, deep_object]},
+        deep_object,
+        nested,
+    ):
+        check_report(validate(document, ValidationContext()))
+
+
+def test_huge_inputs_stay_fast() -> None:
+    long_text = "a" * 1_000_000
+    document = {
+        "wedge_stages": [{"stage_id": long_text, "rollback_trigger": long_text}] * 200,
+        long_text: long_text,
+        "increment_policy": long_text,
+    }
+    report = validate(document, ValidationContext())
+    check_report(report)
+    assert all(len(issue.message) < 500 for issue in report.errors)

@@ -1,0 +1,41 @@
+"""The policy core: pure Python, no Django imports, unit-tested alone.
+
+* ``validation``: ``validate(document, context) -> Report`` (SPEC rules 1-10);
+* ``expressions``: criteria expressions, ``parse(text) -> Expr``;
+* ``ladder``: stage ladders for the increment policies;
+* ``engine``: ``decide(view, snapshot, now, freshness=...) -> Decision``;
+* ``codes``: every stable code and threshold, defined once.
+"""
+
+from wedges.policy.engine import (
+    Action,
+    CriterionResult,
+    Decision,
+    Snapshot,
+    StageView,
+    WedgeView,
+    decide,
+)
+from wedges.policy.expressions import Expr, ExpressionError, parse
+from wedges.policy.ladder import follows_policy, generate_ladder, planned_total_hours
+from wedges.policy.validation import Issue, Report, ValidationContext, validate
+
+__all__ = [
+    "Action",
+    "CriterionResult",
+    "Decision",
+    "Expr",
+    "ExpressionError",
+    "Issue",
+    "Report",
+    "Snapshot",
+    "StageView",
+    "ValidationContext",
+    "WedgeView",
+    "decide",
+    "follows_policy",
+    "generate_ladder",
+    "parse",
+    "planned_total_hours",
+    "validate",
+]

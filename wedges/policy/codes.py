@@ -1,0 +1,146 @@
+"""Every stable code the policy package emits, defined once.
+
+Validation codes appear in API error bodies (``{"field", "code", "message"}``);
+engine rule codes appear on decisions and in the audit trail. Clients and
+pipelines match on these strings, so they never change meaning once released.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Final
+
+
+class WedgeState(StrEnum):
+    """The policy's five wedge states (a ``StrEnum``, so members equal their names)."""
+
+    PENDING = "PENDING"
+    ACTIVE = "ACTIVE"
+    PAUSED = "PAUSED"
+    ROLLED_BACK = "ROLLED_BACK"
+    COMPLETE = "COMPLETE"
+
+
+WEDGE_STATES: Final = tuple(state.value for state in WedgeState)
+
+INCREMENT_POLICIES: Final = ("linear", "exponential", "manual")
+AUTOMATIC_POLICIES: Final = frozenset({"linear", "exponential"})
+
+# --- Thresholds straight from the policy's "Thresholds" table --------------------------------
+MIN_STAGES: Final = 2
+CRITICAL_INITIAL_CAP: Final = 10.0
+FIRST_STAGE_CAP: Final = 25.0
+MIN_OBSERVATION_WINDOW_HOURS: Final = 1.0
+PAUSE_AFTER_WINDOWS: Final = 3
+
+# Stage ids are stored in a column of this size.
+MAX_STAGE_ID_LENGTH: Final = 100
+
+# The implicit hold at initial_percentage before stage 1 (SPEC "The rollout engine").
+INITIAL_STAGE_ID: Final = "initial"
+INITIAL_STAGE_INDEX: Final = -1
+
+# The reserved snapshot metric carrying the exposure the deployer actually has.
+EXPOSURE_METRIC: Final = "exposure_percentage"
+
+# --- Validation error codes -------------------------------------------------------------------
+NOT_AN_OBJECT: Final = "not_an_object"
+REQUIRED: Final = "required"
+UNKNOWN_KEY: Final = "unknown_key"
+WRONG_TYPE: Final = "wrong_type"
+NOT_FINITE: Final = "not_finite"
+STAGES_EMPTY: Final = "stages_empty"
+STAGES_TOO_FEW: Final = "stages_too_few"
+STAGE_FIELD_MISSING: Final = "stage_field_missing"
+STAGE_ID_EMPTY: Final = "stage_id_empty"
+STAGE_ID_DUPLICATE: Final = "stage_id_duplicate"
+STAGE_ID_RESERVED: Final = "stage_id_reserved"
+STAGE_ID_TOO_LONG: Final = "stage_id_too_long"
+PERCENTAGE_OUT_OF_RANGE: Final = "percentage_out_of_range"
+DURATION_NOT_POSITIVE: Final = "duration_not_positive"
+CRITERIA_EMPTY: Final = "criteria_empty"
+EXPRESSION_INVALID: Final = "expression_invalid"
+TARGETS_NOT_INCREASING: Final = "targets_not_increasing"
+FIRST_STAGE_TOO_LARGE: Final = "first_stage_too_large"
+INITIAL_NOT_POSITIVE: Final = "initial_not_positive"
+INITIAL_ABOVE_FIRST_STAGE: Final = "initial_above_first_stage"
+INITIAL_ABOVE_CRITICAL_CAP: Final = "initial_above_critical_cap"
+BLAST_RADIUS_OUT_OF_RANGE: Final = "blast_radius_out_of_range"
+BLAST_RADIUS_BELOW_STAGE: Final = "blast_radius_below_stage"
+OBSERVATION_WINDOW_TOO_SHORT: Final = "observation_window_too_short"
+INCREMENT_POLICY_INVALID: Final = "increment_policy_invalid"
+WEDGE_STATE_INVALID: Final = "wedge_state_invalid"
+WEDGE_STATE_NOT_PENDING: Final = "wedge_state_not_pending"
+
+VALIDATION_ERROR_CODES: Final = frozenset(
+    {
+        NOT_AN_OBJECT,
+        REQUIRED,
+        UNKNOWN_KEY,
+        WRONG_TYPE,
+        NOT_FINITE,
+        STAGES_EMPTY,
+        STAGES_TOO_FEW,
+        STAGE_FIELD_MISSING,
+        STAGE_ID_EMPTY,
+        STAGE_ID_DUPLICATE,
+        STAGE_ID_RESERVED,
+        STAGE_ID_TOO_LONG,
+        PERCENTAGE_OUT_OF_RANGE,
+        DURATION_NOT_POSITIVE,
+        CRITERIA_EMPTY,
+        EXPRESSION_INVALID,
+        TARGETS_NOT_INCREASING,
+        FIRST_STAGE_TOO_LARGE,
+        INITIAL_NOT_POSITIVE,
+        INITIAL_ABOVE_FIRST_STAGE,
+        INITIAL_ABOVE_CRITICAL_CAP,
+        BLAST_RADIUS_OUT_OF_RANGE,
+        BLAST_RADIUS_BELOW_STAGE,
+        OBSERVATION_WINDOW_TOO_SHORT,
+        INCREMENT_POLICY_INVALID,
+        WEDGE_STATE_INVALID,
+        WEDGE_STATE_NOT_PENDING,
+    }
+)
+
+# SPEC "Waivers": rules 1, 4 and 5 are waivable. Only the policy thresholds of those
+# rules are: a zero-stage wedge or a non-positive initial percentage cannot be run at
+# all, so a waiver cannot lift them.
+WAIVABLE_CODES: Final = frozenset(
+    {
+        STAGES_TOO_FEW,
+        FIRST_STAGE_TOO_LARGE,
+        INITIAL_ABOVE_FIRST_STAGE,
+        INITIAL_ABOVE_CRITICAL_CAP,
+    }
+)
+
+# --- Validation warning codes (never block) ----------------------------------------------------
+LADDER_NOT_LINEAR: Final = "ladder_not_linear"
+LADDER_NOT_EXPONENTIAL: Final = "ladder_not_exponential"
+STAGE_SHORTER_THAN_WINDOW: Final = "stage_shorter_than_window"
+VALIDATION_WARNING_CODES: Final = frozenset(
+    {LADDER_NOT_LINEAR, LADDER_NOT_EXPONENTIAL, STAGE_SHORTER_THAN_WINDOW}
+)
+
+# --- Engine rule codes (Decision.rule) ---------------------------------------------------------
+RULE_STAGED: Final = "INV-RWG-STAGED"
+RULE_OBSERVE: Final = "INV-RWG-OBSERVE"
+RULE_BLAST: Final = "INV-RWG-BLAST"
+RULE_ROLLBACK: Final = "INV-RWG-ROLLBACK"
+RULE_PAUSE_3X: Final = "RWG-PAUSE-3X"
+RULE_NOT_RUNNING: Final = "not_running"
+RULE_PAUSED: Final = "paused"
+RULE_NO_SNAPSHOT: Final = "no_snapshot"
+RULE_SNAPSHOT_BEFORE_STAGE: Final = "snapshot_before_stage"
+RULE_STALE_SNAPSHOT: Final = "stale_snapshot"
+RULE_CRITERIA_UNMET: Final = "criteria_unmet"
+RULE_DURATION_PENDING: Final = "duration_pending"
+RULE_AWAITING_APPROVAL: Final = "awaiting_approval"
+
+# --- Audit event codes (the policy's "Event Codes" table) --------------------------------------
+EVENT_ADVANCED: Final = "RWG-001"
+EVENT_PAUSED: Final = "RWG-002"
+EVENT_ROLLED_BACK: Final = "RWG-003"
+EVENT_COMPLETED: Final = "RWG-004"

@@ -1,0 +1,603 @@
+"""The rollout engine's decisions (SPEC "The rollout engine"), as pure functions.
+
+``decide`` answers "what should happen to this wedge now?" and changes nothing;
+the service layer applies the answer under a row lock. ``apply``, ``start``,
+``pause``, ``resume`` and ``rollback`` compute the next ``WedgeView`` the same
+way the models will, for simulations and property tests.
+
+Stages are numbered 0..n-1; index -1 is the implicit hold ``initial`` at
+``initial_percentage``, used when that is below stage 1's target.
+
+Decisions the spec leaves open:
+
+* The implicit hold is gated by stage 1's success criteria and rollback trigger
+  and also uses stage 1's ``duration_hours`` as its planned duration.
+* Rollback checks read the given snapshot whenever it was received during the
+  current stage (``received_at >= stage_opened_at``), however old: a breach seen
+  at this exposure is evidence enough, and triggers are evaluated when a
+  snapshot arrives, so staleness would only ever hide a real breach. Advancing,
+  by contrast, needs a snapshot no older than ``freshness``.
+* Checks run in this order, first match wins: blast radius (the planned
+  exposure of the current stage, then the snapshot's ``exposure_percentage``),
+  the rollback trigger, then (ACTIVE only) advancement and the 3x pause.
+* An operator approval advances any eligible stage, also before its planned
+  ``duration_hours`` (never before the observation window or with unmet
+  criteria); ``manual`` wedges advance only with one.
+* If the next stage's target would exceed ``max_blast_radius`` (impossible for
+  a validated wedge), the engine refuses to advance (``NONE`` with rule
+  ``INV-RWG-BLAST``) rather than roll back: the current exposure is within bounds.
+  A current exposure above it is a breach and rolls back.
+* Durations too large for ``timedelta`` are treated as "never elapses" instead
+  of raising.
+* Each stage holds exactly its ``target_percentage``. A (waived) wedge whose
+  ``initial_percentage`` is at or above stage 1's target starts at stage 1, so
+  its first exposure is stage 1's target, never the larger initial value.
+* ``desired_exposure`` is 0 for PENDING and ROLLED_BACK wedges and the last
+  stage's target for COMPLETE ones.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import Enum
+
+from wedges.policy import codes
+from wedges.policy.codes import WedgeState
+from wedges.policy.expressions import parse
+from wedges.policy.units import parse_quantity
+
+__all__ = [
+    "Action",
+    "CriterionResult",
+    "Decision",
+    "Snapshot",
+    "StageView",
+    "WedgeView",
+    "apply",
+    "current_stage_id",
+    "decide",
+    "desired_exposure",
+    "exposure_for",
+    "gating_stage",
+    "initial_stage_index",
+    "pause",
+    "resume",
+    "rollback",
+    "start",
+    "view_from_document",
+]
+
+_RUNNING = frozenset({WedgeState.ACTIVE, WedgeState.PAUSED})
+
+
+class Action(Enum):
+    NONE = "none"
+    ADVANCE = "advance"
+    COMPLETE = "complete"
+    PAUSE = "pause"
+    ROLLBACK = "rollback"
+
+
+_EVENT_CODES = {
+    Action.ADVANCE: codes.EVENT_ADVANCED,
+    Action.PAUSE: codes.EVENT_PAUSED,
+    Action.ROLLBACK: codes.EVENT_ROLLED_BACK,
+    Action.COMPLETE: codes.EVENT_COMPLETED,
+}
+
+
+@dataclass(frozen=True)
+class StageView:
+    """One stage as the engine sees it. Expressions are parsed on construction,
+    so a view can only hold expressions the engine can evaluate."""
+
+    stage_id: str
+    target_percentage: float
+    duration_hours: float
+    success_criteria: tuple[str, ...]
+    rollback_trigger: str
+
+    def __post_init__(self) -> None:
+        for expression in (*self.success_criteria, self.rollback_trigger):
+            parse(expression)  # raises ExpressionError
+
+
+@dataclass(frozen=True)
+class WedgeView:
+    """A wedge's state as of one moment; see the module docstring for ``stage_index``."""
+
+    state: str
+    stages: tuple[StageView, ...]
+    stage_index: int
+    stage_opened_at: datetime | None
+    initial_percentage: float
+    max_blast_radius: float
+    observation_window_hours: float
+    increment_policy: str
+
+    def __post_init__(self) -> None:
+        if self.state not in codes.WEDGE_STATES:
+            raise ValueError(f"unknown wedge state {self.state!r}")
+        if not self.stages:
+            raise ValueError("a wedge needs at least one stage")
+        if not codes.INITIAL_STAGE_INDEX <= self.stage_index < len(self.stages):
+            raise ValueError(f"stage_index {self.stage_index} is out of range")
+        if self.state in _RUNNING and self.stage_opened_at is None:
+            raise ValueError(f"a {self.state} wedge needs stage_opened_at")
+        if self.increment_policy not in codes.INCREMENT_POLICIES:
+            raise ValueError(f"unknown increment policy {self.increment_policy!r}")
+
+    @property
+    def observation_window(self) -> timedelta:
+        return _hours(self.observation_window_hours)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Metric values reported for a wedge, and when the server accepted them."""
+
+    values: Mapping[str, object]
+    received_at: datetime
+
+
+@dataclass(frozen=True)
+class CriterionResult:
+    """One expression evaluated against a snapshot, for dashboards and the audit trail."""
+
+    expression: str
+    met: bool
+    values: tuple[tuple[str, object], ...] = ()  # (metric, raw snapshot value) it read
+
+    def values_dict(self) -> dict[str, object]:
+        return dict(self.values)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What should happen now, why, and where the wedge would go.
+
+    ``target_index``/``target_percentage`` are the stage and exposure after the
+    action: the next stage for ADVANCE, the current one for NONE and PAUSE,
+    ``None``/final exposure for COMPLETE and ``None``/0 for ROLLBACK.
+    """
+
+    action: Action
+    reason: str
+    rule: str
+    target_index: int | None
+    target_percentage: float | None
+    eligible: bool = False
+    eligible_at: datetime | None = None
+    criteria: tuple[CriterionResult, ...] = ()
+    trigger: CriterionResult | None = None
+
+    @property
+    def event_code(self) -> str | None:
+        """The policy's audit event code (RWG-001...004), ``None`` for ``NONE``."""
+        return _EVENT_CODES.get(self.action)
+
+
+# --- Stage helpers ----------------------------------------------------------------------------
+
+
+def initial_stage_index(view: WedgeView) -> int:
+    """Where ``start`` opens: the implicit hold (-1) if the initial exposure is below stage 1's."""
+    if view.initial_percentage < view.stages[0].target_percentage:
+        return codes.INITIAL_STAGE_INDEX
+    return 0
+
+
+def exposure_for(view: WedgeView, index: int) -> float:
+    """The exposure stage ``index`` holds (``initial_percentage`` for the implicit hold)."""
+    if index == codes.INITIAL_STAGE_INDEX:
+        return view.initial_percentage
+    return view.stages[index].target_percentage
+
+
+def gating_stage(view: WedgeView) -> StageView:
+    """The stage whose criteria, trigger and duration govern the current index."""
+    return view.stages[max(view.stage_index, 0)]
+
+
+def current_stage_id(view: WedgeView) -> str:
+    if view.stage_index == codes.INITIAL_STAGE_INDEX:
+        return codes.INITIAL_STAGE_ID
+    return view.stages[view.stage_index].stage_id
+
+
+def desired_exposure(view: WedgeView) -> float:
+    """What deployers should apply: 0 before start and after rollback."""
+    if view.state in (WedgeState.PENDING, WedgeState.ROLLED_BACK):
+        return 0.0
+    if view.state == WedgeState.COMPLETE:
+        return view.stages[-1].target_percentage
+    return exposure_for(view, view.stage_index)
+
+
+# --- The decision -----------------------------------------------------------------------------
+
+
+def decide(
+    view: WedgeView,
+    snapshot: Snapshot | None,
+    now: datetime,
+    *,
+    freshness: timedelta,
+    operator_approval: bool = False,
+) -> Decision:
+    """The policy's answer for ``view`` at ``now`` given its latest snapshot.
+
+    ``snapshot`` is the latest one received for the wedge (or ``None``);
+    ``freshness`` bounds its age for advancing. See the module docstring for
+    the order of checks.
+    """
+    if freshness < timedelta(0):
+        raise ValueError("freshness must not be negative")
+    if view.state not in _RUNNING:
+        return _stay(
+            view,
+            codes.RULE_NOT_RUNNING,
+            f"the wedge is {view.state}; only ACTIVE and PAUSED wedges are driven",
+        )
+    opened = _opened_at(view)
+    in_stage = snapshot if snapshot is not None and snapshot.received_at >= opened else None
+    gate = gating_stage(view)
+    evidence = _Evidence(
+        criteria=tuple(_evaluate(text, in_stage) for text in gate.success_criteria),
+        trigger=_evaluate(gate.rollback_trigger, in_stage),
+        eligible_at=_plus(opened, view.observation_window),
+    )
+    breach = _rollback_reason(view, in_stage, evidence)
+    if breach is not None:
+        return _decision(view, Action.ROLLBACK, *breach, evidence=evidence)
+    if view.state == WedgeState.PAUSED:
+        return _stay(
+            view,
+            codes.RULE_PAUSED,
+            "the wedge is paused; it neither advances nor pauses until resumed",
+            evidence,
+        )
+    blocker = _eligibility_blocker(view, snapshot, in_stage, now, freshness, evidence)
+    if blocker is None:
+        return _advance(view, now, evidence, operator_approval)
+    if now - opened >= _times(view.observation_window, codes.PAUSE_AFTER_WINDOWS):
+        return _decision(
+            view,
+            Action.PAUSE,
+            codes.RULE_PAUSE_3X,
+            f"stage {current_stage_id(view)!r} has been open {codes.PAUSE_AFTER_WINDOWS} x the "
+            f"observation window without becoming eligible ({blocker[1]})",
+            evidence=evidence,
+        )
+    return _stay(view, *blocker, evidence)
+
+
+@dataclass(frozen=True)
+class _Evidence:
+    criteria: tuple[CriterionResult, ...]
+    trigger: CriterionResult
+    eligible_at: datetime | None
+
+
+def _rollback_reason(
+    view: WedgeView, in_stage: Snapshot | None, evidence: _Evidence
+) -> tuple[str, str] | None:
+    """``(rule, reason)`` when the wedge must roll back now, else ``None``."""
+    planned = exposure_for(view, view.stage_index)
+    if planned > view.max_blast_radius:
+        return codes.RULE_BLAST, (
+            f"stage {current_stage_id(view)!r} holds {planned}%, above max_blast_radius "
+            f"{view.max_blast_radius}%"
+        )
+    reported = _reported_exposure(in_stage)
+    if reported is not None and reported > view.max_blast_radius:
+        return codes.RULE_BLAST, (
+            f"reported {codes.EXPOSURE_METRIC} {reported}% exceeds max_blast_radius "
+            f"{view.max_blast_radius}%"
+        )
+    if evidence.trigger.met:
+        return codes.RULE_ROLLBACK, (
+            f"rollback trigger {evidence.trigger.expression!r} fired "
+            f"on {evidence.trigger.values_dict()}"
+        )
+    return None
+
+
+def _eligibility_blocker(
+    view: WedgeView,
+    snapshot: Snapshot | None,
+    in_stage: Snapshot | None,
+    now: datetime,
+    freshness: timedelta,
+    evidence: _Evidence,
+) -> tuple[str, str] | None:
+    """``(rule, reason)`` for the first thing keeping an ACTIVE stage from advancing."""
+    opened = _opened_at(view)
+    if now - opened < view.observation_window:
+        return codes.RULE_OBSERVE, (
+            f"the observation window of {view.observation_window_hours}h runs until "
+            f"{evidence.eligible_at.isoformat() if evidence.eligible_at else 'never'}"
+        )
+    if snapshot is None:
+        return codes.RULE_NO_SNAPSHOT, "no metric snapshot has been received"
+    if in_stage is None:
+        return codes.RULE_SNAPSHOT_BEFORE_STAGE, (
+            f"the latest snapshot ({snapshot.received_at.isoformat()}) predates the stage "
+            f"({opened.isoformat()})"
+        )
+    if now - in_stage.received_at > freshness:
+        return codes.RULE_STALE_SNAPSHOT, (
+            f"the latest snapshot ({in_stage.received_at.isoformat()}) is older than {freshness}"
+        )
+    unmet = [result.expression for result in evidence.criteria if not result.met]
+    if unmet:
+        return codes.RULE_CRITERIA_UNMET, f"success criteria not met: {', '.join(unmet)}"
+    return None
+
+
+def _advance(view: WedgeView, now: datetime, evidence: _Evidence, approved: bool) -> Decision:
+    """The decision for an eligible ACTIVE stage."""
+    gate = gating_stage(view)
+    here = current_stage_id(view)
+    if not approved:
+        if view.increment_policy not in codes.AUTOMATIC_POLICIES:
+            return _stay(
+                view,
+                codes.RULE_AWAITING_APPROVAL,
+                f"stage {here!r} is eligible; a manual wedge advances on operator approval",
+                evidence,
+                eligible=True,
+            )
+        if now - _opened_at(view) < _hours(gate.duration_hours):
+            return _stay(
+                view,
+                codes.RULE_DURATION_PENDING,
+                f"stage {here!r} is eligible but its planned {gate.duration_hours}h have not "
+                f"passed",
+                evidence,
+                eligible=True,
+            )
+    next_index = view.stage_index + 1
+    if next_index == len(view.stages):
+        return _decision(
+            view,
+            Action.COMPLETE,
+            codes.RULE_STAGED,
+            f"last stage {here!r} passed; the rollout is complete",
+            evidence=evidence,
+            eligible=True,
+        )
+    target = exposure_for(view, next_index)
+    if target > view.max_blast_radius:
+        return _stay(
+            view,
+            codes.RULE_BLAST,
+            f"stage {view.stages[next_index].stage_id!r} would expose {target}%, above "
+            f"max_blast_radius {view.max_blast_radius}%; not advancing",
+            evidence,
+            eligible=True,
+        )
+    return _decision(
+        view,
+        Action.ADVANCE,
+        codes.RULE_STAGED,
+        f"stage {here!r} observed and all success criteria met; advancing to "
+        f"{view.stages[next_index].stage_id!r} at {target}%",
+        evidence=evidence,
+        eligible=True,
+    )
+
+
+def _decision(
+    view: WedgeView,
+    action: Action,
+    rule: str,
+    reason: str,
+    *,
+    evidence: _Evidence | None = None,
+    eligible: bool = False,
+) -> Decision:
+    target_index: int | None
+    if action == Action.ADVANCE:
+        target_index = view.stage_index + 1
+        target = exposure_for(view, target_index)
+    elif action == Action.ROLLBACK:
+        target_index, target = None, 0.0
+    elif action == Action.COMPLETE:
+        target_index, target = None, exposure_for(view, view.stage_index)
+    else:
+        target_index, target = view.stage_index, exposure_for(view, view.stage_index)
+    return Decision(
+        action=action,
+        reason=reason,
+        rule=rule,
+        target_index=target_index,
+        target_percentage=target,
+        eligible=eligible,
+        eligible_at=evidence.eligible_at if evidence else None,
+        criteria=evidence.criteria if evidence else (),
+        trigger=evidence.trigger if evidence else None,
+    )
+
+
+def _stay(
+    view: WedgeView,
+    rule: str,
+    reason: str,
+    evidence: _Evidence | None = None,
+    *,
+    eligible: bool = False,
+) -> Decision:
+    return _decision(view, Action.NONE, rule, reason, evidence=evidence, eligible=eligible)
+
+
+def _evaluate(expression: str, snapshot: Snapshot | None) -> CriterionResult:
+    if snapshot is None:
+        return CriterionResult(expression, False)
+    parsed = parse(expression)
+    used = tuple(
+        (metric, snapshot.values[metric])
+        for metric in sorted(parsed.metrics())
+        if metric in snapshot.values
+    )
+    return CriterionResult(expression, parsed.evaluate(snapshot.values), used)
+
+
+def _reported_exposure(snapshot: Snapshot | None) -> float | None:
+    """The snapshot's ``exposure_percentage`` as a percentage, if it has a readable one."""
+    if snapshot is None:
+        return None
+    quantity = parse_quantity(snapshot.values.get(codes.EXPOSURE_METRIC))
+    if quantity is None or quantity.unit not in (None, "%"):
+        return None
+    return quantity.value
+
+
+# --- Transitions (for simulation; the models do the same under a lock) -----------------------
+
+
+def apply(view: WedgeView, decision: Decision, now: datetime) -> WedgeView:
+    """The view after ``decision`` is carried out at ``now``.
+
+    Raises ``ValueError`` when the decision does not fit the view (it was made
+    for another state or stage), so a stale decision is never applied.
+    """
+    if decision.action == Action.NONE:
+        return view
+    if decision.action == Action.ROLLBACK:
+        return rollback(view)
+    _require(view, WedgeState.ACTIVE, decision.action.value)
+    if decision.action == Action.PAUSE:
+        return dataclasses.replace(view, state=WedgeState.PAUSED)
+    if decision.action == Action.COMPLETE:
+        if view.stage_index != len(view.stages) - 1:
+            raise ValueError("only the last stage completes a wedge")
+        return dataclasses.replace(view, state=WedgeState.COMPLETE)
+    if decision.target_index != view.stage_index + 1:
+        raise ValueError(
+            f"advance must go to stage {view.stage_index + 1}, not {decision.target_index}"
+        )
+    return dataclasses.replace(view, stage_index=decision.target_index, stage_opened_at=now)
+
+
+def start(view: WedgeView, now: datetime) -> WedgeView:
+    """PENDING -> ACTIVE at the implicit hold or stage 1, with the window opening now."""
+    _require(view, WedgeState.PENDING, "start")
+    return dataclasses.replace(
+        view,
+        state=WedgeState.ACTIVE,
+        stage_index=initial_stage_index(view),
+        stage_opened_at=now,
+    )
+
+
+def pause(view: WedgeView) -> WedgeView:
+    """An operator hold: ACTIVE -> PAUSED, staying at the current stage."""
+    _require(view, WedgeState.ACTIVE, "pause")
+    return dataclasses.replace(view, state=WedgeState.PAUSED)
+
+
+def resume(view: WedgeView, now: datetime) -> WedgeView:
+    """PAUSED -> ACTIVE, reopening the same stage with a fresh observation window."""
+    _require(view, WedgeState.PAUSED, "resume")
+    return dataclasses.replace(view, state=WedgeState.ACTIVE, stage_opened_at=now)
+
+
+def rollback(view: WedgeView) -> WedgeView:
+    """ACTIVE or PAUSED -> ROLLED_BACK (desired exposure 0)."""
+    if view.state not in _RUNNING:
+        raise ValueError(f"cannot roll back a {view.state} wedge")
+    return dataclasses.replace(view, state=WedgeState.ROLLED_BACK)
+
+
+def view_from_document(
+    document: Mapping[str, object],
+    *,
+    state: str = WedgeState.PENDING,
+    stage_index: int = 0,
+    stage_opened_at: datetime | None = None,
+) -> WedgeView:
+    """A view of a (validated) ``rollout_wedge`` document; ``ValueError`` if it cannot be one."""
+    raw_stages = document.get("wedge_stages")
+    if not isinstance(raw_stages, Sequence) or isinstance(raw_stages, str):
+        raise ValueError("wedge_stages must be a list")
+    stages = tuple(_stage_from(entry) for entry in raw_stages)
+    return WedgeView(
+        state=state,
+        stages=stages,
+        stage_index=stage_index,
+        stage_opened_at=stage_opened_at,
+        initial_percentage=_number(document.get("initial_percentage")),
+        max_blast_radius=_number(document.get("max_blast_radius")),
+        observation_window_hours=_number(document.get("observation_window_hours")),
+        increment_policy=str(document.get("increment_policy")),
+    )
+
+
+def _stage_from(entry: object) -> StageView:
+    if not isinstance(entry, Mapping):
+        raise ValueError("each stage must be an object")
+    criteria = entry.get("success_criteria")
+    if not isinstance(criteria, list) or not all(isinstance(c, str) for c in criteria):
+        raise ValueError("success_criteria must be a list of strings")
+    trigger = entry.get("rollback_trigger")
+    if not isinstance(trigger, str):
+        raise ValueError("rollback_trigger must be a string")
+    return StageView(
+        stage_id=str(entry.get("stage_id")),
+        target_percentage=_number(entry.get("target_percentage")),
+        duration_hours=_number(entry.get("duration_hours")),
+        success_criteria=tuple(criteria),
+        rollback_trigger=trigger,
+    )
+
+
+# --- Small helpers ----------------------------------------------------------------------------
+
+
+def _require(view: WedgeView, state: WedgeState, action: str) -> None:
+    if view.state != state:
+        raise ValueError(f"cannot {action} a {view.state} wedge (needs {state})")
+
+
+def _opened_at(view: WedgeView) -> datetime:
+    assert view.stage_opened_at is not None  # WedgeView guarantees it for running wedges
+    return view.stage_opened_at
+
+
+def _number(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"expected a number, got {value!r}")
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):
+        raise ValueError(f"expected a finite number, got {value!r}")
+    return number
+
+
+def _hours(hours: float) -> timedelta:
+    """``timedelta(hours=...)``, saturating at ``timedelta.max`` (never elapses)."""
+    try:
+        return timedelta(hours=hours)
+    except (OverflowError, ValueError):  # ValueError: NaN
+        return timedelta.max
+
+
+def _times(duration: timedelta, factor: int) -> timedelta:
+    try:
+        return duration * factor
+    except OverflowError:
+        return timedelta.max
+
+
+def _plus(moment: datetime, duration: timedelta) -> datetime | None:
+    try:
+        return moment + duration
+    except OverflowError:
+        return None

@@ -1,0 +1,628 @@
+"""Validation of a submitted ``rollout_wedge`` document (SPEC "Validation", rules 1-10).
+
+``validate(document, context)`` never raises on any JSON value and reports every
+problem at once, each with a JSON path rooted at ``rollout_wedge``, a stable code
+from ``wedges.policy.codes``, a human message and the rule number it enforces.
+
+Decisions the spec leaves open:
+
+* ``wedge_state`` may be omitted on submission (it defaults to ``PENDING``);
+  outside submission (re-validating a stored wedge) it is required.
+* Numbers are JSON numbers: ``int``/``float`` but never ``bool`` or numeric
+  strings; NaN, infinities and integers beyond float range are ``not_finite``.
+* Cross-field rules (3, 4, 5, 6) only use values that passed their own checks,
+  so one bad value is reported once, not again by every rule that reads it.
+  Rule 3 compares each target with the nearest earlier stage whose target is valid.
+* An empty ``wedge_stages`` is ``stages_empty`` and not waivable: a waiver lifts
+  the two-stage minimum, but the engine cannot run a wedge without stages.
+* ``stage_id`` ``"initial"`` is reserved for the engine's implicit initial hold.
+* ``initial_percentage`` must lie in (0, 100] and ``max_blast_radius`` must also
+  cover it, since ``start`` exposes the initial percentage.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import math
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Final
+
+from wedges.policy import codes
+from wedges.policy.expressions import ExpressionError, parse
+from wedges.policy.ladder import follows_policy, generate_ladder, planned_total_hours
+
+ROOT: Final = "rollout_wedge"
+STAGE_FIELDS: Final = (
+    "stage_id",
+    "target_percentage",
+    "duration_hours",
+    "success_criteria",
+    "rollback_trigger",
+)
+# Mandatory top-level fields with the SPEC rule each belongs to. wedge_state is
+# optional on submission only (see the module docstring).
+FIELD_RULES: Final[dict[str, int]] = {
+    "wedge_stages": 1,
+    "initial_percentage": 5,
+    "increment_policy": 8,
+    "max_blast_radius": 6,
+    "observation_window_hours": 7,
+    "wedge_state": 9,
+}
+TOP_LEVEL_FIELDS: Final = tuple(FIELD_RULES)
+_MISSING: Final = object()
+_PLAIN_KEY: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_MAX_SHOWN_TEXT: Final = 40
+
+
+@dataclass(frozen=True)
+class ValidationContext:
+    """What validation needs to know beyond the document itself."""
+
+    subsystem_critical: bool = False
+    on_submission: bool = True
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One error or warning. ``path`` is ``None`` only for problems with no field."""
+
+    path: str | None
+    code: str
+    message: str
+    rule: int | None
+    waivable: bool = False
+
+    def to_dict(self) -> dict[str, object]:
+        """The API's error shape, ``{"field", "code", "message"}``, plus rule and waivable."""
+        return {
+            "field": self.path,
+            "code": self.code,
+            "message": self.message,
+            "rule": self.rule,
+            "waivable": self.waivable,
+        }
+
+
+@dataclass(frozen=True)
+class Report:
+    """The outcome of a validation; warnings never make a document invalid."""
+
+    errors: tuple[Issue, ...]
+    warnings: tuple[Issue, ...]
+    total_duration_hours: float | None
+
+    @property
+    def valid(self) -> bool:
+        return not self.errors
+
+    @property
+    def waiver_required(self) -> bool:
+        """Invalid only through waivable rules: storable, but not startable without a waiver."""
+        return bool(self.errors) and all(issue.waivable for issue in self.errors)
+
+    @property
+    def waivable_codes(self) -> tuple[str, ...]:
+        """The distinct waivable error codes, sorted: what a waiver would have to lift."""
+        return tuple(sorted({issue.code for issue in self.errors if issue.waivable}))
+
+    def to_dict(self) -> dict[str, object]:
+        """The dry-run response body (plus ``waiver_required``), ready for JSON."""
+        return {
+            "valid": self.valid,
+            "errors": [issue.to_dict() for issue in self.errors],
+            "warnings": [issue.to_dict() for issue in self.warnings],
+            "total_duration_hours": self.total_duration_hours,
+            "waiver_required": self.waiver_required,
+        }
+
+
+def validate(document: object, context: ValidationContext | None = None) -> Report:
+    """Check a ``rollout_wedge`` document against the policy; see the module docstring."""
+    return _Validator(context or ValidationContext()).run(document)
+
+
+# --- Internals --------------------------------------------------------------------------------
+
+
+@dataclass
+class _Stage:
+    """What later rules need from one stage: its values that passed their own checks."""
+
+    index: int
+    target: float | None = None
+    duration: float | None = None
+    raw_duration: float | None = None  # finite but possibly not positive, for the total
+
+
+@dataclass
+class _Validator:
+    context: ValidationContext
+    errors: list[Issue] = field(default_factory=list)
+    warnings: list[Issue] = field(default_factory=list)
+
+    def run(self, document: object) -> Report:
+        if not isinstance(document, Mapping):
+            self._error(
+                ROOT,
+                codes.NOT_AN_OBJECT,
+                f"rollout_wedge must be an object, not {_json_type(document)}",
+                None,
+            )
+            return self._report(None)
+        self._check_keys(document, ROOT, TOP_LEVEL_FIELDS)
+        self._check_required(document)
+        stages = self._check_stages(document.get("wedge_stages", _MISSING))
+        initial = self._number(document, "initial_percentage")
+        blast = self._number(document, "max_blast_radius")
+        window = self._number(document, "observation_window_hours")
+        policy = self._check_policy(document.get("increment_policy", _MISSING))
+        self._check_state(document.get("wedge_state", _MISSING))
+        if stages is not None:
+            self._check_ladder_order(stages)
+        self._check_initial(initial, stages)
+        self._check_blast_radius(blast, initial, stages)
+        self._check_window(window)
+        self._warn_ladder_shape(stages, policy)
+        self._warn_short_stages(stages, window)
+        return self._report(_total_hours(stages, window))
+
+    def _report(self, total: float | None) -> Report:
+        return Report(tuple(self.errors), tuple(self.warnings), total)
+
+    def _error(self, path: str | None, code: str, message: str, rule: int | None) -> None:
+        self.errors.append(Issue(path, code, message, rule, code in codes.WAIVABLE_CODES))
+
+    def _warn(self, path: str | None, code: str, message: str) -> None:
+        self.warnings.append(Issue(path, code, message, None, False))
+
+    # -- Shape: keys, required fields, types (rules 2 and 10) --
+
+    def _check_keys(self, obj: Mapping[object, object], path: str, known: tuple[str, ...]) -> None:
+        for key in obj:
+            if key in known:
+                continue
+            message = f"unknown field {_show(key)}"
+            if isinstance(key, str) and (match := _closest(key, known)):
+                message += f"; did you mean {match!r}?"
+            self._error(_child(path, key), codes.UNKNOWN_KEY, message, 10)
+
+    def _check_required(self, document: Mapping[object, object]) -> None:
+        for name, rule in FIELD_RULES.items():
+            if name in document:
+                continue
+            if name == "wedge_state" and self.context.on_submission:
+                continue  # defaults to PENDING
+            self._error(_child(ROOT, name), codes.REQUIRED, f"{name} is required", rule)
+
+    def _number(self, obj: Mapping[object, object], name: str, base: str = ROOT) -> float | None:
+        """The field as a finite float, or ``None`` (reporting why, unless it is absent)."""
+        value = obj.get(name, _MISSING)
+        if value is _MISSING:
+            return None
+        rule = FIELD_RULES.get(name, 2)
+        path = _child(base, name)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            self._error(
+                path, codes.WRONG_TYPE, f"{name} must be a number, not {_json_type(value)}", rule
+            )
+            return None
+        number = _finite(value)
+        if number is None:
+            self._error(path, codes.NOT_FINITE, f"{name} must be a finite number", rule)
+        return number
+
+    # -- Rules 1 and 2: the stages themselves --
+
+    def _check_stages(self, value: object) -> list[_Stage] | None:
+        path = _child(ROOT, "wedge_stages")
+        if value is _MISSING:
+            return None
+        if not isinstance(value, list):
+            self._error(
+                path,
+                codes.WRONG_TYPE,
+                f"wedge_stages must be a list of stages, not {_json_type(value)}",
+                1,
+            )
+            return None
+        if not value:
+            self._error(
+                path,
+                codes.STAGES_EMPTY,
+                f"wedge_stages is empty; a rollout needs stages (at least {codes.MIN_STAGES})",
+                1,
+            )
+        elif len(value) < codes.MIN_STAGES:
+            self._error(
+                path,
+                codes.STAGES_TOO_FEW,
+                f"wedge_stages has {len(value)} stage; the policy requires at least "
+                f"{codes.MIN_STAGES} (waivable)",
+                1,
+            )
+        seen_ids: dict[str, int] = {}
+        return [self._check_stage(index, entry, seen_ids) for index, entry in enumerate(value)]
+
+    def _check_stage(self, index: int, entry: object, seen_ids: dict[str, int]) -> _Stage:
+        path = f"{ROOT}.wedge_stages[{index}]"
+        stage = _Stage(index)
+        if not isinstance(entry, Mapping):
+            self._error(
+                path,
+                codes.NOT_AN_OBJECT,
+                f"each stage must be an object with {', '.join(STAGE_FIELDS)}, "
+                f"not {_json_type(entry)}",
+                2,
+            )
+            return stage
+        self._check_keys(entry, path, STAGE_FIELDS)
+        for name in STAGE_FIELDS:
+            if name not in entry:
+                self._error(
+                    _child(path, name),
+                    codes.STAGE_FIELD_MISSING,
+                    f"stage is missing {name}",
+                    2,
+                )
+        self._check_stage_id(path, entry.get("stage_id", _MISSING), index, seen_ids)
+        stage.target = self._check_target(entry, path)
+        stage.raw_duration = self._number(entry, "duration_hours", path)
+        if stage.raw_duration is not None and stage.raw_duration <= 0:
+            self._error(
+                _child(path, "duration_hours"),
+                codes.DURATION_NOT_POSITIVE,
+                f"duration_hours must be greater than 0, got {_fmt(stage.raw_duration)}",
+                2,
+            )
+        elif stage.raw_duration is not None:
+            stage.duration = stage.raw_duration
+        self._check_criteria(path, entry.get("success_criteria", _MISSING))
+        trigger = entry.get("rollback_trigger", _MISSING)
+        if trigger is not _MISSING:
+            self._check_expression(_child(path, "rollback_trigger"), trigger)
+        return stage
+
+    def _check_stage_id(
+        self, path: str, value: object, index: int, seen_ids: dict[str, int]
+    ) -> None:
+        path = _child(path, "stage_id")
+        if value is _MISSING:
+            return
+        if not isinstance(value, str):
+            self._error(
+                path, codes.WRONG_TYPE, f"stage_id must be a string, not {_json_type(value)}", 2
+            )
+        elif not value.strip():
+            self._error(path, codes.STAGE_ID_EMPTY, "stage_id must not be empty", 2)
+        elif len(value) > codes.MAX_STAGE_ID_LENGTH:
+            self._error(
+                path,
+                codes.STAGE_ID_TOO_LONG,
+                f"stage_id must be at most {codes.MAX_STAGE_ID_LENGTH} characters",
+                2,
+            )
+        elif value == codes.INITIAL_STAGE_ID:
+            self._error(
+                path,
+                codes.STAGE_ID_RESERVED,
+                f"stage_id {value!r} is reserved for the implicit initial hold",
+                2,
+            )
+        elif value in seen_ids:
+            self._error(
+                path,
+                codes.STAGE_ID_DUPLICATE,
+                f"stage_id {_show(value)} is already used by wedge_stages[{seen_ids[value]}]",
+                2,
+            )
+        else:
+            seen_ids[value] = index
+
+    def _check_target(self, entry: Mapping[object, object], path: str) -> float | None:
+        target = self._number(entry, "target_percentage", path)
+        if target is not None and not 0 <= target <= 100:
+            self._error(
+                _child(path, "target_percentage"),
+                codes.PERCENTAGE_OUT_OF_RANGE,
+                f"target_percentage must be between 0 and 100, got {_fmt(target)}",
+                2,
+            )
+            return None
+        return target
+
+    def _check_criteria(self, path: str, value: object) -> None:
+        path = _child(path, "success_criteria")
+        if value is _MISSING:
+            return
+        if not isinstance(value, list):
+            self._error(
+                path,
+                codes.WRONG_TYPE,
+                f"success_criteria must be a list of expressions, not {_json_type(value)}",
+                2,
+            )
+        elif not value:
+            self._error(
+                path, codes.CRITERIA_EMPTY, "success_criteria must list at least one expression", 2
+            )
+        for index, expression in enumerate(value if isinstance(value, list) else ()):
+            self._check_expression(f"{path}[{index}]", expression)
+
+    def _check_expression(self, path: str, value: object) -> None:
+        name = path.rsplit(".", 1)[-1]
+        if not isinstance(value, str):
+            self._error(
+                path, codes.WRONG_TYPE, f"{name} must be a string, not {_json_type(value)}", 2
+            )
+            return
+        try:
+            parse(value)
+        except ExpressionError as error:
+            self._error(path, codes.EXPRESSION_INVALID, f"{name}: {error.message}", 2)
+
+    # -- Rules 3 and 4: the ladder --
+
+    def _check_ladder_order(self, stages: list[_Stage]) -> None:
+        previous: tuple[int, float] | None = None  # (index, target) of the last valid target
+        for stage in stages:
+            if stage.target is None:
+                continue
+            if previous is not None and stage.target <= previous[1]:
+                self._error(
+                    f"{ROOT}.wedge_stages[{stage.index}].target_percentage",
+                    codes.TARGETS_NOT_INCREASING,
+                    f"target_percentage ({_fmt(stage.target)}) must be greater than the "
+                    f"previous stage's (wedge_stages[{previous[0]}]: {_fmt(previous[1])})",
+                    3,
+                )
+            previous = (stage.index, stage.target)
+        first = stages[0].target if stages else None
+        if first is not None and first > codes.FIRST_STAGE_CAP:
+            self._error(
+                f"{ROOT}.wedge_stages[0].target_percentage",
+                codes.FIRST_STAGE_TOO_LARGE,
+                f"the first stage's target_percentage ({_fmt(first)}) must be at most "
+                f"{_fmt(codes.FIRST_STAGE_CAP)} (waivable)",
+                4,
+            )
+
+    # -- Rules 5 to 9: the scalar fields --
+
+    def _check_initial(self, initial: float | None, stages: list[_Stage] | None) -> None:
+        if initial is None:
+            return
+        path = _child(ROOT, "initial_percentage")
+        if initial <= 0:
+            self._error(
+                path,
+                codes.INITIAL_NOT_POSITIVE,
+                f"initial_percentage must be greater than 0, got {_fmt(initial)}",
+                5,
+            )
+            return
+        if initial > 100:
+            self._error(
+                path,
+                codes.PERCENTAGE_OUT_OF_RANGE,
+                f"initial_percentage must be at most 100, got {_fmt(initial)}",
+                5,
+            )
+            return
+        first = stages[0].target if stages else None
+        if first is not None and initial > first:
+            self._error(
+                path,
+                codes.INITIAL_ABOVE_FIRST_STAGE,
+                f"initial_percentage ({_fmt(initial)}) must not exceed the first stage's "
+                f"target_percentage ({_fmt(first)}) (waivable)",
+                5,
+            )
+        if self.context.subsystem_critical and initial > codes.CRITICAL_INITIAL_CAP:
+            self._error(
+                path,
+                codes.INITIAL_ABOVE_CRITICAL_CAP,
+                f"initial_percentage ({_fmt(initial)}) must be at most "
+                f"{_fmt(codes.CRITICAL_INITIAL_CAP)} for a critical subsystem (waivable)",
+                5,
+            )
+
+    def _check_blast_radius(
+        self, blast: float | None, initial: float | None, stages: list[_Stage] | None
+    ) -> None:
+        if blast is None:
+            return
+        path = _child(ROOT, "max_blast_radius")
+        if not 0 < blast <= 100:
+            self._error(
+                path,
+                codes.BLAST_RADIUS_OUT_OF_RANGE,
+                f"max_blast_radius must be greater than 0 and at most 100, got {_fmt(blast)}",
+                6,
+            )
+            return
+        above = [
+            stage for stage in stages or () if stage.target is not None and stage.target > blast
+        ]
+        if above:
+            worst = max(above, key=lambda stage: stage.target or 0.0)
+            self._error(
+                path,
+                codes.BLAST_RADIUS_BELOW_STAGE,
+                f"max_blast_radius ({_fmt(blast)}) is below the target_percentage of "
+                f"{len(above)} stage(s), up to {_fmt(worst.target or 0.0)} at "
+                f"wedge_stages[{worst.index}]",
+                6,
+            )
+        if initial is not None and 0 < initial <= 100 and initial > blast:
+            self._error(
+                path,
+                codes.BLAST_RADIUS_BELOW_STAGE,
+                f"max_blast_radius ({_fmt(blast)}) is below initial_percentage ({_fmt(initial)})",
+                6,
+            )
+
+    def _check_window(self, window: float | None) -> None:
+        if window is not None and window < codes.MIN_OBSERVATION_WINDOW_HOURS:
+            self._error(
+                _child(ROOT, "observation_window_hours"),
+                codes.OBSERVATION_WINDOW_TOO_SHORT,
+                f"observation_window_hours must be at least "
+                f"{codes.MIN_OBSERVATION_WINDOW_HOURS}, got {_fmt(window)}",
+                7,
+            )
+
+    def _check_policy(self, value: object) -> str | None:
+        return self._check_choice(
+            "increment_policy", value, codes.INCREMENT_POLICIES, codes.INCREMENT_POLICY_INVALID
+        )
+
+    def _check_state(self, value: object) -> None:
+        state = self._check_choice(
+            "wedge_state", value, codes.WEDGE_STATES, codes.WEDGE_STATE_INVALID
+        )
+        if state is not None and self.context.on_submission and state != codes.WedgeState.PENDING:
+            self._error(
+                _child(ROOT, "wedge_state"),
+                codes.WEDGE_STATE_NOT_PENDING,
+                f"a submitted wedge must be PENDING, not {state}; the server owns the state",
+                9,
+            )
+
+    def _check_choice(
+        self, name: str, value: object, choices: tuple[str, ...], code: str
+    ) -> str | None:
+        """``value`` when it is one of ``choices``; otherwise report and return ``None``."""
+        if value is _MISSING:
+            return None
+        path, rule = _child(ROOT, name), FIELD_RULES[name]
+        if not isinstance(value, str):
+            self._error(
+                path, codes.WRONG_TYPE, f"{name} must be a string, not {_json_type(value)}", rule
+            )
+            return None
+        if value in choices:
+            return value
+        message = f"{name} must be one of {', '.join(choices)}, not {_show(value)}"
+        if match := _closest(value, choices):
+            message += f"; did you mean {match!r}?"
+        self._error(path, code, message, rule)
+        return None
+
+    # -- Warnings --
+
+    def _warn_ladder_shape(self, stages: list[_Stage] | None, policy: str | None) -> None:
+        if not stages or policy is None or policy == "manual":
+            return
+        targets = [stage.target for stage in stages]
+        if any(t is None for t in targets) or any(
+            issue.code == codes.TARGETS_NOT_INCREASING for issue in self.errors
+        ):
+            return  # the ladder's shape is meaningless until its values are valid
+        known = [t for t in targets if t is not None]
+        if follows_policy(known, policy):
+            return
+        code, shape = (
+            (codes.LADDER_NOT_LINEAR, "rise in equal steps")
+            if policy == "linear"
+            else (codes.LADDER_NOT_EXPONENTIAL, "grow by a constant ratio")
+        )
+        message = f"the stage targets do not {shape} as the {policy!r} increment policy declares"
+        suggestion = _suggest_ladder(policy, known)
+        if suggestion:
+            message += f"; for example {suggestion}"
+        self._warn(_child(ROOT, "wedge_stages"), code, message)
+
+    def _warn_short_stages(self, stages: list[_Stage] | None, window: float | None) -> None:
+        if window is None:
+            return
+        for stage in stages or ():
+            if stage.duration is not None and stage.duration < window:
+                self._warn(
+                    f"{ROOT}.wedge_stages[{stage.index}].duration_hours",
+                    codes.STAGE_SHORTER_THAN_WINDOW,
+                    f"duration_hours ({_fmt(stage.duration)}) is shorter than "
+                    f"observation_window_hours ({_fmt(window)}); the stage cannot advance "
+                    f"before its window has passed",
+                )
+
+
+def _suggest_ladder(policy: str, targets: list[float]) -> str | None:
+    try:
+        ladder = generate_ladder(policy, targets[0], targets[-1], len(targets))
+    except ValueError:
+        return None
+    return ", ".join(_fmt(value) for value in ladder)
+
+
+def _total_hours(stages: list[_Stage] | None, window: float | None) -> float | None:
+    if not stages or window is None:
+        return None
+    durations = [stage.raw_duration for stage in stages]
+    known = [d for d in durations if d is not None]
+    if len(known) != len(durations):
+        return None
+    total = planned_total_hours(known, window)
+    return total if math.isfinite(total) else None
+
+
+# --- Small helpers ----------------------------------------------------------------------------
+
+
+def _finite(value: int | float) -> float | None:
+    try:
+        number = float(value)
+    except OverflowError:  # an int beyond float range
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _child(path: str, key: object) -> str:
+    """``path.key`` for plain keys, ``path["odd key"]`` for anything else."""
+    if isinstance(key, str) and _PLAIN_KEY.fullmatch(key):
+        return f"{path}.{key}"
+    return f"{path}[{json.dumps(key) if isinstance(key, str) else _show(key)}]"
+
+
+def _closest(value: str, choices: Iterable[str]) -> str | None:
+    if len(value) > 100:  # no near miss is that long; keep difflib cheap
+        return None
+    matches = difflib.get_close_matches(value, list(choices), n=1, cutoff=0.6)
+    lowered = [choice for choice in choices if choice.lower() == value.lower()]
+    candidates = lowered or matches
+    return candidates[0] if candidates else None
+
+
+def _json_type(value: object) -> str:
+    """The JSON name of a value's type, for "must be a number, not a string" messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list | tuple):
+        return "a list"
+    if isinstance(value, Mapping):
+        return "an object"
+    return type(value).__name__
+
+
+def _show(value: object) -> str:
+    """A short ``repr`` for messages: user strings can be arbitrarily long."""
+    if isinstance(value, str) and len(value) > _MAX_SHOWN_TEXT:
+        return repr(value[:_MAX_SHOWN_TEXT] + "...")
+    text = repr(value)
+    return text if len(text) <= _MAX_SHOWN_TEXT + 2 else text[:_MAX_SHOWN_TEXT] + "..."
+
+
+def _fmt(number: float) -> str:
+    """``10`` rather than ``10.0``; ``10.01`` stays exact (never ``%g``-rounded)."""
+    if number.is_integer() and abs(number) < 1e15:
+        return str(int(number))
+    return repr(number)
