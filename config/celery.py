@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from celery import Celery
 
@@ -20,11 +21,25 @@ def _schedule(sender: Celery, **_: object) -> None:
     sender.conf.beat_schedule = beat_schedule(settings)
 
 
-def beat_schedule(settings: object) -> dict[str, dict[str, object]]:
+def beat_schedule(settings: Any) -> dict[str, dict[str, object]]:
     """Every periodic job of Wedge, with its interval from settings."""
-    # Entries are added here as the engine, the outbox and waiver expiry land.
-    del settings
-    return {}
+    return {
+        "rollout-tick": {
+            "task": "wedges.tasks.tick",
+            "schedule": settings.WEDGE_TICK_SECONDS,
+            "options": {"expires": settings.WEDGE_TICK_SECONDS},
+        },
+        "outbox-redrive": {
+            "task": "webhooks.tasks.redrive",
+            "schedule": settings.WEDGE_OUTBOX_REDRIVE_SECONDS,
+            "options": {"expires": settings.WEDGE_OUTBOX_REDRIVE_SECONDS},
+        },
+        "waiver-expiry": {
+            "task": "waivers.tasks.expire_waivers",
+            "schedule": settings.WEDGE_WAIVER_EXPIRY_SECONDS,
+            "options": {"expires": settings.WEDGE_WAIVER_EXPIRY_SECONDS},
+        },
+    }
 
 
 @app.task(name="wedge.ping")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import (
@@ -15,6 +16,9 @@ from config.env import (
     env_str,
     env_url,
 )
+
+# Lets admin classes and querysets be subscripted at runtime (ModelAdmin[Event]).
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("WEDGE_VAR_DIR", str(BASE_DIR / "var")))
@@ -54,6 +58,7 @@ INSTALLED_APPS = [
     "pgtrigger",
     "org",
     "audit",
+    "webhooks",
     "wedges",
     "waivers",
 ]
@@ -199,6 +204,10 @@ WEDGE_TICK_SECONDS = env_float("WEDGE_TICK_SECONDS", 5.0, minimum=0.5)
 WEDGE_OUTBOX_REDRIVE_SECONDS = env_float("WEDGE_OUTBOX_REDRIVE_SECONDS", 15.0, minimum=1.0)
 WEDGE_SNAPSHOT_FRESHNESS_SECONDS = env_int("WEDGE_SNAPSHOT_FRESHNESS_SECONDS", 600, minimum=1)
 WEDGE_WAIVER_EXPIRY_SECONDS = env_float("WEDGE_WAIVER_EXPIRY_SECONDS", 300.0, minimum=1.0)
+# Webhook deliveries: per-attempt timeout, attempts before giving up, backoff cap.
+WEDGE_WEBHOOK_TIMEOUT_SECONDS = env_float("WEDGE_WEBHOOK_TIMEOUT_SECONDS", 5.0, minimum=0.1)
+WEDGE_WEBHOOK_MAX_ATTEMPTS = env_int("WEDGE_WEBHOOK_MAX_ATTEMPTS", 12, minimum=1)
+WEDGE_WEBHOOK_BACKOFF_CAP_SECONDS = env_int("WEDGE_WEBHOOK_BACKOFF_CAP_SECONDS", 300, minimum=1)
 
 # --- Email --------------------------------------------------------------------
 EMAIL_BACKEND = env_str(

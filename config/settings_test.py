@@ -10,6 +10,9 @@ os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
 
 from config.settings import *  # noqa: F403
 
+# Separate names let several test sessions share one PostgreSQL and Redis.
+DATABASES["default"]["TEST"] = {"NAME": os.environ.get("WEDGE_TEST_DB_NAME", "test_wedge")}  # noqa: F405
+
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 SECURE_SSL_REDIRECT = False
 SESSION_COOKIE_SECURE = False

@@ -1,19 +1,23 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from org import views as org_views
 
 
-def placeholder(prefix: str, namespace: str, name: str, title: str) -> object:
+def placeholder(prefix: str, namespace: str, name: str, title: str) -> URLResolver:
     """A signed-in page for a feature that has not landed yet."""
     view = org_views.PlaceholderView.as_view(title=title)
     return path(prefix, include(([path("", view, name=name)], namespace)))
 
 
-api_v1 = [
+api_v1: list[URLPattern | URLResolver] = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("", include("wedges.api_urls")),
+    path("", include("webhooks.api_urls")),
+    path("", include("audit.api_urls")),
+    path("", include("waivers.api_urls")),
 ]
 
 urlpatterns = [
@@ -22,9 +26,9 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("healthz", org_views.healthz, name="healthz"),
     path("api/v1/", include((api_v1, "api"))),
-    placeholder("proposals/", "proposals", "list", "Proposals"),
-    placeholder("waivers/", "waivers", "list", "Waivers"),
-    placeholder("audit/", "audit", "list", "Audit trail"),
+    path("proposals/", include("wedges.urls")),
+    path("waivers/", include("waivers.urls")),
+    path("audit/", include("audit.urls")),
     placeholder("reports/governance/", "reports", "governance", "Governance report"),
     path("admin/", admin.site.urls),
 ]

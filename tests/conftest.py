@@ -1,10 +1,30 @@
 from __future__ import annotations
 
+import copy
+from typing import Any
+
+import pgtrigger
 import pytest
 from rest_framework.test import APIClient
 
 from org.demo import seed_demo
 from org.models import User
+from tests.documents import PROPOSAL
+from wedges.models import ChangeProposal
+from wedges.services import proposal_submit
+from wedges.submission import check_submission
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Any:
+    """Let pytest-django's flush TRUNCATE the audit table after transactional tests.
+
+    The audit table refuses TRUNCATE (its ``protect_truncate`` trigger), and
+    after a ``transaction=True`` test Django empties every table with one
+    TRUNCATE. Only that trigger is ignored, and only during teardown.
+    """
+    with pgtrigger.ignore("audit.AuditEvent:protect_truncate"):
+        return (yield)
 
 
 @pytest.fixture
@@ -99,3 +119,25 @@ def celery_worker_process(django_db_setup, tmp_path_factory):
             process.kill()
             process.wait()
         log.close()
+
+
+@pytest.fixture
+def proposal_body() -> dict[str, Any]:
+    """A valid submission; a fresh deep copy for each test to mutate."""
+    return copy.deepcopy(PROPOSAL)
+
+
+@pytest.fixture
+def submit(demo: dict[str, User]):
+    """Store a proposal through the real submission path."""
+
+    def make(author: str = "alice", **changes: Any) -> ChangeProposal:
+        body = copy.deepcopy(PROPOSAL)
+        wedge_changes = changes.pop("rollout_wedge", {})
+        body.update(changes)
+        body["rollout_wedge"].update(wedge_changes)
+        check = check_submission(body)
+        assert check.storable, check.to_dict()
+        return proposal_submit(check=check, author=demo[author]).proposal
+
+    return make

@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.renderers import JSONRenderer
@@ -66,6 +68,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
+    elif isinstance(exc, RequestDataTooBig):
+        exc = exceptions.ParseError(
+            f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes.",
+            code="body_too_large",
+        )
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
@@ -75,6 +82,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
         code = getattr(detail, "code", None) or getattr(exc, "default_code", "error")
         errors = [error(None, str(code), str(detail))]
+    if isinstance(exc, exceptions.UnsupportedMediaType):
+        # The API speaks JSON only; a body in another type is a bad request
+        # like any other malformed body (the contract: 400, one shape).
+        response.status_code = status.HTTP_400_BAD_REQUEST
     response.data = {"errors": errors}
     # Errors are JSON whatever the view renders on success (OpenAPI YAML, CSV).
     request = context.get("request")

@@ -1,0 +1,362 @@
+"""The rollout engine through its services and API, at the edges of its clocks."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+
+from audit.models import AuditEvent
+from wedges.models import RolloutWedge
+from wedges.rollout import wedges_tick
+
+pytestmark = pytest.mark.django_db
+T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+HEALTHY = {"error_rate": 0.001, "p99": "150ms"}
+BREACH = {"error_rate": 0.2, "p99": "150ms"}
+
+
+@pytest.fixture
+def dave(token_client):
+    return token_client("dave")
+
+
+@pytest.fixture
+def proposal(submit):
+    # 5 % implicit hold, then 10 -> 50 -> 90; window 1 h, stage durations 1 h.
+    return submit("alice")
+
+
+def at(moment):
+    return time_machine.travel(moment, tick=False)
+
+
+def start(client, proposal, moment=T0):
+    with at(moment):
+        response = client.post(
+            f"/api/v1/proposals/{proposal.pk}/start/", {"reason": "go"}, format="json"
+        )
+    assert response.status_code == 200, response.json()
+    return response.json()
+
+
+def report(client, proposal, metrics, moment):
+    with at(moment):
+        return client.post(
+            f"/api/v1/proposals/{proposal.pk}/metrics/", {"metrics": metrics}, format="json"
+        )
+
+
+def wedge(proposal):
+    return RolloutWedge.objects.get(proposal=proposal)
+
+
+def codes(proposal):
+    return list(
+        AuditEvent.objects.filter(proposal_id=proposal.pk)
+        .order_by("id")
+        .values_list("code", flat=True)
+    )
+
+
+def test_start_opens_the_implicit_initial_hold(dave, proposal):
+    body = start(dave, proposal)
+    assert body["rollout_wedge"]["wedge_state"] == "ACTIVE"
+    assert body["rollout_wedge"]["current_stage_id"] == "initial"
+    assert body["rollout_wedge"]["exposure_percentage"] == 5
+    event = AuditEvent.objects.get(proposal_id=proposal.pk, code="WDG-102")
+    assert event.actor.username == "dave"
+    assert event.stage_id == "initial"
+    assert float(event.target_percentage) == 5
+
+
+def test_start_at_the_first_target_skips_the_hold(dave, submit):
+    proposal = submit("alice", rollout_wedge={"initial_percentage": 10})
+    body = start(dave, proposal)
+    assert body["rollout_wedge"]["current_stage_id"] == "canary"
+    assert body["rollout_wedge"]["exposure_percentage"] == 10
+
+
+def test_no_advance_one_second_before_the_window(dave, proposal):
+    start(dave, proposal)
+    response = report(dave, proposal, HEALTHY, T0 + timedelta(hours=1) - timedelta(seconds=1))
+    assert response.status_code == 200
+    body = response.json()
+    assert body["acted"] is False
+    assert body["decision"]["rule"] == "INV-RWG-OBSERVE"
+    assert body["stage_id"] == "initial"
+    with at(T0 + timedelta(hours=1) - timedelta(seconds=1)):
+        assert wedges_tick().actions == {}
+    assert wedge(proposal).current_stage_index == -1
+
+
+def test_advance_exactly_at_the_window_when_criteria_hold(dave, proposal):
+    start(dave, proposal)
+    body = report(dave, proposal, HEALTHY, T0 + timedelta(hours=1)).json()
+    assert body["acted"] is True
+    assert body["stage_id"] == "canary"
+    assert body["exposure_percentage"] == 10
+    event = AuditEvent.objects.get(proposal_id=proposal.pk, code="RWG-001")
+    assert event.stage_id == "canary"
+    assert float(event.target_percentage) == 10
+    assert event.metrics == HEALTHY
+    assert event.actor is None
+
+
+def test_tick_advances_on_the_window_with_a_fresh_snapshot(dave, proposal):
+    start(dave, proposal)
+    report(dave, proposal, HEALTHY, T0 + timedelta(minutes=50))
+    with at(T0 + timedelta(hours=1)):
+        assert wedges_tick().actions == {"advance": 1}
+    assert wedge(proposal).current_stage_index == 0
+
+
+def test_stale_snapshot_is_ignored(dave, proposal, settings):
+    settings.WEDGE_SNAPSHOT_FRESHNESS_SECONDS = 600
+    start(dave, proposal)
+    report(dave, proposal, HEALTHY, T0 + timedelta(minutes=49, seconds=59))
+    with at(T0 + timedelta(hours=1)):  # the snapshot is 10 min 1 s old
+        report_ = wedges_tick()
+    assert report_.actions == {}
+    assert wedge(proposal).current_stage_index == -1
+    # exactly at the freshness bound it still counts
+    report(dave, proposal, HEALTHY, T0 + timedelta(minutes=50))
+    with at(T0 + timedelta(hours=1)):
+        assert wedges_tick().actions == {"advance": 1}
+
+
+def test_snapshot_from_before_the_stage_does_not_count(dave, proposal):
+    start(dave, proposal)
+    report(dave, proposal, HEALTHY, T0 + timedelta(hours=1))  # advances to canary
+    with at(T0 + timedelta(hours=2)):
+        assert wedges_tick().actions == {}  # canary has no snapshot of its own yet
+    assert wedge(proposal).current_stage_index == 0
+
+
+def test_pause_at_exactly_three_windows(dave, proposal):
+    start(dave, proposal)
+    with at(T0 + timedelta(hours=3) - timedelta(seconds=1)):
+        assert wedges_tick().actions == {}
+    with at(T0 + timedelta(hours=3)):
+        assert wedges_tick().actions == {"pause": 1}
+    assert wedge(proposal).wedge_state == "PAUSED"
+    event = AuditEvent.objects.get(proposal_id=proposal.pk, code="RWG-002")
+    assert event.actor is None
+    assert event.data["rule"] == "RWG-PAUSE-3X"
+    with at(T0 + timedelta(hours=5)):
+        assert wedges_tick().actions == {}  # paused wedges neither advance nor pause again
+
+
+def test_resume_opens_a_fresh_window(dave, proposal):
+    start(dave, proposal)
+    with at(T0 + timedelta(hours=3)):
+        wedges_tick()
+    resumed_at = T0 + timedelta(hours=4)
+    with at(resumed_at):
+        response = dave.post(
+            f"/api/v1/proposals/{proposal.pk}/resume/", {"reason": "fixed"}, format="json"
+        )
+    assert response.status_code == 200
+    assert wedge(proposal).stage_opened_at == resumed_at
+    body = report(dave, proposal, HEALTHY, resumed_at + timedelta(minutes=59)).json()
+    assert body["acted"] is False
+    body = report(dave, proposal, HEALTHY, resumed_at + timedelta(hours=1)).json()
+    assert body["acted"] is True
+    assert codes(proposal) == ["WDG-101", "WDG-102", "RWG-002", "WDG-103", "RWG-001"]
+
+
+def test_breaching_snapshot_rolls_back_inside_the_request(dave, proposal):
+    start(dave, proposal)
+    response = report(dave, proposal, BREACH, T0 + timedelta(minutes=1))
+    body = response.json()
+    assert body["wedge_state"] == "ROLLED_BACK"
+    assert body["exposure_percentage"] == 0
+    assert body["decision"]["rule"] == "INV-RWG-ROLLBACK"
+    event = AuditEvent.objects.get(proposal_id=proposal.pk, code="RWG-003")
+    assert event.metrics == BREACH
+    assert event.data["trigger"]["met"] is True
+    desired = dave.get(f"/api/v1/proposals/{proposal.pk}/desired-state/").json()
+    assert desired == {
+        "wedge_state": "ROLLED_BACK",
+        "stage_id": "initial",
+        "exposure_percentage": 0.0,
+        "max_blast_radius": 90.0,
+    }
+
+
+def test_exposure_above_the_blast_radius_rolls_back(dave, proposal):
+    start(dave, proposal)
+    body = report(
+        dave, proposal, {**HEALTHY, "exposure_percentage": 90.5}, T0 + timedelta(minutes=1)
+    ).json()
+    assert body["wedge_state"] == "ROLLED_BACK"
+    assert body["decision"]["rule"] == "INV-RWG-BLAST"
+
+
+def test_exposure_at_the_blast_radius_is_fine(dave, proposal):
+    start(dave, proposal)
+    body = report(
+        dave, proposal, {**HEALTHY, "exposure_percentage": 90}, T0 + timedelta(minutes=1)
+    ).json()
+    assert body["wedge_state"] == "ACTIVE"
+
+
+def test_walks_every_stage_to_completion(dave, proposal):
+    start(dave, proposal)
+    moment = T0
+    seen = []
+    for _ in range(4):
+        moment += timedelta(hours=1)
+        body = report(dave, proposal, HEALTHY, moment).json()
+        seen.append((body["wedge_state"], body["stage_id"], body["exposure_percentage"]))
+    assert seen == [
+        ("ACTIVE", "canary", 10.0),
+        ("ACTIVE", "half", 50.0),
+        ("ACTIVE", "full", 90.0),
+        ("COMPLETE", "full", 90.0),
+    ]
+    assert codes(proposal)[-4:] == ["RWG-001", "RWG-001", "RWG-001", "RWG-004"]
+
+
+def test_manual_policy_waits_for_an_operator(dave, submit):
+    proposal = submit("alice", rollout_wedge={"increment_policy": "manual"})
+    start(dave, proposal)
+    body = report(dave, proposal, HEALTHY, T0 + timedelta(hours=2)).json()
+    assert body["acted"] is False
+    assert body["decision"]["rule"] == "awaiting_approval"
+    with at(T0 + timedelta(hours=2, minutes=1)):
+        response = dave.post(
+            f"/api/v1/proposals/{proposal.pk}/advance/", {"reason": "looks good"}, format="json"
+        )
+    assert response.status_code == 200
+    assert response.json()["rollout_wedge"]["current_stage_id"] == "canary"
+    assert codes(proposal)[-2:] == ["WDG-104", "RWG-001"]
+
+
+def test_approving_an_ineligible_stage_is_refused_with_the_reason(dave, submit):
+    proposal = submit("alice", rollout_wedge={"increment_policy": "manual"})
+    start(dave, proposal)
+    report(dave, proposal, HEALTHY, T0 + timedelta(minutes=30))
+    with at(T0 + timedelta(minutes=31)):
+        response = dave.post(f"/api/v1/proposals/{proposal.pk}/advance/", {}, format="json")
+    assert response.status_code == 409
+    error = response.json()["errors"][0]
+    assert error["code"] == "not_eligible"
+    assert "observation window" in error["message"]
+    assert wedge(proposal).current_stage_index == -1
+    assert codes(proposal)[-1] == "WDG-105"
+
+
+def test_operator_pause_and_rollback(dave, proposal):
+    start(dave, proposal)
+    assert (
+        dave.post(
+            f"/api/v1/proposals/{proposal.pk}/pause/", {"reason": "hold"}, format="json"
+        ).status_code
+        == 200
+    )
+    assert (
+        dave.post(f"/api/v1/proposals/{proposal.pk}/pause/", {}, format="json").status_code == 409
+    )
+    response = dave.post(
+        f"/api/v1/proposals/{proposal.pk}/rollback/", {"reason": "abort"}, format="json"
+    )
+    assert response.status_code == 200
+    assert response.json()["rollout_wedge"]["exposure_percentage"] == 0
+    events = AuditEvent.objects.filter(
+        proposal_id=proposal.pk, code__in=["RWG-002", "RWG-003"]
+    ).order_by("id")
+    assert [(e.code, e.actor.username, e.reason) for e in events] == [
+        ("RWG-002", "dave", "hold"),
+        ("RWG-003", "dave", "abort"),
+    ]
+    refused = dave.post(f"/api/v1/proposals/{proposal.pk}/resume/", {}, format="json")
+    assert refused.status_code == 409
+    assert refused.json()["errors"][0]["code"] == "invalid_transition"
+
+
+def test_who_may_operate(token_client, proposal):
+    url = f"/api/v1/proposals/{proposal.pk}/start/"
+    for username in ("alice", "carol", "erin", "frank", "pipeline"):  # frank leads security
+        response = token_client(username).post(url, {}, format="json")
+        assert response.status_code == 403, username
+    assert token_client("bob").post(url, {}, format="json").status_code == 200  # platform lead
+
+
+def test_who_may_report_metrics(token_client, dave, proposal):
+    start(dave, proposal)
+    url = f"/api/v1/proposals/{proposal.pk}/metrics/"
+    assert token_client("alice").post(url, {"metrics": HEALTHY}, format="json").status_code == 200
+    assert (
+        token_client("pipeline").post(url, {"metrics": HEALTHY}, format="json").status_code == 403
+    )
+    assert token_client("erin").post(url, {"metrics": HEALTHY}, format="json").status_code == 403
+
+
+def test_metrics_for_a_pending_wedge_are_409(dave, proposal):
+    response = dave.post(
+        f"/api/v1/proposals/{proposal.pk}/metrics/", {"metrics": HEALTHY}, format="json"
+    )
+    assert response.status_code == 409
+    assert response.json()["errors"][0]["code"] == "not_running"
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "code"),
+    [
+        ({}, "metrics", "required"),
+        ({"metrics": []}, "metrics", "wrong_type"),
+        ({"metrics": {}}, "metrics", "empty"),
+        ({"metrics": {"p99": "fast"}}, "metrics.p99", "not_a_quantity"),
+        ({"metrics": {"p99": True}}, "metrics.p99", "not_a_quantity"),
+        ({"metrics": {"bad name": 1}}, "metrics.bad name", "invalid_name"),
+        ({"metrics": {"a": 1}, "extra": 1}, "extra", "unknown_key"),
+    ],
+)
+def test_bad_metrics_are_400(dave, proposal, body, field, code):
+    start(dave, proposal)
+    response = dave.post(f"/api/v1/proposals/{proposal.pk}/metrics/", body, format="json")
+    assert response.status_code == 400
+    assert {"field": field, "code": code} in [
+        {"field": e["field"], "code": e["code"]} for e in response.json()["errors"]
+    ]
+
+
+def test_desired_state_etag_and_304(dave, proposal):
+    url = f"/api/v1/proposals/{proposal.pk}/desired-state/"
+    first = dave.get(url)
+    assert first.json() == {
+        "wedge_state": "PENDING",
+        "stage_id": None,
+        "exposure_percentage": 0.0,
+        "max_blast_radius": 90.0,
+    }
+    etag = first["ETag"]
+    unchanged = dave.get(url, HTTP_IF_NONE_MATCH=etag)
+    assert unchanged.status_code == 304
+    start(dave, proposal)
+    changed = dave.get(url, HTTP_IF_NONE_MATCH=etag)
+    assert changed.status_code == 200
+    assert changed["ETag"] != etag
+    assert changed.json()["exposure_percentage"] == 5
+
+
+def test_waiver_required_proposal_cannot_start(dave, submit):
+    proposal = submit(
+        "alice",
+        rollout_wedge={
+            "wedge_stages": [
+                {
+                    "stage_id": "all",
+                    "target_percentage": 90,
+                    "duration_hours": 1,
+                    "success_criteria": ["error_rate < 0.01"],
+                    "rollback_trigger": "error_rate > 0.05",
+                }
+            ]
+        },
+    )
+    assert proposal.waiver_required
+    response = dave.post(f"/api/v1/proposals/{proposal.pk}/start/", {}, format="json")
+    assert response.status_code == 409
+    assert response.json()["errors"][0]["code"] == "waiver_required"
+    assert wedge(proposal).wedge_state == "PENDING"

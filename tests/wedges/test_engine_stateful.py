@@ -1,0 +1,144 @@
+"""Property: no sequence of snapshots, ticks, operator actions and clock moves
+skips a stage, advances before the observation window, or exceeds the blast radius.
+
+Runs the real services on PostgreSQL; each example drives a fresh proposal.
+"""
+
+import contextlib
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    rule,
+    run_state_machine_as_test,
+)
+
+from audit.models import AuditEvent
+from wedges.models import RolloutWedge
+from wedges.rollout import (
+    RolloutRefused,
+    wedge_approve_advance,
+    wedge_pause,
+    wedge_record_snapshot,
+    wedge_resume,
+    wedge_rollback,
+    wedge_start,
+    wedges_tick,
+)
+
+T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+metric_values = st.fixed_dictionaries(
+    {"error_rate": st.sampled_from([0.0, 0.005, 0.02, 0.2])},
+    optional={
+        "p99": st.sampled_from(["100ms", "0.3s", 700]),
+        "exposure_percentage": st.sampled_from([5, 50, 90, 95]),
+    },
+)
+
+
+@pytest.mark.django_db
+def test_no_sequence_breaks_the_invariants(demo, submit):
+    users = demo
+
+    class Rollout(RuleBasedStateMachine):
+        @initialize(policy=st.sampled_from(["linear", "exponential", "manual"]))
+        def begin(self, policy: str) -> None:
+            self.proposal = submit("alice", rollout_wedge={"increment_policy": policy})
+            self.traveller = time_machine.travel(T0, tick=False)
+            self.clock = self.traveller.start()
+            self.now = T0
+            wedge_start(proposal_id=self.proposal.pk, actor=users["dave"])
+            self.index: int | None = -1
+            self.opened: datetime | None = T0
+            self.state = "ACTIVE"
+
+        def teardown(self) -> None:
+            if hasattr(self, "traveller"):
+                self.traveller.stop()
+
+        def _wedge(self) -> RolloutWedge:
+            return RolloutWedge.objects.get(proposal=self.proposal)
+
+        def _check_move(self) -> None:
+            wedge = self._wedge()
+            index = wedge.current_stage_index
+            assert self.opened is not None
+            assert self.index is not None
+            if index != self.index and wedge.wedge_state in ("ACTIVE", "PAUSED", "COMPLETE"):
+                assert index == self.index + 1, f"skipped from {self.index} to {index}"
+                window = timedelta(hours=wedge.observation_window_hours)
+                assert self.now >= self.opened + window, "advanced before the window"
+            if index != self.index or wedge.stage_opened_at != self.opened:
+                self.opened = wedge.stage_opened_at
+            if wedge.wedge_state == "COMPLETE" and self.state != "COMPLETE":
+                assert self.opened is not None
+                window = timedelta(hours=wedge.observation_window_hours)
+                assert self.now >= self.opened + window
+            self.index = index
+            self.state = wedge.wedge_state
+
+        @rule(minutes=st.integers(min_value=1, max_value=200))
+        def clock_moves(self, minutes: int) -> None:
+            self.now += timedelta(minutes=minutes)
+            self.clock.move_to(self.now)
+
+        @rule(values=metric_values)
+        def snapshot(self, values: dict[str, object]) -> None:
+            try:
+                wedge_record_snapshot(
+                    proposal_id=self.proposal.pk, metrics=values, actor=users["alice"]
+                )
+            except RolloutRefused:
+                assert self.state in ("ROLLED_BACK", "COMPLETE")
+            self._check_move()
+
+        @rule()
+        def tick(self) -> None:
+            wedges_tick()
+            self._check_move()
+
+        @rule(action=st.sampled_from(["approve", "pause", "resume", "rollback"]))
+        def operator(self, action: str) -> None:
+            service = {
+                "approve": wedge_approve_advance,
+                "pause": wedge_pause,
+                "resume": wedge_resume,
+                "rollback": wedge_rollback,
+            }[action]
+            with contextlib.suppress(RolloutRefused):
+                service(proposal_id=self.proposal.pk, actor=users["dave"], reason=action)
+            self._check_move()
+
+        @invariant()
+        def within_blast_radius(self) -> None:
+            if not hasattr(self, "proposal"):
+                return
+            wedge = self._wedge()
+            assert 0 <= wedge.exposure_percentage <= wedge.max_blast_radius
+            if wedge.wedge_state == "ROLLED_BACK":
+                assert wedge.exposure_percentage == 0
+
+        @invariant()
+        def one_terminal_event(self) -> None:
+            if not hasattr(self, "proposal"):
+                return
+            terminal = AuditEvent.objects.filter(
+                proposal_id=self.proposal.pk, code__in=["RWG-003", "RWG-004"]
+            ).count()
+            assert terminal <= 1
+
+    run_state_machine_as_test(
+        Rollout,
+        settings=settings(
+            max_examples=25,
+            stateful_step_count=25,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+        ),
+    )

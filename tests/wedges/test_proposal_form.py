@@ -1,0 +1,147 @@
+import pytest
+from pytest_django.asserts import assertContains, assertNotContains
+
+from wedges.models import ChangeProposal
+
+from .form_data import form_data
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def alice(client, demo):
+    client.force_login(demo["alice"])
+    return client
+
+
+def test_form_page_offers_two_stage_rows(alice):
+    response = alice.get("/proposals/new/")
+    assert response.status_code == 200
+    assertContains(response, 'name="stages-TOTAL_FORMS" value="2"', html=False)
+    assertContains(response, 'id="stage-template"')
+    assertContains(response, 'for="id_title"')
+
+
+def test_submitting_a_valid_form_stores_the_proposal(alice, proposal_body):
+    response = alice.post("/proposals/new/", form_data(proposal_body))
+    proposal = ChangeProposal.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == f"/proposals/{proposal.pk}/"
+    assert proposal.author.username == "alice"
+    assert [s.stage_id for s in proposal.rollout_wedge.stages.all()] == ["canary", "half", "full"]
+    assert proposal.rollout_wedge.stages.all()[0].success_criteria == [
+        "error_rate < 0.01",
+        "p99 <= 200ms",
+    ]
+    page = alice.get(response["Location"])
+    assertContains(page, "Roll out connector runtime 2.4")
+    assertContains(page, "was submitted")
+
+
+def test_every_error_is_shown_next_to_its_input(alice, proposal_body):
+    proposal_body["rollout_wedge"]["observation_window_hours"] = 0.99
+    proposal_body["rollout_wedge"]["wedge_stages"][1]["target_percentage"] = 10
+    response = alice.post("/proposals/new/", form_data(proposal_body))
+    assert response.status_code == 400
+    html = response.content.decode()
+    window_errors = html.split('id="err-observation_window_hours"')[1].split("</div>")[0]
+    assert "observation_window_too_short" in window_errors
+    stage_errors = html.split('id="err-stages-1-target_percentage"')[1].split("</div>")[0]
+    assert "targets_not_increasing" in stage_errors
+    assert ChangeProposal.objects.count() == 0
+
+
+def test_removed_rows_do_not_count(alice, proposal_body):
+    data = form_data(proposal_body, extra_rows=1)
+    data["stages-3-stage_id"] = "ghost"
+    data["stages-3-DELETE"] = "on"
+    data["stages-1-DELETE"] = "on"  # remove "half": 10 -> 90 is still a valid ladder
+    response = alice.post("/proposals/new/", data)
+    assert response.status_code == 302
+    stages = ChangeProposal.objects.get().rollout_wedge.stages.all()
+    assert [s.stage_id for s in stages] == ["canary", "full"]
+
+
+def test_errors_after_a_removed_row_land_on_the_right_row(alice, proposal_body):
+    proposal_body["rollout_wedge"]["wedge_stages"][2]["rollback_trigger"] = "p99 >"
+    data = form_data(proposal_body)
+    data["stages-1-DELETE"] = "on"
+    html = alice.post("/proposals/new/", data).content.decode()
+    row_two = html.split('id="err-stages-2-rollback_trigger"')[1].split("</div>")[0]
+    assert "expression_invalid" in row_two
+
+
+def test_live_validation_places_errors_out_of_band(alice, proposal_body):
+    proposal_body["rollout_wedge"]["initial_percentage"] = 0
+    response = alice.post(
+        "/proposals/new/validate/", form_data(proposal_body), HTTP_HX_REQUEST="true"
+    )
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "1 problem to fix" in html
+    initial = html.split('id="err-initial_percentage"')[1].split("</div>")[0]
+    assert 'hx-swap-oob="true"' in initial
+    assert "initial_not_positive" in initial
+    # Fields without errors get an empty container, clearing stale messages.
+    assert (
+        'id="err-title" class="field-errors" aria-live="polite" hx-swap-oob="true"></div>' in html
+    )
+    assert ChangeProposal.objects.count() == 0
+
+
+def test_live_validation_of_a_valid_form(alice, proposal_body):
+    response = alice.post("/proposals/new/validate/", form_data(proposal_body))
+    assertContains(response, "The wedge is valid.")
+    assertContains(response, "6 h")
+
+
+def test_generate_stages_fills_rows_from_the_policy(alice):
+    data = {
+        "initial_percentage": "5",
+        "max_blast_radius": "80",
+        "increment_policy": "exponential",
+        "observation_window_hours": "2",
+        "stage_count": "5",
+        "stages-0-success_criteria": "error_rate < 0.01",
+        "stages-0-rollback_trigger": "error_rate > 0.05",
+    }
+    response = alice.post("/proposals/new/ladder/", data)
+    html = response.content.decode()
+    assert 'name="stages-TOTAL_FORMS" value="5"' in html
+    assert 'name="stages-0-target_percentage" value="5"' in html
+    assert 'name="stages-4-target_percentage" value="80"' in html
+    assert 'name="stages-2-target_percentage" value="20"' in html  # 5 * 2^2
+    assert 'name="stages-3-duration_hours" value="2"' in html
+    assert html.count("error_rate &gt; 0.05") >= 5
+
+
+def test_generate_stages_explains_missing_inputs(alice):
+    response = alice.post("/proposals/new/ladder/", {"stage_count": "3"})
+    assertContains(response, "Fill in the initial percentage and the max blast radius first.")
+
+
+def test_form_for_waivable_proposal_warns_it_needs_a_waiver(alice, proposal_body):
+    proposal_body["rollout_wedge"]["wedge_stages"] = proposal_body["rollout_wedge"]["wedge_stages"][
+        :1
+    ]
+    response = alice.post("/proposals/new/", form_data(proposal_body), follow=True)
+    assertContains(response, "needs a waiver before it can start")
+    assert ChangeProposal.objects.get().waiver_required
+
+
+@pytest.mark.parametrize("username", ["carol", "erin"])
+def test_roles_without_engineer_rights_get_403(client, demo, username, proposal_body):
+    client.force_login(demo[username])
+    assert client.get("/proposals/new/").status_code == 403
+    assert client.post("/proposals/new/", form_data(proposal_body)).status_code == 403
+    assert ChangeProposal.objects.count() == 0
+
+
+def test_list_page_filters(client, demo, submit):
+    submit("alice", title="Pool connections")
+    submit("alice", title="Rotate keys", change_type="security_patch")
+    client.force_login(demo["erin"])
+    response = client.get("/proposals/", {"change_type": "security_patch"})
+    assertContains(response, "Rotate keys")
+    assertNotContains(response, "Pool connections")
+    assertNotContains(response, "New proposal")  # auditors cannot submit

@@ -1,0 +1,309 @@
+"""REST API for proposals: dry run, submit, list and read."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+import django_filters
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_view,
+)
+from rest_framework import mixins, permissions, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.generics import get_object_or_404
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from config.api.auth import acting_user
+from config.api.errors import Conflict
+from config.api.schema import error_responses
+from org import access
+from wedges import rollout, selectors
+from wedges.models import ChangeProposal, ChangeType, RolloutWedge, State
+from wedges.policy import codes
+from wedges.serializers import (
+    DesiredStateSerializer,
+    DryRunSerializer,
+    MetricsInputSerializer,
+    ProposalInputSerializer,
+    ProposalSerializer,
+    ReasonSerializer,
+    SnapshotOutcomeSerializer,
+)
+from wedges.services import IdempotencyConflict, SubmissionRejected, proposal_submit
+from wedges.submission import check_submission
+
+
+class ProposalFilter(django_filters.FilterSet):
+    state = django_filters.ChoiceFilter(
+        field_name="rollout_wedge__wedge_state", choices=State.choices
+    )
+    subsystem = django_filters.CharFilter(field_name="subsystem__slug")
+    change_type = django_filters.ChoiceFilter(choices=ChangeType.choices)
+    author = django_filters.CharFilter(field_name="author__username")
+    q = django_filters.CharFilter(method="search", label="Text search")
+    waiver_required = django_filters.BooleanFilter()
+
+    class Meta:
+        model = ChangeProposal
+        fields = ["state", "subsystem", "change_type", "author", "q", "waiver_required"]
+
+    def search(self, queryset: Any, name: str, value: str) -> Any:
+        return selectors.search(queryset, value)
+
+
+class CanSubmit(permissions.BasePermission):
+    message = "Only engineers (and pipelines acting as engineers) may submit proposals."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        if request.method in permissions.SAFE_METHODS:
+            return True
+        return access.can_submit(request.user)
+
+
+def errors_body(check: Any) -> dict[str, Any]:
+    return {"errors": [issue.to_dict() for issue in check.errors]}
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List proposals",
+        responses={200: ProposalSerializer(many=True), **error_responses(400)},
+    ),
+    retrieve=extend_schema(
+        summary="Read a proposal with its wedge",
+        responses={200: ProposalSerializer, **error_responses(404)},
+    ),
+)
+class ProposalViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[ChangeProposal]
+):
+    serializer_class = ProposalSerializer
+    permission_classes = [permissions.IsAuthenticated, CanSubmit]
+    filterset_class = ProposalFilter
+
+    def get_queryset(self) -> Any:
+        return selectors.proposals()
+
+    @extend_schema(
+        summary="Submit a proposal",
+        request=ProposalInputSerializer,
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                location=OpenApiParameter.HEADER,
+                required=False,
+                description="Retries with the same key and body return the first proposal; "
+                "the same key with another body is a 409.",
+            )
+        ],
+        responses={
+            201: ProposalSerializer,
+            200: ProposalSerializer,
+            **error_responses(400, 403, 409),
+        },
+    )
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        check = check_submission(request.data)
+        if not check.storable:
+            return Response(errors_body(check), status=status.HTTP_400_BAD_REQUEST)
+        key = request.headers.get("Idempotency-Key", "").strip() or None
+        if key is not None and len(key) > 200:
+            raise ValidationError({"Idempotency-Key": ["must be at most 200 characters"]})
+        try:
+            submitted = proposal_submit(
+                check=check, author=acting_user(request), idempotency_key=key, raw=request.data
+            )
+        except SubmissionRejected as rejected:
+            return Response(errors_body(rejected.check), status=status.HTTP_400_BAD_REQUEST)
+        except IdempotencyConflict as conflict:
+            raise Conflict(str(conflict), code="idempotency_key_reused") from None
+        proposal = selectors.proposals().get(pk=submitted.proposal.pk)
+        headers = {"Location": f"/api/v1/proposals/{proposal.pk}/"}
+        if submitted.replayed:
+            headers["Idempotent-Replayed"] = "true"
+        return Response(
+            self.get_serializer(proposal).data, status=status.HTTP_201_CREATED, headers=headers
+        )
+
+    @extend_schema(
+        summary="Dry run: validate a submission without storing it",
+        request=ProposalInputSerializer,
+        responses={200: DryRunSerializer, **error_responses(400)},
+    )
+    @action(
+        detail=False,
+        methods=["post"],
+        url_path="validate",
+        permission_classes=[permissions.IsAuthenticated],
+    )
+    def validate(self, request: Request) -> Response:
+        return Response(check_submission(request.data).to_dict())
+
+    # --- The rollout: operator actions, metrics and the desired state ---------------
+
+    def _proposal(self, pk: str) -> ChangeProposal:
+        return get_object_or_404(ChangeProposal.objects.select_related("subsystem__section"), pk=pk)
+
+    def _operate(self, request: Request, pk: str, service: Any) -> Response:
+        proposal = self._proposal(pk)
+        if not access.can_operate(request.user, proposal.subsystem):
+            raise PermissionDenied(
+                "Only operators, and leads of the owning section, may operate this rollout."
+            )
+        reason = ReasonSerializer(data=request.data)
+        reason.is_valid(raise_exception=True)
+        try:
+            service(
+                proposal_id=proposal.pk,
+                actor=acting_user(request),
+                reason=reason.validated_data.get("reason", ""),
+            )
+        except rollout.RolloutRefused as refused:
+            raise Conflict(refused.message, code=refused.code) from None
+        return Response(self.get_serializer(selectors.proposals().get(pk=proposal.pk)).data)
+
+    @extend_schema(
+        summary="Start the rollout (PENDING -> ACTIVE)",
+        request=ReasonSerializer,
+        responses={200: ProposalSerializer, **error_responses(400, 403, 404, 409)},
+    )
+    @action(detail=True, methods=["post"], permission_classes=[permissions.IsAuthenticated])
+    def start(self, request: Request, pk: str) -> Response:
+        return self._operate(request, pk, rollout.wedge_start)
+
+    @extend_schema(
+        summary="Approve advancing an eligible stage",
+        description="The only way a manual wedge advances; refused (409) unless the stage "
+        "is eligible: its observation window elapsed and a fresh snapshot meets every criterion.",
+        request=ReasonSerializer,
+        responses={200: ProposalSerializer, **error_responses(400, 403, 404, 409)},
+    )
+    @action(detail=True, methods=["post"], permission_classes=[permissions.IsAuthenticated])
+    def advance(self, request: Request, pk: str) -> Response:
+        return self._operate(request, pk, rollout.wedge_approve_advance)
+
+    @extend_schema(
+        summary="Hold the rollout (ACTIVE -> PAUSED)",
+        request=ReasonSerializer,
+        responses={200: ProposalSerializer, **error_responses(400, 403, 404, 409)},
+    )
+    @action(detail=True, methods=["post"], permission_classes=[permissions.IsAuthenticated])
+    def pause(self, request: Request, pk: str) -> Response:
+        return self._operate(request, pk, rollout.wedge_pause)
+
+    @extend_schema(
+        summary="Resume a paused rollout with a fresh observation window",
+        request=ReasonSerializer,
+        responses={200: ProposalSerializer, **error_responses(400, 403, 404, 409)},
+    )
+    @action(detail=True, methods=["post"], permission_classes=[permissions.IsAuthenticated])
+    def resume(self, request: Request, pk: str) -> Response:
+        return self._operate(request, pk, rollout.wedge_resume)
+
+    @extend_schema(
+        summary="Roll back (exposure to 0)",
+        request=ReasonSerializer,
+        responses={200: ProposalSerializer, **error_responses(400, 403, 404, 409)},
+    )
+    @action(detail=True, methods=["post"], permission_classes=[permissions.IsAuthenticated])
+    def rollback(self, request: Request, pk: str) -> Response:
+        return self._operate(request, pk, rollout.wedge_rollback)
+
+    @extend_schema(
+        summary="Report a metric snapshot; it is evaluated at once",
+        request=MetricsInputSerializer,
+        responses={200: SnapshotOutcomeSerializer, **error_responses(400, 403, 404, 409)},
+    )
+    @action(detail=True, methods=["post"], permission_classes=[permissions.IsAuthenticated])
+    def metrics(self, request: Request, pk: str) -> Response:
+        proposal = self._proposal(pk)
+        if not access.can_report_metrics(request.user, proposal):
+            raise PermissionDenied(
+                "Metrics are reported by the proposal's author or by operators of its section."
+            )
+        try:
+            values = rollout.validate_metrics(request.data)
+            outcome = rollout.wedge_record_snapshot(
+                proposal_id=proposal.pk, metrics=values, actor=acting_user(request)
+            )
+        except rollout.MetricsInvalid as invalid:
+            return Response(
+                {"errors": [{"field": f, "code": c, "message": m} for f, c, m in invalid.errors]},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        except rollout.RolloutRefused as refused:
+            raise Conflict(refused.message, code=refused.code) from None
+        decision = outcome.decision
+        return Response(
+            {
+                **desired_state_body(outcome.wedge),
+                "acted": outcome.acted,
+                "decision": {
+                    "action": decision.action.value,
+                    "rule": decision.rule,
+                    "reason": decision.reason,
+                    "eligible": decision.eligible,
+                    "eligible_at": decision.eligible_at,
+                    "criteria": [
+                        {"expression": c.expression, "met": c.met, "values": c.values_dict()}
+                        for c in decision.criteria
+                    ],
+                }
+                if decision
+                else None,
+            }
+        )
+
+    @extend_schema(
+        summary="The exposure deployers must apply (poll with If-None-Match)",
+        responses={200: DesiredStateSerializer, 304: None, **error_responses(404)},
+    )
+    @action(detail=True, methods=["get"], url_path="desired-state")
+    def desired_state(self, request: Request, pk: str) -> Response:
+        wedge = get_object_or_404(RolloutWedge.objects.only(*DESIRED_STATE_FIELDS), proposal_id=pk)
+        body = desired_state_body(wedge)
+        etag = desired_state_etag(body)
+        if etag in {tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")}:
+            return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
+        return Response(body, headers={"ETag": etag, "Cache-Control": "no-cache"})
+
+
+DESIRED_STATE_FIELDS = (
+    "proposal_id",
+    "wedge_state",
+    "current_stage_index",
+    "exposure_percentage",
+    "max_blast_radius",
+    "document",
+)
+
+
+def desired_state_body(wedge: RolloutWedge) -> dict[str, Any]:
+    """What a deployment agent must apply now."""
+    return {
+        "wedge_state": wedge.wedge_state,
+        "stage_id": stage_id_of(wedge),
+        "exposure_percentage": wedge.exposure_percentage,
+        "max_blast_radius": wedge.max_blast_radius,
+    }
+
+
+def stage_id_of(wedge: RolloutWedge) -> str | None:
+    """The open stage's id, read from the frozen document (no stage query)."""
+    index = wedge.current_stage_index
+    if index is None:
+        return None
+    if index == codes.INITIAL_STAGE_INDEX:
+        return codes.INITIAL_STAGE_ID
+    return str(wedge.document["wedge_stages"][index]["stage_id"])
+
+
+def desired_state_etag(body: dict[str, Any]) -> str:
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"))
+    return '"' + hashlib.sha256(canonical.encode()).hexdigest()[:32] + '"'

@@ -1,0 +1,180 @@
+"""The proposal form: a thin shell that builds the API's JSON document.
+
+The form does no policy checking of its own. It turns what the user typed into
+the same document the API receives, hands it to ``check_submission`` and puts
+each error next to the input its JSON path names.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django import forms
+
+from org.models import Subsystem
+from wedges.models import ChangeType, IncrementPolicy
+from wedges.policy import Issue
+from wedges.submission import SubmissionCheck
+
+NUMBER = forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"})
+
+
+def number_or_text(value: str) -> float | str | None:
+    """A typed number as a float; anything else goes to the engine as typed."""
+    value = value.strip()
+    if not value:
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        return value
+    return number if number == number and abs(number) != float("inf") else value
+
+
+class DescribedByErrors:
+    """Points every input at its error container, so screen readers announce errors."""
+
+    fields: dict[str, forms.Field]
+
+    def describe_errors(self, add_prefix: Any) -> None:
+        for name, field in self.fields.items():
+            field.widget.attrs["aria-describedby"] = f"err-{add_prefix(name)}"
+
+
+class ProposalForm(DescribedByErrors, forms.Form):
+    title = forms.CharField(max_length=200, required=False)
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    change_type = forms.ChoiceField(choices=[("", "—"), *ChangeType.choices], required=False)
+    subsystem = forms.ChoiceField(required=False)
+    external_reference = forms.CharField(
+        required=False, label="External reference", help_text="Pipeline run, commit or ticket."
+    )
+    initial_percentage = forms.CharField(widget=NUMBER, required=False, label="Initial %")
+    increment_policy = forms.ChoiceField(
+        choices=[("", "—"), *IncrementPolicy.choices], required=False
+    )
+    max_blast_radius = forms.CharField(widget=NUMBER, required=False, label="Max blast radius %")
+    observation_window_hours = forms.CharField(
+        widget=NUMBER, required=False, label="Observation window (hours)"
+    )
+
+    WEDGE_FIELDS = (
+        "initial_percentage",
+        "increment_policy",
+        "max_blast_radius",
+        "observation_window_hours",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        subsystems = Subsystem.objects.select_related("section").order_by("slug")
+        subsystem_field = self.fields["subsystem"]
+        assert isinstance(subsystem_field, forms.ChoiceField)
+        subsystem_field.choices = [("", "—")] + [
+            (s.slug, f"{s.name} ({s.section.name}{', critical' if s.is_critical else ''})")
+            for s in subsystems
+        ]
+        self.describe_errors(self.add_prefix)
+
+
+class StageForm(DescribedByErrors, forms.Form):
+    stage_id = forms.CharField(required=False, label="Stage id")
+    target_percentage = forms.CharField(widget=NUMBER, required=False, label="Target %")
+    duration_hours = forms.CharField(widget=NUMBER, required=False, label="Duration (hours)")
+    success_criteria = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        label="Success criteria",
+        help_text="One expression per line, e.g. error_rate < 0.01",
+    )
+    rollback_trigger = forms.CharField(
+        required=False, label="Rollback trigger", help_text="e.g. error_rate > 0.05 or p99 > 500ms"
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.describe_errors(self.add_prefix)
+
+
+StageFormSet = forms.formset_factory(StageForm, extra=0, can_delete=True, max_num=100)
+
+
+class LadderForm(forms.Form):
+    """Inputs of the "generate stages" helper."""
+
+    stage_count = forms.IntegerField(min_value=1, max_value=100, label="Number of stages")
+
+
+def build_document(form: ProposalForm, formset: Any) -> tuple[dict[str, Any], list[int]]:
+    """The submission document, and for each document stage the formset row it came from."""
+    data = form.cleaned_data
+    rows: list[int] = []
+    stages: list[dict[str, Any]] = []
+    for index, stage_form in enumerate(formset.forms):
+        cleaned = stage_form.cleaned_data
+        if not cleaned or cleaned.get("DELETE"):
+            continue
+        if not any(cleaned.get(name) for name in StageForm.base_fields):
+            continue  # an untouched blank row
+        criteria = [line.strip() for line in cleaned["success_criteria"].splitlines()]
+        stages.append(
+            {
+                "stage_id": cleaned["stage_id"].strip(),
+                "target_percentage": number_or_text(cleaned["target_percentage"]),
+                "duration_hours": number_or_text(cleaned["duration_hours"]),
+                "success_criteria": [c for c in criteria if c],
+                "rollback_trigger": cleaned["rollback_trigger"].strip(),
+            }
+        )
+        rows.append(index)
+    wedge: dict[str, Any] = {
+        "wedge_stages": stages,
+        "initial_percentage": number_or_text(data["initial_percentage"]),
+        "increment_policy": data["increment_policy"] or None,
+        "max_blast_radius": number_or_text(data["max_blast_radius"]),
+        "observation_window_hours": number_or_text(data["observation_window_hours"]),
+    }
+    document: dict[str, Any] = {
+        "title": data["title"],
+        "description": data["description"],
+        "change_type": data["change_type"] or None,
+        "subsystem": data["subsystem"] or None,
+        "external_reference": data["external_reference"],
+        "rollout_wedge": {key: value for key, value in wedge.items() if value is not None},
+    }
+    return document, rows
+
+
+_STAGE_PATH = re.compile(r"^rollout_wedge\.wedge_stages\[(\d+)\](?:\.(\w+))?")
+
+
+def html_field_for(issue: Issue, rows: list[int], prefix: str) -> str | None:
+    """The HTML input name an issue belongs next to, or None for a form-level issue."""
+    path = issue.path or ""
+    if match := _STAGE_PATH.match(path):
+        index, name = int(match.group(1)), match.group(2)
+        if index < len(rows) and name in StageForm.base_fields:
+            return f"{prefix}-{rows[index]}-{name}"
+        return "stages"
+    if path == "rollout_wedge.wedge_stages":
+        return "stages"
+    name = path.removeprefix("rollout_wedge.")
+    if name in ProposalForm.base_fields:
+        return name
+    return None
+
+
+def errors_by_field(
+    check: SubmissionCheck, rows: list[int], prefix: str
+) -> tuple[dict[str, list[Issue]], list[Issue]]:
+    """Errors grouped by HTML input name, and those that belong to no input."""
+    placed: dict[str, list[Issue]] = {}
+    unplaced: list[Issue] = []
+    for issue in check.errors:
+        field = html_field_for(issue, rows, prefix)
+        if field is None:
+            unplaced.append(issue)
+        else:
+            placed.setdefault(field, []).append(issue)
+    return placed, unplaced

@@ -1,0 +1,253 @@
+"""Change proposals, their rollout wedges and stages.
+
+A submitted wedge is frozen: its plan never changes (a different plan is a new
+proposal). Only the engine's own fields move, and only through the state
+machine and the services in ``wedges.services``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django_fsm import ConcurrentTransitionMixin, FSMField, FSMModelMixin, transition
+
+from wedges.policy import codes
+from wedges.policy.codes import WedgeState
+
+
+class ChangeType(models.TextChoices):
+    CONNECTOR_DEPLOYMENT = "connector_deployment", "Connector deployment"
+    CONTROL_PLANE = "control_plane", "Control plane change"
+    POLICY_UPDATE = "policy_update", "Policy update"
+    SECURITY_PATCH = "security_patch", "Security patch"
+
+
+class IncrementPolicy(models.TextChoices):
+    LINEAR = "linear", "Linear"
+    EXPONENTIAL = "exponential", "Exponential"
+    MANUAL = "manual", "Manual (operator approves each advance)"
+
+
+class State(models.TextChoices):
+    PENDING = WedgeState.PENDING.value, "Pending"
+    ACTIVE = WedgeState.ACTIVE.value, "Active"
+    PAUSED = WedgeState.PAUSED.value, "Paused"
+    ROLLED_BACK = WedgeState.ROLLED_BACK.value, "Rolled back"
+    COMPLETE = WedgeState.COMPLETE.value, "Complete"
+
+
+class FrozenError(Exception):
+    """Raised when code tries to change a submitted plan."""
+
+
+class ChangeProposal(models.Model):
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    change_type = models.CharField(max_length=32, choices=ChangeType.choices)
+    subsystem = models.ForeignKey(
+        "org.Subsystem", on_delete=models.PROTECT, related_name="proposals"
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="proposals"
+    )
+    external_reference = models.CharField(
+        max_length=500,
+        blank=True,
+        help_text="Pipeline run, commit or ticket this change comes from.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    waiver_required = models.BooleanField(
+        default=False,
+        help_text="Breaks only waivable rules: cannot start until a waiver covers it.",
+    )
+    waivable_codes = models.JSONField(
+        default=list, blank=True, help_text="The rule codes a waiver has to lift."
+    )
+    waiver = models.ForeignKey(
+        "waivers.WaiverRequest",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="covered_proposals",
+        help_text="The waiver that lifted the waivable rules this proposal breaks.",
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["change_type", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.title}"
+
+
+class RolloutWedge(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
+    """The policy's six fields plus the engine's position in the ladder.
+
+    ``current_stage_index`` is -1 while the wedge holds at the implicit
+    ``initial`` stage, then 0..n-1 for the declared stages.
+    """
+
+    # Fields the engine moves; everything else is the frozen plan.
+    ENGINE_FIELDS = frozenset(
+        {
+            "wedge_state",
+            "current_stage_index",
+            "exposure_percentage",
+            "stage_opened_at",
+            "started_at",
+            "finished_at",
+            "updated_at",
+            "latest_snapshot",
+        }
+    )
+
+    proposal = models.OneToOneField(
+        ChangeProposal, on_delete=models.CASCADE, related_name="rollout_wedge"
+    )
+    initial_percentage = models.FloatField()
+    increment_policy = models.CharField(max_length=16, choices=IncrementPolicy.choices)
+    max_blast_radius = models.FloatField()
+    observation_window_hours = models.FloatField()
+    document = models.JSONField(help_text="The rollout_wedge exactly as submitted.")
+
+    wedge_state = FSMField(
+        max_length=16, choices=State.choices, default=State.PENDING, protected=True, db_index=True
+    )
+    current_stage_index = models.SmallIntegerField(null=True, blank=True)
+    exposure_percentage = models.FloatField(default=0.0)
+    stage_opened_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    # Denormalised so the beat tick reads every running wedge with its latest
+    # evidence in one query.
+    latest_snapshot = models.ForeignKey(
+        "MetricSnapshot", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(exposure_percentage__gte=0)
+                & models.Q(exposure_percentage__lte=models.F("max_blast_radius")),
+                name="wedge_exposure_within_blast_radius",
+                violation_error_message="Exposure never exceeds max_blast_radius (INV-RWG-BLAST).",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"wedge of proposal #{self.proposal_id} ({self.wedge_state})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None and not self._state.adding:
+            update_fields = kwargs.get("update_fields")
+            if update_fields is None or not set(update_fields) <= self.ENGINE_FIELDS:
+                raise FrozenError(
+                    "A submitted rollout wedge is frozen; save engine fields with update_fields."
+                )
+        super().save(*args, **kwargs)
+
+    # --- The state machine: transitions only change fields; services do the rest.
+    @transition(field=wedge_state, source=State.PENDING, target=State.ACTIVE)
+    def start(self, *, now: Any, stage_index: int, exposure: float) -> None:
+        self.started_at = now
+        self._open_stage(now=now, stage_index=stage_index, exposure=exposure)
+
+    @transition(field=wedge_state, source=State.ACTIVE, target=State.ACTIVE)
+    def advance(self, *, now: Any, stage_index: int, exposure: float) -> None:
+        self._open_stage(now=now, stage_index=stage_index, exposure=exposure)
+
+    @transition(field=wedge_state, source=State.ACTIVE, target=State.COMPLETE)
+    def complete(self, *, now: Any) -> None:
+        self.finished_at = now
+
+    @transition(field=wedge_state, source=State.ACTIVE, target=State.PAUSED)
+    def pause(self) -> None:
+        """Exposure holds where it is while paused."""
+
+    @transition(field=wedge_state, source=State.PAUSED, target=State.ACTIVE)
+    def resume(self, *, now: Any) -> None:
+        self.stage_opened_at = now  # a fresh observation window
+
+    @transition(field=wedge_state, source=[State.ACTIVE, State.PAUSED], target=State.ROLLED_BACK)
+    def rollback(self, *, now: Any) -> None:
+        self.exposure_percentage = 0.0
+        self.finished_at = now
+
+    def _open_stage(self, *, now: Any, stage_index: int, exposure: float) -> None:
+        self.current_stage_index = stage_index
+        self.exposure_percentage = exposure
+        self.stage_opened_at = now
+
+    @property
+    def current_stage_id(self) -> str | None:
+        if self.current_stage_index is None:
+            return None
+        if self.current_stage_index == codes.INITIAL_STAGE_INDEX:
+            return codes.INITIAL_STAGE_ID
+        stages = list(self.stages.all())
+        return stages[self.current_stage_index].stage_id
+
+
+class WedgeStage(models.Model):
+    wedge = models.ForeignKey(RolloutWedge, on_delete=models.CASCADE, related_name="stages")
+    position = models.PositiveSmallIntegerField()
+    stage_id = models.CharField(max_length=100)
+    target_percentage = models.FloatField()
+    duration_hours = models.FloatField()
+    success_criteria = models.JSONField()
+    rollback_trigger = models.TextField()
+
+    class Meta:
+        ordering = ["wedge", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["wedge", "position"], name="stage_position_unique"),
+            models.UniqueConstraint(fields=["wedge", "stage_id"], name="stage_id_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.stage_id} ({self.target_percentage:g}%)"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None and not self._state.adding:
+            raise FrozenError("Stages of a submitted wedge are frozen.")
+        super().save(*args, **kwargs)
+
+
+class IdempotencyKey(models.Model):
+    """Remembers a submission so a retried POST returns the first proposal."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    key = models.CharField(max_length=200)
+    request_hash = models.CharField(max_length=64)
+    proposal = models.ForeignKey(ChangeProposal, on_delete=models.CASCADE)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} -> proposal #{self.proposal_id}"
+
+
+class MetricSnapshot(models.Model):
+    """Named metric values reported for a running wedge, as accepted by the server."""
+
+    wedge = models.ForeignKey(RolloutWedge, on_delete=models.CASCADE, related_name="snapshots")
+    received_at = models.DateTimeField()
+    values = models.JSONField()
+    stage_index = models.SmallIntegerField(null=True, help_text="The stage open on arrival.")
+    reported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["received_at", "id"]
+        indexes = [models.Index(fields=["wedge", "received_at"])]
+
+    def __str__(self) -> str:
+        return f"snapshot of wedge {self.wedge_id} at {self.received_at:%Y-%m-%d %H:%M:%S}"

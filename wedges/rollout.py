@@ -1,0 +1,478 @@
+"""The rollout engine's service layer: it applies the policy's decisions.
+
+``wedges.policy.engine.decide`` says what must happen; the services here do it
+under a row lock, re-deciding under the lock so that concurrent snapshots,
+beat ticks and operators produce exactly one outcome and one event. Every
+transition writes its audit event and its webhook outbox rows in the same
+transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Prefetch
+from django.utils import timezone
+from django_fsm import TransitionNotAllowed
+
+from audit.codes import EventCode
+from audit.services import record_event
+from org.models import User
+from webhooks.services import enqueue
+from wedges.models import MetricSnapshot, RolloutWedge, State, WedgeStage
+from wedges.policy import codes
+from wedges.policy.engine import (
+    Action,
+    Decision,
+    Snapshot,
+    StageView,
+    WedgeView,
+    exposure_for,
+    initial_stage_index,
+)
+from wedges.policy.engine import decide as policy_decide
+from wedges.policy.units import parse_quantity
+
+MAX_METRICS = 100
+MAX_METRIC_NAME = 100
+
+
+class RolloutRefused(Exception):
+    """The state machine or the policy refuses an operator's request (HTTP 409)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class MetricsInvalid(Exception):
+    """A snapshot body that is not a map of metric names to quantities (HTTP 400)."""
+
+    def __init__(self, errors: list[tuple[str | None, str, str]]) -> None:
+        super().__init__("invalid metrics")
+        self.errors = errors  # (field, code, message)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    wedge: RolloutWedge
+    decision: Decision | None
+    acted: bool
+
+
+@dataclass
+class TickReport:
+    examined: int = 0
+    actions: dict[str, int] = field(default_factory=dict)
+
+
+# --- Views of stored wedges --------------------------------------------------------------
+
+
+def freshness() -> timedelta:
+    return timedelta(seconds=settings.WEDGE_SNAPSHOT_FRESHNESS_SECONDS)
+
+
+def stage_views(stages: list[WedgeStage]) -> tuple[StageView, ...]:
+    return tuple(
+        StageView(
+            stage_id=s.stage_id,
+            target_percentage=s.target_percentage,
+            duration_hours=s.duration_hours,
+            success_criteria=tuple(s.success_criteria),
+            rollback_trigger=s.rollback_trigger,
+        )
+        for s in stages
+    )
+
+
+def wedge_view(wedge: RolloutWedge, stages: tuple[StageView, ...] | None = None) -> WedgeView:
+    """The policy's view of a stored wedge (stages from the prefetch cache when present)."""
+    return WedgeView(
+        state=wedge.wedge_state,
+        stages=stages if stages is not None else stage_views(list(wedge.stages.all())),
+        stage_index=wedge.current_stage_index if wedge.current_stage_index is not None else 0,
+        stage_opened_at=wedge.stage_opened_at,
+        initial_percentage=wedge.initial_percentage,
+        max_blast_radius=wedge.max_blast_radius,
+        observation_window_hours=wedge.observation_window_hours,
+        increment_policy=wedge.increment_policy,
+    )
+
+
+def snapshot_view(snapshot: MetricSnapshot | None) -> Snapshot | None:
+    if snapshot is None:
+        return None
+    return Snapshot(values=snapshot.values, received_at=snapshot.received_at)
+
+
+def decide(wedge: RolloutWedge, now: datetime, *, operator_approval: bool = False) -> Decision:
+    """The policy's decision for a stored wedge and its latest snapshot."""
+    return policy_decide(
+        wedge_view(wedge),
+        snapshot_view(wedge.latest_snapshot),
+        now,
+        freshness=freshness(),
+        operator_approval=operator_approval,
+    )
+
+
+def _locked(proposal_id: int) -> RolloutWedge:
+    return (
+        RolloutWedge.objects.select_for_update(of=("self",))
+        .select_related("proposal", "latest_snapshot")
+        .prefetch_related(Prefetch("stages", queryset=WedgeStage.objects.order_by("position")))
+        .get(proposal_id=proposal_id)
+    )
+
+
+# --- Applying a transition ----------------------------------------------------------------
+
+_SAVED = [
+    "wedge_state",
+    "current_stage_index",
+    "exposure_percentage",
+    "stage_opened_at",
+    "started_at",
+    "finished_at",
+    "updated_at",
+    "latest_snapshot",
+]
+
+
+def _announce(
+    wedge: RolloutWedge,
+    *,
+    code: str,
+    now: datetime,
+    actor: User | None,
+    reason: str,
+    metrics: dict[str, Any] | None,
+    data: dict[str, Any] | None = None,
+) -> None:
+    """Audit event and webhook outbox rows for a transition, in its transaction."""
+    stage_id = wedge.current_stage_id or ""
+    record_event(
+        code=code,
+        actor=actor,
+        proposal_id=wedge.proposal_id,
+        stage_id=stage_id,
+        target_percentage=wedge.exposure_percentage,
+        metrics=metrics or {},
+        reason=reason,
+        data=data or {},
+        occurred_at=now,
+    )
+    enqueue(
+        event_code=code,
+        proposal_id=wedge.proposal_id,
+        payload={
+            "event": code,
+            "proposal_id": wedge.proposal_id,
+            "wedge_state": wedge.wedge_state,
+            "stage_id": stage_id,
+            "exposure_percentage": wedge.exposure_percentage,
+            "max_blast_radius": wedge.max_blast_radius,
+            "reason": reason,
+            "occurred_at": now.isoformat(),
+        },
+        now=now,
+    )
+
+
+def _apply(
+    wedge: RolloutWedge, decision: Decision, *, now: datetime, actor: User | None, reason: str = ""
+) -> bool:
+    """Carry out an engine decision on a locked wedge. Returns whether anything changed."""
+    metrics = wedge.latest_snapshot.values if wedge.latest_snapshot else {}
+    data: dict[str, Any] = {
+        "rule": decision.rule,
+        "decision": decision.reason,
+        "criteria": [
+            {"expression": c.expression, "met": c.met, "values": c.values_dict()}
+            for c in decision.criteria
+        ],
+    }
+    why = reason or decision.reason
+    if decision.action == Action.ADVANCE:
+        assert decision.target_index is not None
+        assert decision.target_percentage is not None
+        wedge.advance(
+            now=now, stage_index=decision.target_index, exposure=decision.target_percentage
+        )
+    elif decision.action == Action.COMPLETE:
+        wedge.complete(now=now)
+    elif decision.action == Action.PAUSE:
+        wedge.pause()
+    elif decision.action == Action.ROLLBACK:
+        if decision.trigger is not None:
+            data["trigger"] = {
+                "expression": decision.trigger.expression,
+                "met": decision.trigger.met,
+                "values": decision.trigger.values_dict(),
+            }
+        wedge.rollback(now=now)
+    else:
+        return False
+    wedge.save(update_fields=_SAVED)
+    assert decision.event_code is not None
+    _announce(
+        wedge,
+        code=decision.event_code,
+        now=now,
+        actor=actor,
+        reason=why,
+        metrics=metrics,
+        data=data,
+    )
+    return True
+
+
+# --- Services -----------------------------------------------------------------------------
+
+
+def wedge_start(
+    *, proposal_id: int, actor: User, reason: str = "", now: datetime | None = None
+) -> RolloutWedge:
+    """PENDING -> ACTIVE: exposure to the initial percentage (or stage 1's target)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        wedge = _locked(proposal_id)
+        proposal = wedge.proposal
+        if wedge.wedge_state != State.PENDING:
+            raise RolloutRefused(
+                "invalid_transition",
+                f"The wedge is {wedge.wedge_state}; only a PENDING wedge can start.",
+            )
+        if proposal.waiver_required:
+            waiver = proposal.waiver
+            if waiver is None or not waiver.is_active_at(now):
+                raise RolloutRefused(
+                    "waiver_required",
+                    "This proposal breaks rules that only a waiver can lift "
+                    f"({', '.join(proposal.waivable_codes)}); it cannot start until an active "
+                    "waiver covers it.",
+                )
+        view = wedge_view(wedge)
+        index = initial_stage_index(view)
+        exposure = exposure_for(view, index)
+        if index != codes.INITIAL_STAGE_INDEX:
+            # A waived wedge may start at or above stage 1: hold stage 1's target.
+            exposure = view.stages[0].target_percentage
+        wedge.start(now=now, stage_index=index, exposure=min(exposure, wedge.max_blast_radius))
+        wedge.save(update_fields=_SAVED)
+        _announce(
+            wedge,
+            code=EventCode.WEDGE_STARTED,
+            now=now,
+            actor=actor,
+            reason=reason,
+            metrics=None,
+            data={"waiver": proposal.waiver_id} if proposal.waiver_id else None,
+        )
+    return wedge
+
+
+def validate_metrics(body: Any) -> dict[str, Any]:
+    """The ``metrics`` map of a snapshot body, or ``MetricsInvalid`` with every problem."""
+    if not isinstance(body, dict):
+        raise MetricsInvalid([(None, "not_an_object", "The body must be a JSON object.")])
+    errors: list[tuple[str | None, str, str]] = []
+    for key in body:
+        if key != "metrics":
+            errors.append(
+                (str(key), "unknown_key", f'unknown field {key!r}; send {{"metrics": {{...}}}}')
+            )
+    metrics = body.get("metrics")
+    if metrics is None:
+        errors.append(("metrics", "required", "metrics is required"))
+    elif not isinstance(metrics, dict):
+        errors.append(("metrics", "wrong_type", "metrics must be an object of name: value"))
+    elif not metrics:
+        errors.append(("metrics", "empty", "metrics must name at least one metric"))
+    elif len(metrics) > MAX_METRICS:
+        errors.append(("metrics", "too_many", f"at most {MAX_METRICS} metrics per snapshot"))
+    else:
+        for name, value in metrics.items():
+            path = f"metrics.{name}"
+            if (
+                len(name) > MAX_METRIC_NAME
+                or not name.replace("_", "a").replace(".", "a").isalnum()
+            ):
+                errors.append(
+                    (path, "invalid_name", "metric names are letters, digits, '_' and '.'")
+                )
+            elif parse_quantity(value) is None:
+                errors.append(
+                    (
+                        path,
+                        "not_a_quantity",
+                        'must be a finite number, or a string like "180ms" or "99.9%"',
+                    )
+                )
+    if errors:
+        raise MetricsInvalid(errors)
+    return metrics  # type: ignore[return-value]
+
+
+def wedge_record_snapshot(
+    *, proposal_id: int, metrics: dict[str, Any], actor: User, now: datetime | None = None
+) -> Outcome:
+    """Store a snapshot and evaluate it at once, in this request (INV-RWG-ROLLBACK)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        wedge = _locked(proposal_id)
+        if wedge.wedge_state not in (State.ACTIVE, State.PAUSED):
+            raise RolloutRefused(
+                "not_running",
+                f"The wedge is {wedge.wedge_state}; metrics are taken only while it runs "
+                "(ACTIVE or PAUSED).",
+            )
+        snapshot = MetricSnapshot.objects.create(
+            wedge=wedge,
+            received_at=now,
+            values=metrics,
+            stage_index=wedge.current_stage_index,
+            reported_by=actor,
+        )
+        wedge.latest_snapshot = snapshot
+        decision = decide(wedge, now)
+        acted = _apply(wedge, decision, now=now, actor=None)
+        if not acted:
+            wedge.save(update_fields=["latest_snapshot", "updated_at"])
+    return Outcome(wedge, decision, acted)
+
+
+def wedge_approve_advance(
+    *, proposal_id: int, actor: User, reason: str = "", now: datetime | None = None
+) -> Outcome:
+    """An operator's approval: advance an eligible stage (the only way for ``manual``).
+
+    A refusal is audited too (WDG-105: who asked, when, and why not), so it is
+    raised only after that event has committed.
+    """
+    now = now or timezone.now()
+    refusal: RolloutRefused | None = None
+    with transaction.atomic():
+        wedge = _locked(proposal_id)
+        if wedge.wedge_state != State.ACTIVE:
+            raise RolloutRefused(
+                "invalid_transition",
+                f"The wedge is {wedge.wedge_state}; only an ACTIVE wedge advances.",
+            )
+        decision = decide(wedge, now, operator_approval=True)
+        approved = decision.action in (Action.ADVANCE, Action.COMPLETE)
+        record_event(
+            code=EventCode.ADVANCE_APPROVED if approved else EventCode.ADVANCE_REFUSED,
+            actor=actor,
+            proposal_id=proposal_id,
+            stage_id=wedge.current_stage_id or "",
+            target_percentage=wedge.exposure_percentage,
+            metrics=wedge.latest_snapshot.values if wedge.latest_snapshot else {},
+            reason=reason,
+            data={"rule": decision.rule, "decision": decision.reason},
+            occurred_at=now,
+        )
+        if approved:
+            _apply(wedge, decision, now=now, actor=actor, reason=reason)
+        else:
+            refusal = RolloutRefused(
+                "not_eligible",
+                f"Stage {wedge.current_stage_id!r} is not eligible to advance: {decision.reason}.",
+            )
+    if refusal is not None:
+        raise refusal
+    return Outcome(wedge, decision, True)
+
+
+def wedge_pause(
+    *, proposal_id: int, actor: User, reason: str, now: datetime | None = None
+) -> RolloutWedge:
+    """An operator hold (RWG-002 with the operator as actor)."""
+    return _operator_transition(
+        proposal_id, actor, reason, now, EventCode.PAUSED, lambda w, _: w.pause()
+    )
+
+
+def wedge_resume(
+    *, proposal_id: int, actor: User, reason: str, now: datetime | None = None
+) -> RolloutWedge:
+    """PAUSED -> ACTIVE, reopening the stage with a fresh observation window."""
+    return _operator_transition(
+        proposal_id, actor, reason, now, EventCode.WEDGE_RESUMED, lambda w, t: w.resume(now=t)
+    )
+
+
+def wedge_rollback(
+    *, proposal_id: int, actor: User, reason: str, now: datetime | None = None
+) -> RolloutWedge:
+    """An operator's rollback (RWG-003): exposure to 0."""
+    return _operator_transition(
+        proposal_id, actor, reason, now, EventCode.ROLLED_BACK, lambda w, t: w.rollback(now=t)
+    )
+
+
+def _operator_transition(
+    proposal_id: int,
+    actor: User,
+    reason: str,
+    now: datetime | None,
+    code: EventCode,
+    transition: Callable[[RolloutWedge, datetime], None],
+) -> RolloutWedge:
+    now = now or timezone.now()
+    with transaction.atomic():
+        wedge = _locked(proposal_id)
+        before = wedge.wedge_state
+        try:
+            transition(wedge, now)
+        except TransitionNotAllowed:
+            raise RolloutRefused(
+                "invalid_transition",
+                f"{code.label} is not possible: the wedge is {before}.",
+            ) from None
+        wedge.save(update_fields=_SAVED)
+        _announce(
+            wedge,
+            code=code,
+            now=now,
+            actor=actor,
+            reason=reason,
+            metrics=wedge.latest_snapshot.values if wedge.latest_snapshot else None,
+            data={"operator_action": True, "from_state": before},
+        )
+    return wedge
+
+
+def wedges_tick(*, now: datetime | None = None) -> TickReport:
+    """Evaluate every running wedge's time-based gates; act on those that must move.
+
+    Reads all ACTIVE and PAUSED wedges with their latest snapshot and stages in
+    two queries, decides in memory, and only locks the few that must change,
+    re-deciding under the lock (so two ticks never act twice).
+    """
+    now = now or timezone.now()
+    report = TickReport()
+    running = list(
+        RolloutWedge.objects.filter(wedge_state__in=[State.ACTIVE, State.PAUSED])
+        .select_related("latest_snapshot")
+        .prefetch_related(Prefetch("stages", queryset=WedgeStage.objects.order_by("position")))
+    )
+    report.examined = len(running)
+    for wedge in running:
+        if decide(wedge, now).action == Action.NONE:
+            continue
+        with transaction.atomic():
+            locked = _locked(wedge.proposal_id)
+            decision = decide(locked, now)
+            if _apply(locked, decision, now=now, actor=None):
+                report.actions[decision.action.value] = (
+                    report.actions.get(decision.action.value, 0) + 1
+                )
+    return report

@@ -1,0 +1,186 @@
+"""API representations of proposals and wedges, in the policy's own field names."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from wedges.models import (
+    ChangeProposal,
+    ChangeType,
+    IncrementPolicy,
+    RolloutWedge,
+    State,
+    WedgeStage,
+)
+from wedges.policy import codes
+
+
+class StageSerializer(serializers.ModelSerializer[WedgeStage]):
+    success_criteria = serializers.ListField(child=serializers.CharField())
+
+    class Meta:
+        model = WedgeStage
+        fields = [
+            "stage_id",
+            "target_percentage",
+            "duration_hours",
+            "success_criteria",
+            "rollback_trigger",
+        ]
+
+
+class RolloutWedgeSerializer(serializers.ModelSerializer[RolloutWedge]):
+    wedge_stages = StageSerializer(source="stages", many=True, read_only=True)
+    wedge_state = serializers.ChoiceField(choices=State.choices, read_only=True)
+    current_stage_id = serializers.SerializerMethodField()
+
+    class Meta:
+        model = RolloutWedge
+        fields = [
+            "wedge_stages",
+            "initial_percentage",
+            "increment_policy",
+            "max_blast_radius",
+            "observation_window_hours",
+            "wedge_state",
+            "current_stage_id",
+            "exposure_percentage",
+            "stage_opened_at",
+            "started_at",
+            "finished_at",
+        ]
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_current_stage_id(self, wedge: RolloutWedge) -> str | None:
+        index = wedge.current_stage_index
+        if index is None:
+            return None
+        if index == codes.INITIAL_STAGE_INDEX:
+            return codes.INITIAL_STAGE_ID
+        return wedge.stages.all()[index].stage_id
+
+
+class ProposalSerializer(serializers.ModelSerializer[ChangeProposal]):
+    subsystem: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
+    author: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
+    rollout_wedge = RolloutWedgeSerializer(read_only=True)
+    waiver = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ChangeProposal
+        fields = [
+            "id",
+            "title",
+            "description",
+            "change_type",
+            "subsystem",
+            "author",
+            "external_reference",
+            "created_at",
+            "rollout_wedge",
+            "waiver_required",
+            "waivable_codes",
+            "waiver",
+        ]
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_waiver(self, proposal: ChangeProposal) -> int | None:
+        return getattr(proposal, "waiver_id", None)
+
+
+# --- Request bodies, for the OpenAPI document (validation is the policy engine's) ---
+
+
+class StageInputSerializer(serializers.Serializer[Any]):
+    stage_id = serializers.CharField()
+    target_percentage = serializers.FloatField(min_value=0, max_value=100)
+    duration_hours = serializers.FloatField()
+    success_criteria = serializers.ListField(child=serializers.CharField(), min_length=1)
+    rollback_trigger = serializers.CharField()
+
+
+class WedgeInputSerializer(serializers.Serializer[Any]):
+    wedge_stages = StageInputSerializer(many=True)
+    initial_percentage = serializers.FloatField()
+    increment_policy = serializers.ChoiceField(choices=IncrementPolicy.choices)
+    max_blast_radius = serializers.FloatField()
+    observation_window_hours = serializers.FloatField(min_value=1.0)
+    wedge_state = serializers.ChoiceField(choices=[State.PENDING], required=False)
+
+
+class ProposalInputSerializer(serializers.Serializer[Any]):
+    title = serializers.CharField(max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True)
+    change_type = serializers.ChoiceField(choices=ChangeType.choices)
+    subsystem = serializers.SlugField(help_text="The subsystem's slug.")
+    external_reference = serializers.CharField(required=False, allow_blank=True)
+    rollout_wedge = WedgeInputSerializer()
+
+
+class IssueSerializer(serializers.Serializer[Any]):
+    field = serializers.CharField(allow_null=True)
+    code = serializers.CharField()
+    message = serializers.CharField()
+    rule = serializers.IntegerField(allow_null=True)
+    waivable = serializers.BooleanField()
+
+
+class DryRunSerializer(serializers.Serializer[Any]):
+    valid = serializers.BooleanField()
+    # Named as the API contract says, shadowing Serializer.errors on this
+    # schema-only serializer (it never validates input).
+    errors = IssueSerializer(many=True)  # type: ignore[assignment]
+    warnings = IssueSerializer(many=True)
+    total_duration_hours = serializers.FloatField(allow_null=True)
+    waiver_required = serializers.BooleanField()
+
+
+class ReasonSerializer(serializers.Serializer[Any]):
+    reason = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=2000,
+        help_text="Why (kept in the audit trail).",
+    )
+
+
+class MetricsInputSerializer(serializers.Serializer[Any]):
+    metrics = serializers.DictField(
+        child=serializers.JSONField(),
+        help_text='Metric values: numbers, or strings with a unit such as "180ms" or "99.9%". '
+        "The reserved name exposure_percentage is the exposure the deployer actually has.",
+    )
+
+
+class CriterionSerializer(serializers.Serializer[Any]):
+    expression = serializers.CharField()
+    met = serializers.BooleanField()
+    values = serializers.DictField(child=serializers.JSONField())
+
+
+class DecisionSerializer(serializers.Serializer[Any]):
+    action = serializers.CharField()
+    rule = serializers.CharField()
+    reason = serializers.CharField()
+    eligible = serializers.BooleanField()
+    eligible_at = serializers.DateTimeField(allow_null=True)
+    criteria = CriterionSerializer(many=True)
+
+
+class DesiredStateSerializer(serializers.Serializer[Any]):
+    wedge_state = serializers.ChoiceField(choices=State.choices)
+    stage_id = serializers.CharField(allow_null=True)
+    exposure_percentage = serializers.FloatField()
+    max_blast_radius = serializers.FloatField()
+
+
+class SnapshotOutcomeSerializer(DesiredStateSerializer):
+    acted = serializers.BooleanField(help_text="Whether this snapshot moved the wedge.")
+    decision = DecisionSerializer()

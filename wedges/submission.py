@@ -1,0 +1,170 @@
+"""Checking a whole submission: the proposal's own fields and its rollout wedge.
+
+This is the one entry point that the API, the web form, the dry run and the
+``validate_wedge`` command share, so all of them give the same verdict. The
+wedge itself is judged by the pure policy engine (``wedges.policy``); this
+module adds what needs the database: the subsystem (and whether it is critical)
+and the proposal's envelope fields.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from org.models import Subsystem
+from wedges.models import ChangeType
+from wedges.policy import Issue, Report, ValidationContext, validate
+from wedges.policy import codes as policy_codes
+
+ENVELOPE_FIELDS = (
+    "title",
+    "description",
+    "change_type",
+    "subsystem",
+    "external_reference",
+    "rollout_wedge",
+)
+_TEXT_LIMITS = {"title": 200, "description": 20_000, "external_reference": 500}
+
+# Envelope error codes (the wedge's own codes live in wedges.policy.codes).
+REQUIRED = policy_codes.REQUIRED
+WRONG_TYPE = policy_codes.WRONG_TYPE
+UNKNOWN_KEY = policy_codes.UNKNOWN_KEY
+BLANK = "blank"
+TOO_LONG = "too_long"
+INVALID_CHOICE = "invalid_choice"
+UNKNOWN_SUBSYSTEM = "unknown_subsystem"
+
+
+@dataclass
+class SubmissionCheck:
+    """The verdict on a submission; ``cleaned`` holds the envelope values that passed."""
+
+    errors: list[Issue] = field(default_factory=list)
+    warnings: list[Issue] = field(default_factory=list)
+    total_duration_hours: float | None = None
+    subsystem: Subsystem | None = None
+    cleaned: dict[str, Any] = field(default_factory=dict)
+    wedge_report: Report | None = None
+
+    @property
+    def valid(self) -> bool:
+        return not self.errors
+
+    @property
+    def waiver_required(self) -> bool:
+        """Every error is one a waiver may lift (policy rules 1, 4 and 5)."""
+        return bool(self.errors) and all(issue.waivable for issue in self.errors)
+
+    @property
+    def waivable_codes(self) -> list[str]:
+        return sorted({issue.code for issue in self.errors if issue.waivable})
+
+    @property
+    def storable(self) -> bool:
+        return self.valid or self.waiver_required
+
+    def to_dict(self) -> dict[str, Any]:
+        """The dry run's answer."""
+        return {
+            "valid": self.valid,
+            "errors": [issue.to_dict() for issue in self.errors],
+            "warnings": [issue.to_dict() for issue in self.warnings],
+            "total_duration_hours": self.total_duration_hours,
+            "waiver_required": self.waiver_required,
+        }
+
+
+def _error(check: SubmissionCheck, path: str | None, code: str, message: str) -> None:
+    check.errors.append(Issue(path, code, message, None, False))
+
+
+def _text(check: SubmissionCheck, data: Mapping[str, Any], name: str, *, required: bool) -> None:
+    value = data.get(name)
+    if value is None:
+        if required:
+            _error(check, name, REQUIRED, f"{name} is required")
+        else:
+            check.cleaned[name] = ""
+        return
+    if not isinstance(value, str):
+        _error(check, name, WRONG_TYPE, f"{name} must be a string")
+        return
+    value = value.strip()
+    if required and not value:
+        _error(check, name, BLANK, f"{name} may not be blank")
+    elif len(value) > _TEXT_LIMITS[name]:
+        _error(check, name, TOO_LONG, f"{name} is longer than {_TEXT_LIMITS[name]} characters")
+    else:
+        check.cleaned[name] = value
+
+
+def _change_type(check: SubmissionCheck, data: Mapping[str, Any]) -> None:
+    value = data.get("change_type")
+    if value is None:
+        _error(check, "change_type", REQUIRED, "change_type is required")
+    elif value not in ChangeType.values:
+        choices = ", ".join(ChangeType.values)
+        _error(check, "change_type", INVALID_CHOICE, f"change_type must be one of {choices}")
+    else:
+        check.cleaned["change_type"] = value
+
+
+def _subsystem(check: SubmissionCheck, data: Mapping[str, Any]) -> None:
+    value = data.get("subsystem")
+    if value is None:
+        _error(check, "subsystem", REQUIRED, "subsystem is required (its slug)")
+        return
+    if not isinstance(value, str):
+        _error(check, "subsystem", WRONG_TYPE, "subsystem must be a slug string")
+        return
+    subsystem = Subsystem.objects.select_related("section").filter(slug=value).first()
+    if subsystem is None:
+        known = list(Subsystem.objects.values_list("slug", flat=True))
+        message = f"no subsystem {value!r}"
+        if match := difflib.get_close_matches(value, known, n=1):
+            message += f"; did you mean {match[0]!r}?"
+        _error(check, "subsystem", UNKNOWN_SUBSYSTEM, message)
+        return
+    check.subsystem = subsystem
+    check.cleaned["subsystem"] = subsystem
+
+
+def check_submission(data: object) -> SubmissionCheck:
+    """Judge a proposal submission (the API's JSON body, or what the form built)."""
+    check = SubmissionCheck()
+    if not isinstance(data, Mapping):
+        _error(check, None, policy_codes.NOT_AN_OBJECT, "The body must be a JSON object.")
+        return check
+    for key in data:
+        if key not in ENVELOPE_FIELDS:
+            message = f"unknown field {key!r}"
+            if match := difflib.get_close_matches(str(key), ENVELOPE_FIELDS, n=1):
+                message += f"; did you mean {match[0]!r}?"
+            _error(check, str(key), UNKNOWN_KEY, message)
+    _text(check, data, "title", required=True)
+    _text(check, data, "description", required=False)
+    _text(check, data, "external_reference", required=False)
+    _change_type(check, data)
+    _subsystem(check, data)
+    if "rollout_wedge" not in data:
+        _error(check, "rollout_wedge", REQUIRED, "rollout_wedge is required")
+        return check
+    check_wedge(check, data["rollout_wedge"])
+    return check
+
+
+def check_wedge(check: SubmissionCheck, document: object) -> SubmissionCheck:
+    """Add the policy's verdict on a ``rollout_wedge`` document to ``check``."""
+    critical = check.subsystem.is_critical if check.subsystem else False
+    report = validate(document, ValidationContext(subsystem_critical=critical))
+    check.wedge_report = report
+    check.errors.extend(report.errors)
+    check.warnings.extend(report.warnings)
+    check.total_duration_hours = report.total_duration_hours
+    if report.valid or report.waiver_required:
+        check.cleaned["rollout_wedge"] = document
+    return check

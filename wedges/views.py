@@ -1,0 +1,174 @@
+"""Pages for proposals: list, detail, and the submission form with live validation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from org import access
+from org.access import signed_in_user
+from wedges import selectors
+from wedges.api import ProposalFilter
+from wedges.forms import (
+    LadderForm,
+    ProposalForm,
+    StageFormSet,
+    build_document,
+    errors_by_field,
+    number_or_text,
+)
+from wedges.policy import generate_ladder
+from wedges.services import proposal_submit
+from wedges.submission import check_submission
+
+STAGE_PREFIX = "stages"
+
+
+@login_required
+def proposal_list(request: HttpRequest) -> HttpResponse:
+    filters = ProposalFilter(request.GET, queryset=selectors.proposals())
+    queryset = filters.qs if filters.is_valid() else selectors.proposals().none()
+    page = Paginator(queryset, 25).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "wedges/proposal_list.html",
+        {"filters": filters, "page": page, "query": query.urlencode()},
+    )
+
+
+@login_required
+def proposal_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    proposal = get_object_or_404(selectors.proposals(), pk=pk)
+    return render(request, "wedges/proposal_detail.html", {"proposal": proposal})
+
+
+def _require_submitter(request: HttpRequest) -> None:
+    if not access.can_submit(request.user):
+        raise PermissionDenied("Only engineers may submit proposals.")
+
+
+def _bound(request: HttpRequest) -> tuple[ProposalForm, Any]:
+    form = ProposalForm(request.POST)
+    formset = StageFormSet(request.POST, prefix=STAGE_PREFIX)
+    # All inputs are optional text: the policy engine judges them, so these
+    # only fail on a tampered management form.
+    form.is_valid()
+    formset.is_valid()
+    return form, formset
+
+
+def _judge(form: ProposalForm, formset: Any) -> dict[str, Any]:
+    if formset.management_form.errors or not hasattr(form, "cleaned_data"):
+        return {"check": None, "placed": {}, "unplaced": [], "document": None}
+    document, rows = build_document(form, formset)
+    check = check_submission(document)
+    placed, unplaced = errors_by_field(check, rows, STAGE_PREFIX)
+    return {
+        "check": check,
+        "placed": placed,
+        "unplaced": unplaced,
+        "document": document,
+    }
+
+
+def _field_names(form: ProposalForm, formset: Any) -> list[str]:
+    names = [field.html_name for field in form]
+    for stage_form in formset.forms:
+        names += [stage_form[name].html_name for name in stage_form.fields if name != "DELETE"]
+    return [*names, "stages"]
+
+
+@login_required
+def proposal_create(request: HttpRequest) -> HttpResponse:
+    _require_submitter(request)
+    if request.method != "POST":
+        form = ProposalForm(initial={"increment_policy": "linear", "observation_window_hours": "1"})
+        formset = StageFormSet(prefix=STAGE_PREFIX, initial=[{}, {}])
+        return render(
+            request,
+            "wedges/proposal_form.html",
+            {"form": form, "formset": formset, "ladder": LadderForm(), "placed": {}},
+        )
+    form, formset = _bound(request)
+    judged = _judge(form, formset)
+    check = judged["check"]
+    if check is not None and check.storable:
+        submitted = proposal_submit(check=check, author=signed_in_user(request))
+        proposal = submitted.proposal
+        if proposal.waiver_required:
+            messages.warning(
+                request,
+                f"Proposal #{proposal.pk} was stored, but it needs a waiver before it can start "
+                f"({', '.join(proposal.waivable_codes)}).",
+            )
+        else:
+            messages.success(request, f"Proposal #{proposal.pk} was submitted.")
+        return redirect("proposals:detail", pk=proposal.pk)
+    return render(
+        request,
+        "wedges/proposal_form.html",
+        {"form": form, "formset": formset, "ladder": LadderForm(), **judged},
+        status=400,
+    )
+
+
+@login_required
+@require_POST
+def proposal_validate(request: HttpRequest) -> HttpResponse:
+    """HTMX: the verdict on the form as typed so far, with errors placed out of band."""
+    form, formset = _bound(request)
+    judged = _judge(form, formset)
+    return render(
+        request,
+        "wedges/_validation.html",
+        {**judged, "field_names": _field_names(form, formset)},
+    )
+
+
+@login_required
+@require_POST
+def proposal_ladder(request: HttpRequest) -> HttpResponse:
+    """HTMX: stage rows generated from the increment policy, initial and maximum."""
+    ladder_form = LadderForm(request.POST)
+    policy = request.POST.get("increment_policy") or "linear"
+    initial = number_or_text(request.POST.get("initial_percentage", ""))
+    maximum = number_or_text(request.POST.get("max_blast_radius", ""))
+    window = request.POST.get("observation_window_hours", "").strip() or "1"
+    error = None
+    targets: list[float] = []
+    if not ladder_form.is_valid():
+        error = "Give the number of stages (1 to 100)."
+    elif not isinstance(initial, float) or not isinstance(maximum, float):
+        error = "Fill in the initial percentage and the max blast radius first."
+    else:
+        try:
+            targets = generate_ladder(
+                policy, initial, maximum, ladder_form.cleaned_data["stage_count"]
+            )
+        except ValueError as exc:
+            error = str(exc)
+    criteria = request.POST.get(f"{STAGE_PREFIX}-0-success_criteria", "")
+    trigger = request.POST.get(f"{STAGE_PREFIX}-0-rollback_trigger", "")
+    formset = StageFormSet(
+        prefix=STAGE_PREFIX,
+        initial=[
+            {
+                "stage_id": f"stage-{number}",
+                "target_percentage": f"{target:g}",
+                "duration_hours": window,
+                "success_criteria": criteria,
+                "rollback_trigger": trigger,
+            }
+            for number, target in enumerate(targets, start=1)
+        ],
+    )
+    return render(request, "wedges/_stage_rows.html", {"formset": formset, "ladder_error": error})
