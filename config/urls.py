@@ -3,6 +3,7 @@ from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from org import views as org_views
+from wedges import views as wedge_views
 
 
 def placeholder(prefix: str, namespace: str, name: str, title: str) -> URLResolver:
@@ -21,7 +22,7 @@ api_v1: list[URLPattern | URLResolver] = [
 ]
 
 urlpatterns = [
-    path("", org_views.PlaceholderView.as_view(title="Active rollouts"), name="dashboard"),
+    path("", wedge_views.dashboard, name="dashboard"),
     path("accounts/login/", org_views.SignInView.as_view(), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("healthz", org_views.healthz, name="healthz"),

@@ -48,13 +48,18 @@ class ProposalFilter(django_filters.FilterSet):
     author = django_filters.CharFilter(field_name="author__username")
     q = django_filters.CharFilter(method="search", label="Text search")
     waiver_required = django_filters.BooleanFilter()
+    mine = django_filters.BooleanFilter(method="only_mine", label="Only my proposals")
 
     class Meta:
         model = ChangeProposal
-        fields = ["state", "subsystem", "change_type", "author", "q", "waiver_required"]
+        fields = ["state", "subsystem", "change_type", "author", "q", "waiver_required", "mine"]
 
     def search(self, queryset: Any, name: str, value: str) -> Any:
         return selectors.search(queryset, value)
+
+    def only_mine(self, queryset: Any, name: str, value: bool) -> Any:
+        user = getattr(self.request, "user", None)
+        return queryset.filter(author_id=user.pk) if value and user is not None else queryset
 
 
 class CanSubmit(permissions.BasePermission):

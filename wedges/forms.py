@@ -178,3 +178,12 @@ def errors_by_field(
         else:
             placed.setdefault(field, []).append(issue)
     return placed, unplaced
+
+
+class OperatorActionForm(forms.Form):
+    reason = forms.CharField(
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Kept in the audit trail.",
+    )

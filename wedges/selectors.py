@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import Prefetch, Q, QuerySet
 
 from org.models import User
-from wedges.models import ChangeProposal, WedgeStage
+from wedges.models import ChangeProposal, MetricSnapshot, RolloutWedge, State, WedgeStage
 
 
 def proposals() -> QuerySet[ChangeProposal]:
@@ -35,3 +35,25 @@ def search(queryset: QuerySet[ChangeProposal], text: str) -> QuerySet[ChangeProp
 def proposal_ids_authored_by(user: User) -> QuerySet[ChangeProposal, int]:
     """Ids of the user's own proposals (the audit trail's visibility for engineers)."""
     return ChangeProposal.objects.filter(author=user).values_list("id", flat=True)
+
+
+def running_wedges() -> QuerySet[RolloutWedge]:
+    """ACTIVE and PAUSED wedges with all the dashboard shows, newest start first."""
+    return (
+        RolloutWedge.objects.filter(wedge_state__in=[State.ACTIVE, State.PAUSED])
+        .select_related("proposal__subsystem__section", "proposal__author", "latest_snapshot")
+        .prefetch_related(Prefetch("stages", queryset=WedgeStage.objects.order_by("position")))
+        .order_by("-started_at", "-id")
+    )
+
+
+def proposal_with_rollout(pk: int) -> ChangeProposal:
+    """One proposal with its wedge, stages and latest snapshot, for its page."""
+    return proposals().select_related("rollout_wedge__latest_snapshot").get(pk=pk)
+
+
+def snapshots_of(wedge: RolloutWedge, limit: int = 500) -> list[MetricSnapshot]:
+    """The most recent snapshots of a wedge, oldest first (for its chart)."""
+    recent = list(wedge.snapshots.order_by("-received_at", "-id")[:limit])
+    recent.reverse()
+    return recent

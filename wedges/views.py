@@ -2,30 +2,37 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from audit.models import AuditEvent
 from org import access
 from org.access import signed_in_user
-from wedges import selectors
+from wedges import rollout, selectors
 from wedges.api import ProposalFilter
+from wedges.charts import chart_data
 from wedges.forms import (
     LadderForm,
+    OperatorActionForm,
     ProposalForm,
     StageFormSet,
     build_document,
     errors_by_field,
     number_or_text,
 )
+from wedges.models import ChangeProposal, State
 from wedges.policy import generate_ladder
 from wedges.services import proposal_submit
+from wedges.status import rollout_status
 from wedges.submission import check_submission
 
 STAGE_PREFIX = "stages"
@@ -33,7 +40,7 @@ STAGE_PREFIX = "stages"
 
 @login_required
 def proposal_list(request: HttpRequest) -> HttpResponse:
-    filters = ProposalFilter(request.GET, queryset=selectors.proposals())
+    filters = ProposalFilter(request.GET, queryset=selectors.proposals(), request=request)
     queryset = filters.qs if filters.is_valid() else selectors.proposals().none()
     page = Paginator(queryset, 25).get_page(request.GET.get("page"))
     query = request.GET.copy()
@@ -47,8 +54,10 @@ def proposal_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def proposal_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    proposal = get_object_or_404(selectors.proposals(), pk=pk)
-    return render(request, "wedges/proposal_detail.html", {"proposal": proposal})
+    proposal = get_object_or_404(
+        selectors.proposals().select_related("rollout_wedge__latest_snapshot"), pk=pk
+    )
+    return render(request, "wedges/proposal_detail.html", _detail_context(request, proposal))
 
 
 def _require_submitter(request: HttpRequest) -> None:
@@ -172,3 +181,106 @@ def proposal_ladder(request: HttpRequest) -> HttpResponse:
         ],
     )
     return render(request, "wedges/_stage_rows.html", {"formset": formset, "ladder_error": error})
+
+
+# --- The rollout: dashboard, live proposal page and operator controls -----------------
+
+DASHBOARD_PAGE_SIZE = 50
+OPERATOR_ACTIONS: dict[str, tuple[Callable[..., Any], str]] = {
+    "start": (rollout.wedge_start, "started"),
+    "advance": (rollout.wedge_approve_advance, "advanced"),
+    "pause": (rollout.wedge_pause, "paused"),
+    "resume": (rollout.wedge_resume, "resumed"),
+    "rollback": (rollout.wedge_rollback, "rolled back"),
+}
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    page = Paginator(selectors.running_wedges(), DASHBOARD_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    now = timezone.now()
+    statuses = [rollout_status(wedge, now) for wedge in page]
+    template = "wedges/_dashboard_rows.html" if request.htmx else "wedges/dashboard.html"
+    return render(request, template, {"page": page, "statuses": statuses, "now": now})
+
+
+def _detail_context(request: HttpRequest, proposal: ChangeProposal) -> dict[str, Any]:
+    wedge = proposal.rollout_wedge
+    now = timezone.now()
+    events = list(
+        AuditEvent.objects.filter(proposal_id=proposal.pk).select_related("actor").order_by("id")
+    )
+    snapshots = selectors.snapshots_of(wedge)
+    return {
+        "proposal": proposal,
+        "wedge": wedge,
+        "status": rollout_status(wedge, now),
+        "events": events,
+        "chart": chart_data(wedge, events, snapshots, now),
+        "actions": available_actions(request, proposal),
+        "now": now,
+    }
+
+
+def available_actions(request: HttpRequest, proposal: ChangeProposal) -> list[str]:
+    """The operator actions this user may try on this proposal in its current state."""
+    if not access.can_operate(request.user, proposal.subsystem):
+        return []
+    return {
+        State.PENDING: ["start"],
+        State.ACTIVE: ["advance", "pause", "rollback"],
+        State.PAUSED: ["resume", "rollback"],
+    }.get(proposal.rollout_wedge.wedge_state, [])
+
+
+@login_required
+def proposal_live(request: HttpRequest, pk: int) -> HttpResponse:
+    """HTMX: the live part of a proposal page; controls too when the state changed."""
+    proposal = get_object_or_404(
+        selectors.proposals().select_related("rollout_wedge__latest_snapshot"), pk=pk
+    )
+    context = _detail_context(request, proposal)
+    context["controls_changed"] = request.GET.get("state") != proposal.rollout_wedge.wedge_state
+    return render(request, "wedges/_proposal_live.html", context)
+
+
+@login_required
+@require_POST
+def proposal_operate(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    if action not in OPERATOR_ACTIONS:
+        raise Http404("No such action.")
+    proposal = get_object_or_404(ChangeProposal.objects.select_related("subsystem__section"), pk=pk)
+    if not access.can_operate(request.user, proposal.subsystem):
+        raise PermissionDenied("Only operators, and leads of the owning section, may do this.")
+    form = OperatorActionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Give a reason of at most 2,000 characters.")
+        return redirect("proposals:detail", pk=pk)
+    service, done = OPERATOR_ACTIONS[action]
+    try:
+        service(proposal_id=pk, actor=signed_in_user(request), reason=form.cleaned_data["reason"])
+    except rollout.RolloutRefused as refused:
+        messages.error(request, f"Refused: {refused.message}")
+    else:
+        messages.success(request, f"The rollout was {done}.")
+    return redirect("proposals:detail", pk=pk)
+
+
+@login_required
+def approvals_inbox(request: HttpRequest) -> HttpResponse:
+    """Manual wedges whose current stage is eligible and waits for this operator."""
+    now = timezone.now()
+    statuses = [
+        status
+        for status in (
+            rollout_status(wedge, now)
+            for wedge in selectors.running_wedges().filter(
+                increment_policy="manual", wedge_state=State.ACTIVE
+            )
+        )
+        if status.awaiting_approval
+        and access.can_operate(request.user, status.wedge.proposal.subsystem)
+    ]
+    return render(request, "wedges/approvals.html", {"statuses": statuses, "now": now})

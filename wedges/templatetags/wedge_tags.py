@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django import template
@@ -27,3 +28,15 @@ def hours(value: float | None) -> str:
     if value is None:
         return "—"
     return f"{value:g} h"
+
+
+@register.filter
+def duration(value: timedelta | None) -> str:
+    """A timedelta as "1 h 05 min" (or "—")."""
+    if value is None:
+        return "—"
+    minutes = int(value.total_seconds() // 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        return f"{hours} h {minutes:02d} min"
+    return f"{minutes} min"
