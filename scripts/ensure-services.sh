@@ -53,6 +53,15 @@ ensure_redis() {
   fi
 }
 
+# The browser tests drive Debian's Chromium through Playwright (Playwright's own
+# browser download is not used).
+ensure_chromium() {
+  if [ ! -x "${WEDGE_CHROMIUM:-/usr/bin/chromium}" ]; then
+    apt_install chromium
+  fi
+}
+
 ensure_postgres
 ensure_redis
-echo "ensure-services: PostgreSQL on :$PG_PORT and Redis on :$REDIS_PORT are up."
+ensure_chromium
+echo "ensure-services: PostgreSQL on :$PG_PORT, Redis on :$REDIS_PORT and Chromium are ready."

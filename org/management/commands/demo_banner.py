@@ -25,5 +25,5 @@ class Command(BaseCommand):
                 )
             else:
                 lines.append(f"    {user.username:<9} {user.description}")
-        lines += ["  Press Ctrl-C to stop web, worker and beat.", ""]
+        lines += ["  Press Ctrl-C to stop web, worker, beat and the demo agent.", ""]
         self.stdout.write("\n".join(lines))
