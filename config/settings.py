@@ -167,6 +167,10 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "ENUM_NAME_OVERRIDES": {
+        "EventCodeEnum": "audit.codes.EventCode",
+        "WedgeStateEnum": "wedges.models.State",
+    },
 }
 # Largest request body the API accepts; bigger bodies get a 413-shaped 400.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("WEDGE_MAX_BODY_BYTES", 256 * 1024, minimum=1024)

@@ -35,3 +35,20 @@ def test_rotate_replaces_the_token(demo, api_client):
 def test_unknown_user_is_an_error(demo):
     with pytest.raises(CommandError, match="No user named 'nobody'"):
         run("nobody")
+
+
+@pytest.mark.django_db
+def test_issuing_and_rotating_are_audited_without_the_key(demo):
+    from audit.models import AuditEvent
+
+    key = run("pipeline").strip()
+    run("pipeline")  # the same token again: nothing new happened
+    rotated = run("pipeline", "--rotate").strip()
+    events = list(AuditEvent.objects.filter(code="WDG-302").order_by("id"))
+    assert [(e.actor.username, e.data["rotated"]) for e in events] == [
+        ("pipeline", False),
+        ("pipeline", True),
+    ]
+    for event in events:
+        assert key not in str(event.data)
+        assert rotated not in str(event.data)

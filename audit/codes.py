@@ -1,0 +1,48 @@
+"""Every audit event code, with its meaning, in one place.
+
+The values are stable: exports, webhooks and the governance report match on
+them, so a code never changes meaning once released. The four ``RWG-`` codes
+are the policy's own (``seed/rollout-wedge-policy.md``) and are recorded for
+those four events whoever causes them — an operator's hold is ``RWG-002`` with
+the operator as actor. The ``WDG-`` codes are the application's.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class EventCode(models.TextChoices):
+    # The policy's rollout events.
+    STAGE_ADVANCED = "RWG-001", "Stage advanced"
+    PAUSED = "RWG-002", "Rollout paused"
+    ROLLED_BACK = "RWG-003", "Rollout rolled back"
+    COMPLETED = "RWG-004", "Rollout completed"
+    # Proposals and operator actions.
+    PROPOSAL_SUBMITTED = "WDG-101", "Proposal submitted"
+    WEDGE_STARTED = "WDG-102", "Rollout started"
+    WEDGE_RESUMED = "WDG-103", "Rollout resumed"
+    # An operator's approval of an eligible manual stage; the advance itself
+    # follows as RWG-001.
+    ADVANCE_APPROVED = "WDG-104", "Advance approved by an operator"
+    ADVANCE_REFUSED = "WDG-105", "Advance refused: the stage was not eligible"
+    # Waivers (the policy's appeal process).
+    WAIVER_REQUESTED = "WDG-201", "Waiver requested"
+    WAIVER_APPROVAL_GIVEN = "WDG-202", "Waiver approval given"
+    WAIVER_APPROVED = "WDG-203", "Waiver approved and active"
+    WAIVER_REJECTED = "WDG-204", "Waiver rejected"
+    WAIVER_EXPIRED = "WDG-205", "Waiver expired"
+    WAIVER_REVOKED = "WDG-206", "Waiver revoked"
+    WAIVER_APPLIED = "WDG-207", "Waiver applied to a proposal"
+    # Security.
+    SIGN_IN_FAILED = "WDG-301", "Sign-in failed"
+    API_TOKEN_ISSUED = "WDG-302", "API token created or rotated"
+    WEBHOOK_CHANGED = "WDG-401", "Webhook subscription created or changed"
+
+
+def describe(code: str) -> str:
+    """The human meaning of ``code``; unknown codes are returned as they are."""
+    try:
+        return str(EventCode(code).label)
+    except ValueError:
+        return code
