@@ -79,6 +79,15 @@ class WaiverRequest(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
                 condition=models.Q(proposal__isnull=False) | ~models.Q(change_type=""),
                 name="waiver_scope_proposal_or_change_type",
             ),
+            # At most one open request per proposal, guaranteed by the database so
+            # that requesting needs no lock on the proposal row (see services).
+            models.UniqueConstraint(
+                fields=["proposal"],
+                condition=models.Q(
+                    state__in=[WaiverState.REQUESTED, WaiverState.PARTIALLY_APPROVED]
+                ),
+                name="one_open_request_per_proposal",
+            ),
         ]
         indexes = [models.Index(fields=["subsystem", "change_type", "state", "expires_at"])]
 

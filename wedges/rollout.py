@@ -24,7 +24,7 @@ from audit.codes import EventCode
 from audit.services import record_event
 from org.models import User
 from webhooks.services import enqueue
-from wedges.models import MetricSnapshot, RolloutWedge, State, WedgeStage
+from wedges.models import ChangeProposal, MetricSnapshot, RolloutWedge, State, WedgeStage
 from wedges.policy import codes
 from wedges.policy.engine import (
     Action,
@@ -251,7 +251,16 @@ def wedge_start(
                 f"The wedge is {wedge.wedge_state}; only a PENDING wedge can start.",
             )
         if proposal.waiver_required:
-            waiver = proposal.waiver
+            # Lock the waiver (wedge first, then waiver; the waiver services
+            # never lock a wedge) so a revocation or expiry cannot commit
+            # between this check and the start.
+            covered = (
+                ChangeProposal.objects.filter(pk=proposal.pk, waiver__isnull=False)
+                .select_related("waiver")
+                .select_for_update(of=("waiver",), no_key=True)
+                .first()
+            )
+            waiver = covered.waiver if covered is not None else None
             if waiver is None or not waiver.is_active_at(now):
                 raise RolloutRefused(
                     "waiver_required",

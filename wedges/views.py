@@ -202,7 +202,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     )
     now = timezone.now()
     statuses = [rollout_status(wedge, now) for wedge in page]
-    template = "wedges/_dashboard_rows.html" if request.htmx else "wedges/dashboard.html"
+    partial = request.headers.get("HX-Request") == "true"
+    template = "wedges/_dashboard_rows.html" if partial else "wedges/dashboard.html"
     return render(request, template, {"page": page, "statuses": statuses, "now": now})
 
 

@@ -68,7 +68,7 @@ def test_truncate_is_refused_outside_a_test_transaction_too(event):
     # Autocommit, as a psql session would do it.
     with pytest.raises(DatabaseError, match="append-only"), connection.cursor() as cursor:
         cursor.execute("TRUNCATE audit_auditevent CASCADE")
-    assert AuditEvent.objects.count() == 1
+    assert AuditEvent.objects.exclude(code="WDG-302").count() == 1
 
 
 def test_sqlite_refuses_update_and_delete(tmp_path):

@@ -34,7 +34,7 @@ def test_fifty_threads_writing_at_once_leave_one_unbroken_chain():
         thread.join(timeout=60)
     assert not errors, errors[:3]
 
-    assert AuditEvent.objects.count() == WRITERS
+    assert AuditEvent.objects.exclude(code="WDG-302").count() == WRITERS
     writers = sorted(AuditEvent.objects.values_list("data__writer", flat=True))
     assert writers == list(range(WRITERS))
     report = verify_chain()

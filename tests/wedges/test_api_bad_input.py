@@ -27,7 +27,7 @@ def assert_rejected(response, code: str | None = None, field: str | None = None)
             errors
         )
     assert ChangeProposal.objects.count() == 0
-    assert AuditEvent.objects.count() == 0
+    assert AuditEvent.objects.exclude(code="WDG-302").count() == 0
 
 
 @pytest.fixture

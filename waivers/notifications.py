@@ -1,0 +1,100 @@
+"""Emails about waivers, queued to go out only once the change has committed.
+
+Messages are plain-text templates in ``templates/waivers/email/``: the first
+line is the subject, the rest the body. They are rendered inside the
+service's transaction (so they describe exactly what was committed) and sent
+by ``transaction.on_commit``; a mail server that is down is logged, never
+turned into an error for a change that has already happened.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import Permission
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import Q
+from django.template.loader import render_to_string
+from django.urls import reverse
+
+from org.models import User
+from waivers.models import WaiverRequest
+
+logger = logging.getLogger(__name__)
+
+
+def possible_approvers(waiver: WaiverRequest) -> list[User]:
+    """Everyone who holds ``org.review_waivers`` (leads and reviewers), bar the requester.
+
+    Superusers are left out unless a role gives them the permission: an
+    administrator is not part of the approval routine.
+    """
+    permission = Permission.objects.get(content_type__app_label="org", codename="review_waivers")
+    return list(
+        User.objects.filter(is_active=True)
+        .filter(Q(groups__permissions=permission) | Q(user_permissions=permission))
+        .exclude(pk=waiver.requester_id)
+        .distinct()
+        .order_by("username")
+    )
+
+
+def parties(waiver: WaiverRequest) -> list[User]:
+    """The requester, the covered proposal's author and every approver so far."""
+    people = [waiver.requester]
+    if waiver.proposal is not None:
+        people.append(waiver.proposal.author)
+    people += [approval.approver for approval in waiver.approvals.all()]
+    return people
+
+
+def queue(
+    template: str,
+    *,
+    waiver: WaiverRequest,
+    recipients: Iterable[User],
+    actor: User | None = None,
+    **context: Any,
+) -> None:
+    """Render ``waivers/email/<template>.txt`` now and send it when the transaction commits.
+
+    The actor is left out of the recipients (they know what they did), as are
+    service accounts and people without an address.
+    """
+    addresses = sorted(
+        {
+            user.email
+            for user in recipients
+            if user.email
+            and user.is_active
+            and not user.is_service_account
+            and (actor is None or user.pk != actor.pk)
+        }
+    )
+    if not addresses:
+        return
+    base_url: str = getattr(settings, "WEDGE_BASE_URL", "")
+    text = render_to_string(
+        f"waivers/email/{template}.txt",
+        {
+            "waiver": waiver,
+            "actor": actor,
+            "url": base_url.rstrip("/") + reverse("waivers:detail", args=[waiver.pk]),
+            **context,
+        },
+    ).strip()
+    subject, _, body = text.partition("\n")
+    message = (subject.strip(), body.strip() + "\n", addresses)
+    transaction.on_commit(lambda: _send(*message))
+
+
+def _send(subject: str, body: str, addresses: list[str]) -> None:
+    try:
+        send_mail(subject, body, None, addresses)
+    except Exception:
+        # The change is committed already: a lost mail is logged, not raised.
+        logger.exception("Could not send the waiver email %r to %s", subject, addresses)

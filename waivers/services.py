@@ -1,0 +1,531 @@
+"""Services that change waivers: each one transaction, locked, re-checked, audited.
+
+Every service locks the waiver row (``select_for_update``), re-checks the
+rules under that lock, writes its audit event in the same transaction and
+queues its emails with ``transaction.on_commit``. The rules live here (and in
+``waivers.rules``), not in the API or the forms, so every caller gets them.
+
+Locks, to stay deadlock-free with the submission path and the engine:
+the order is the waiver row, then the subsystem row (standing waivers only),
+then proposal rows. Every lock is FOR NO KEY UPDATE (``no_key=True``): it
+excludes the other services just as well, but not the key-share locks that
+inserts referencing the row take (an approval row, a proposal's ``waiver``),
+so a transaction that already holds the audit chain lock is never stuck
+behind one that waits for it. Requesting locks no proposal at all: the
+database's ``one_open_request_per_proposal`` constraint settles a race.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from audit.codes import EventCode
+from audit.services import record_event
+from org import access
+from org.models import Subsystem, User
+from waivers import errors, notifications, rules, selectors
+from waivers.errors import FieldError, NotAllowed, WaiverInvalid, WaiverRuleError
+from waivers.models import (
+    MAX_WAIVER_DAYS,
+    ApprovalRole,
+    WaiverApproval,
+    WaiverRequest,
+    WaiverState,
+)
+from wedges.models import ChangeProposal, ChangeType, State
+
+RATIONALE_MAX = 20_000
+TEXT_MAX = 5_000  # comments and reasons
+
+
+# --- Requesting -------------------------------------------------------------------------------
+
+
+def waiver_request(
+    *,
+    requester: User,
+    rationale: str,
+    duration_days: int,
+    proposal: ChangeProposal | None = None,
+    subsystem: Subsystem | None = None,
+    change_type: str | None = None,
+) -> WaiverRequest:
+    """File a waiver request for one proposal, or a standing one for subsystem + change type.
+
+    Anyone who may submit proposals may request, and so may a proposal's
+    author for that proposal. A proposal must need a waiver, not have
+    started, not be covered by an active waiver already and have no other
+    open request.
+    """
+    is_author = proposal is not None and proposal.author_id == requester.pk
+    if not (access.can_submit(requester) or is_author):
+        raise NotAllowed(
+            errors.NOT_ALLOWED_TO_REQUEST,
+            "Only engineers, or the author of the proposal, may request a waiver.",
+        )
+    rationale = _validate_request(
+        rationale=rationale,
+        duration_days=duration_days,
+        proposal=proposal,
+        subsystem=subsystem,
+        change_type=change_type,
+    )
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            if proposal is not None:
+                proposal = _proposal_for_request(proposal.pk, now)
+                subsystem, change_type = proposal.subsystem, proposal.change_type
+            assert subsystem is not None
+            assert change_type is not None
+            waiver = WaiverRequest.objects.create(
+                requester=requester,
+                rationale=rationale,
+                proposal=proposal,
+                subsystem=subsystem,
+                change_type=change_type,
+                duration_days=duration_days,
+            )
+            _record_request(waiver, requester, proposal, now)
+    except IntegrityError:
+        if proposal is None:
+            raise
+        # A concurrent request for the same proposal won; answer as if we had seen it.
+        _proposal_for_request(proposal.pk, now)
+        raise
+    return waiver
+
+
+def _record_request(
+    waiver: WaiverRequest, requester: User, proposal: ChangeProposal | None, now: datetime
+) -> None:
+    record_event(
+        code=EventCode.WAIVER_REQUESTED,
+        actor=requester,
+        waiver_id=waiver.pk,
+        proposal_id=waiver.proposal_id,
+        reason=waiver.rationale,
+        data={
+            **_scope_data(waiver),
+            "duration_days": waiver.duration_days,
+            "waivable_codes": proposal.waivable_codes if proposal is not None else [],
+        },
+        occurred_at=now,
+    )
+    notifications.queue(
+        "requested",
+        waiver=waiver,
+        recipients=notifications.possible_approvers(waiver),
+        actor=requester,
+    )
+
+
+def _validate_request(
+    *,
+    rationale: str,
+    duration_days: int,
+    proposal: ChangeProposal | None,
+    subsystem: Subsystem | None,
+    change_type: str | None,
+) -> str:
+    """Every input problem at once; returns the stripped rationale."""
+    problems: list[FieldError] = []
+    rationale = (rationale or "").strip()
+    if not rationale:
+        problems.append(FieldError("rationale", errors.BLANK, "Give the rationale for the waiver."))
+    elif len(rationale) > RATIONALE_MAX:
+        problems.append(
+            FieldError(
+                "rationale",
+                errors.TOO_LONG,
+                f"The rationale is longer than {RATIONALE_MAX} characters.",
+            )
+        )
+    if (
+        isinstance(duration_days, bool)
+        or not isinstance(duration_days, int)
+        or not 1 <= duration_days <= MAX_WAIVER_DAYS
+    ):
+        problems.append(
+            FieldError(
+                "duration_days",
+                errors.DURATION_OUT_OF_RANGE,
+                f"A waiver lasts 1 to {MAX_WAIVER_DAYS} days from its approval.",
+            )
+        )
+    standing = subsystem is not None or bool(change_type)
+    if proposal is not None and standing:
+        problems.append(
+            FieldError(
+                None,
+                errors.SCOPE_AMBIGUOUS,
+                "Give either a proposal, or a subsystem and a change type — not both.",
+            )
+        )
+    elif proposal is None and not standing:
+        problems.append(
+            FieldError(
+                None,
+                errors.SCOPE_REQUIRED,
+                "Give the scope: a proposal, or a subsystem and a change type.",
+            )
+        )
+    elif proposal is None:
+        if subsystem is None:
+            problems.append(
+                FieldError("subsystem", errors.REQUIRED, "A standing waiver needs a subsystem.")
+            )
+        if not change_type:
+            problems.append(
+                FieldError("change_type", errors.REQUIRED, "A standing waiver needs a change type.")
+            )
+        elif change_type not in ChangeType.values:
+            problems.append(
+                FieldError(
+                    "change_type",
+                    errors.INVALID_CHOICE,
+                    f"change_type must be one of {', '.join(ChangeType.values)}.",
+                )
+            )
+    if problems:
+        raise WaiverInvalid(problems)
+    return rationale
+
+
+def _proposal_for_request(proposal_id: int, now: datetime) -> ChangeProposal:
+    """The proposal, re-read, if a request may be filed for it now; the refusal otherwise."""
+    proposal = ChangeProposal.objects.select_related(
+        "rollout_wedge", "subsystem__section", "waiver", "author"
+    ).get(pk=proposal_id)
+    if proposal.rollout_wedge.wedge_state != State.PENDING:
+        raise WaiverRuleError(
+            errors.PROPOSAL_STARTED,
+            f"Proposal #{proposal.pk} has already started; a waiver is only for what has not.",
+        )
+    if not proposal.waiver_required:
+        raise WaiverRuleError(
+            errors.WAIVER_NOT_NEEDED,
+            f"Proposal #{proposal.pk} breaks no waivable rule; it needs no waiver.",
+        )
+    if proposal.waiver is not None and proposal.waiver.is_active_at(now):
+        raise WaiverRuleError(
+            errors.ALREADY_COVERED,
+            f"Proposal #{proposal.pk} is already covered by waiver #{proposal.waiver_id}.",
+        )
+    pending = (
+        WaiverRequest.objects.filter(proposal=proposal, state__in=rules.OPEN_STATES)
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if pending is not None:
+        raise WaiverRuleError(
+            errors.REQUEST_PENDING,
+            f"Waiver #{pending} for proposal #{proposal.pk} is still awaiting its approvals.",
+        )
+    return proposal
+
+
+# --- Deciding ---------------------------------------------------------------------------------
+
+
+def waiver_approve(
+    *, waiver: WaiverRequest, approver: User, comment: str = "", now: datetime | None = None
+) -> WaiverRequest:
+    """Add ``approver``'s approval; the second one makes the waiver APPROVED and active.
+
+    The vote takes the lead's slot when the approver leads the owning section
+    and that slot is free, the reviewer's slot otherwise (``rules.vote_role``).
+    On activation the waiver covers what it was for (``_cover``) and runs
+    ``duration_days`` days, never more than 90, from ``now``.
+    """
+    rules.require_reviewer(approver, "approve")
+    comment = _text("comment", comment, required=False)
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = _lock(waiver)
+        # Votes are counted under the lock: a concurrent vote waits here and
+        # then sees this one.
+        approvals = list(locked.approvals.select_related("approver"))
+        role = rules.vote_role(rules.vote_facts(locked, approver, approvals))
+        approval = WaiverApproval.objects.create(
+            waiver=locked, approver=approver, role=role, comment=comment
+        )
+        approvals.append(approval)
+        record_event(
+            code=EventCode.WAIVER_APPROVAL_GIVEN,
+            actor=approver,
+            waiver_id=locked.pk,
+            proposal_id=locked.proposal_id,
+            reason=comment,
+            data={"role": role, "approvals": len(approvals)},
+            occurred_at=now,
+        )
+        if len(approvals) == 1:
+            locked.record_first_approval()
+            locked.save()
+            notifications.queue(
+                "approval_given",
+                waiver=locked,
+                recipients=[*notifications.parties(locked), *_open_slot_candidates(locked)],
+                actor=approver,
+                approval=approval,
+            )
+            return locked
+        days = min(locked.duration_days, MAX_WAIVER_DAYS)
+        locked.approve(now=now, expires_at=now + timedelta(days=days))
+        locked.save()
+        record_event(
+            code=EventCode.WAIVER_APPROVED,
+            actor=approver,
+            waiver_id=locked.pk,
+            proposal_id=locked.proposal_id,
+            reason=comment,
+            data={
+                **_scope_data(locked),
+                "approved_at": locked.approved_at,
+                "expires_at": locked.expires_at,
+                "approvers": {a.role: a.approver.username for a in approvals},
+            },
+            occurred_at=now,
+        )
+        covered = _cover(locked, now)
+        notifications.queue(
+            "approved",
+            waiver=locked,
+            recipients=notifications.parties(locked),
+            actor=approver,
+            covered=covered,
+        )
+    return locked
+
+
+def waiver_reject(*, waiver: WaiverRequest, approver: User, reason: str) -> WaiverRequest:
+    """Reject an open waiver with a reason.
+
+    Whoever could approve the waiver now may reject it instead; a rejected
+    waiver is closed for good (a new request starts over).
+    """
+    rules.require_reviewer(approver, "reject")
+    reason = _text("reason", reason, required=True)
+    now = timezone.now()
+    with transaction.atomic():
+        locked = _lock(waiver)
+        approvals = list(locked.approvals.select_related("approver"))
+        rules.vote_role(rules.vote_facts(locked, approver, approvals), action="reject")
+        previous = locked.state
+        locked.reject(now=now, by=approver, reason=reason)
+        locked.save()
+        record_event(
+            code=EventCode.WAIVER_REJECTED,
+            actor=approver,
+            waiver_id=locked.pk,
+            proposal_id=locked.proposal_id,
+            reason=reason,
+            data={"previous_state": previous},
+            occurred_at=now,
+        )
+        notifications.queue(
+            "rejected", waiver=locked, recipients=notifications.parties(locked), actor=approver
+        )
+    return locked
+
+
+def waiver_revoke(*, waiver: WaiverRequest, actor: User, reason: str) -> WaiverRequest:
+    """Withdraw a waiver, open or active: a lead of its section, or an administrator.
+
+    Proposals it covers keep pointing at it (the record of what lifted their
+    rules), but one that has not started can no longer start:
+    ``is_active_at`` is false from now on. Running rollouts are not touched.
+    """
+    rules.require_revoker(waiver, actor)
+    reason = _text("reason", reason, required=True)
+    now = timezone.now()
+    with transaction.atomic():
+        locked = _lock(waiver)
+        rules.check_revoke(locked, actor)
+        previous = locked.state
+        locked.revoke(now=now, by=actor, reason=reason)
+        locked.save()
+        record_event(
+            code=EventCode.WAIVER_REVOKED,
+            actor=actor,
+            waiver_id=locked.pk,
+            proposal_id=locked.proposal_id,
+            reason=reason,
+            data={"previous_state": previous, "covered_proposals": _covered_ids(locked)},
+            occurred_at=now,
+        )
+        notifications.queue(
+            "revoked", waiver=locked, recipients=notifications.parties(locked), actor=actor
+        )
+    return locked
+
+
+# --- Expiry (Celery beat) ---------------------------------------------------------------------
+
+
+def waivers_expire(*, now: datetime) -> int:
+    """Expire every approved waiver whose ``expires_at`` is at or before ``now``.
+
+    Idempotent and safe to run concurrently: each waiver is claimed under its
+    row lock (skipping rows another run holds) and re-checked there, so two
+    beats never expire one waiver twice. Each waiver is its own transaction,
+    so one failure does not hold back the rest. Returns how many expired.
+    """
+    due = list(
+        WaiverRequest.objects.filter(state=WaiverState.APPROVED, expires_at__lte=now)
+        .order_by("expires_at", "id")
+        .values_list("pk", flat=True)
+    )
+    expired = 0
+    for pk in due:
+        with transaction.atomic():
+            waiver = (
+                WaiverRequest.objects.select_for_update(of=("self",), skip_locked=True, no_key=True)
+                .select_related("requester", "subsystem__section", "proposal__author")
+                .filter(pk=pk, state=WaiverState.APPROVED, expires_at__lte=now)
+                .first()
+            )
+            if waiver is None:  # another run has it, or had it
+                continue
+            waiver.expire(now=now)
+            waiver.save()
+            record_event(
+                code=EventCode.WAIVER_EXPIRED,
+                waiver_id=waiver.pk,
+                proposal_id=waiver.proposal_id,
+                reason=f"{waiver.duration_days} days after approval",
+                data={"expires_at": waiver.expires_at, "covered_proposals": _covered_ids(waiver)},
+                occurred_at=now,
+            )
+            notifications.queue("expired", waiver=waiver, recipients=notifications.parties(waiver))
+        expired += 1
+    return expired
+
+
+# --- Effect on proposals ----------------------------------------------------------------------
+
+
+def apply_standing_waiver(*, proposal: ChangeProposal, now: datetime) -> WaiverRequest | None:
+    """Cover a just-submitted proposal with the active standing waiver of its scope, if any.
+
+    Runs inside the submission's transaction (the ``proposal_submitted``
+    receiver). Returns the waiver applied, or ``None``.
+    """
+    if not proposal.waiver_required or proposal.waiver_id is not None:
+        return None
+    with transaction.atomic():
+        # Serialises with a standing waiver being approved for this subsystem
+        # (which takes the same lock before looking for proposals to cover):
+        # whichever commits second sees the other, so no proposal slips
+        # between "not yet approved" and "not yet submitted". NO KEY UPDATE
+        # does not conflict with the key-share locks the inserts take.
+        _lock_subsystem(proposal.subsystem_id)
+        waiver = selectors.active_standing_waiver(
+            subsystem_id=proposal.subsystem_id, change_type=proposal.change_type, now=now
+        )
+        if waiver is None:
+            return None
+        _apply(waiver, proposal, now, actor=None)
+    return waiver
+
+
+def _cover(waiver: WaiverRequest, now: datetime) -> list[int]:
+    """What a waiver covers the moment it becomes APPROVED; returns the proposal ids.
+
+    A proposal waiver covers its proposal. A standing waiver covers every
+    proposal of its subsystem and change type that needs a waiver, has not
+    started and has no active waiver — submitted before the request or since.
+    """
+    if waiver.proposal_id is not None:
+        candidates = ChangeProposal.objects.filter(pk=waiver.proposal_id)
+    else:
+        _lock_subsystem(waiver.subsystem_id)
+        candidates = ChangeProposal.objects.filter(
+            subsystem_id=waiver.subsystem_id, change_type=waiver.change_type
+        )
+    covered = []
+    for proposal in _lock_proposals(selectors.uncovered(candidates, now).order_by("id")):
+        _apply(waiver, proposal, now, actor=None)
+        covered.append(proposal.pk)
+    return covered
+
+
+def _apply(
+    waiver: WaiverRequest, proposal: ChangeProposal, now: datetime, *, actor: User | None
+) -> None:
+    proposal.waiver = waiver
+    proposal.save(update_fields=["waiver"])
+    record_event(
+        code=EventCode.WAIVER_APPLIED,
+        actor=actor,
+        proposal_id=proposal.pk,
+        waiver_id=waiver.pk,
+        reason=f"waiver #{waiver.pk} lifts {', '.join(proposal.waivable_codes) or 'nothing'}",
+        data={
+            **_scope_data(waiver),
+            "lifted": list(proposal.waivable_codes),
+            "expires_at": waiver.expires_at,
+        },
+        occurred_at=now,
+    )
+
+
+# --- Helpers ----------------------------------------------------------------------------------
+
+
+def _lock(waiver: WaiverRequest) -> WaiverRequest:
+    """The waiver re-read under its row lock, with what the rules need."""
+    return (
+        WaiverRequest.objects.select_for_update(of=("self",), no_key=True)
+        .select_related("requester", "subsystem__section", "proposal__author")
+        .get(pk=waiver.pk)
+    )
+
+
+def _lock_proposals(queryset: QuerySet[ChangeProposal]) -> QuerySet[ChangeProposal]:
+    return queryset.select_for_update(of=("self",), no_key=True).select_related(
+        "rollout_wedge", "subsystem__section", "waiver", "author"
+    )
+
+
+def _lock_subsystem(subsystem_id: int) -> None:
+    list(Subsystem.objects.select_for_update(no_key=True).filter(pk=subsystem_id).values("pk"))
+
+
+def _text(field: str, value: str, *, required: bool) -> str:
+    value = (value or "").strip()
+    if required and not value:
+        raise WaiverInvalid([FieldError(field, errors.BLANK, f"Give a {field}.")])
+    if len(value) > TEXT_MAX:
+        message = f"The {field} is longer than {TEXT_MAX} characters."
+        raise WaiverInvalid([FieldError(field, errors.TOO_LONG, message)])
+    return value
+
+
+def _scope_data(waiver: WaiverRequest) -> dict[str, Any]:
+    return {
+        "scope": "standing" if waiver.is_standing else "proposal",
+        "subsystem": waiver.subsystem.slug,
+        "change_type": waiver.change_type,
+    }
+
+
+def _covered_ids(waiver: WaiverRequest) -> list[int]:
+    return list(waiver.covered_proposals.order_by("id").values_list("id", flat=True))
+
+
+def _open_slot_candidates(waiver: WaiverRequest) -> list[User]:
+    """Who could give the missing approval (told that one approval is in)."""
+    voters = set(waiver.approvals.values_list("approver_id", flat=True))
+    taken = set(waiver.approvals.values_list("role", flat=True))
+    people = notifications.possible_approvers(waiver)
+    if ApprovalRole.LEAD in taken:
+        return [person for person in people if person.pk not in voters]
+    leads = set(waiver.subsystem.section.leads.values_list("pk", flat=True))
+    return [person for person in people if person.pk in leads and person.pk not in voters]

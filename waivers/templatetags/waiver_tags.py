@@ -1,0 +1,57 @@
+"""Template helpers of the waiver pages and the proposal page's waiver block."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+from django.utils import timezone
+
+from org import access
+from waivers import selectors
+from waivers.models import WaiverState
+from waivers.rules import OPEN_STATES
+from wedges.models import ChangeProposal, State
+
+register = template.Library()
+
+# The badge colours of wedge.css, reused: grey waiting, amber half-way,
+# green active, red closed by a person, grey closed by time.
+_BADGES = {
+    WaiverState.REQUESTED: "state-PENDING",
+    WaiverState.PARTIALLY_APPROVED: "state-PAUSED",
+    WaiverState.APPROVED: "state-COMPLETE",
+    WaiverState.REJECTED: "state-ROLLED_BACK",
+    WaiverState.EXPIRED: "state-PENDING",
+    WaiverState.REVOKED: "state-ROLLED_BACK",
+}
+
+
+@register.filter
+def waiver_badge(state: str) -> str:
+    """The CSS class of a waiver state's badge."""
+    return _BADGES.get(WaiverState(state), "") if state in WaiverState.values else ""
+
+
+@register.simple_tag
+def proposal_waiver_info(proposal: ChangeProposal, user: Any) -> dict[str, Any]:
+    """What the proposal page says about waivers: the cover, open requests, a request link."""
+    now = timezone.now()
+    waiver = proposal.waiver
+    requests = list(selectors.proposal_waivers(proposal.pk))
+    started = proposal.rollout_wedge.wedge_state != State.PENDING
+    covered = waiver is not None and waiver.is_active_at(now)
+    open_requests = [request for request in requests if request.state in OPEN_STATES]
+    may_request = access.can_submit(user) or proposal.author_id == getattr(user, "pk", None)
+    return {
+        "waiver": waiver,
+        "covered": covered,
+        "requests": requests,
+        "can_request": (
+            proposal.waiver_required
+            and not started
+            and not covered
+            and not open_requests
+            and may_request
+        ),
+    }
