@@ -37,7 +37,7 @@ lint: $(VENV)/.dev
 	$(BIN)/ruff format --check .
 
 typecheck: $(VENV)/.dev
-	DJANGO_SETTINGS_MODULE=config.settings_test $(BIN)/mypy .
+	$(BIN)/mypy .
 
 pytest: $(VENV)/.dev services
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
