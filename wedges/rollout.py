@@ -134,16 +134,8 @@ def _locked(proposal_id: int) -> RolloutWedge:
 
 # --- Applying a transition ----------------------------------------------------------------
 
-_SAVED = [
-    "wedge_state",
-    "current_stage_index",
-    "exposure_percentage",
-    "stage_opened_at",
-    "started_at",
-    "finished_at",
-    "updated_at",
-    "latest_snapshot",
-]
+# A transition saves exactly the engine's fields; the plan stays frozen.
+_SAVED = sorted(RolloutWedge.ENGINE_FIELDS)
 
 
 def _announce(

@@ -48,20 +48,24 @@ class SubmissionCheck:
     total_duration_hours: float | None = None
     subsystem: Subsystem | None = None
     cleaned: dict[str, Any] = field(default_factory=dict)
-    wedge_report: Report | None = None
+
+    @property
+    def report(self) -> Report:
+        """The whole verdict (envelope and wedge) in the policy's own terms."""
+        return Report(tuple(self.errors), tuple(self.warnings), self.total_duration_hours)
 
     @property
     def valid(self) -> bool:
-        return not self.errors
+        return self.report.valid
 
     @property
     def waiver_required(self) -> bool:
         """Every error is one a waiver may lift (policy rules 1, 4 and 5)."""
-        return bool(self.errors) and all(issue.waivable for issue in self.errors)
+        return self.report.waiver_required
 
     @property
     def waivable_codes(self) -> list[str]:
-        return sorted({issue.code for issue in self.errors if issue.waivable})
+        return list(self.report.waivable_codes)
 
     @property
     def storable(self) -> bool:
@@ -69,13 +73,7 @@ class SubmissionCheck:
 
     def to_dict(self) -> dict[str, Any]:
         """The dry run's answer."""
-        return {
-            "valid": self.valid,
-            "errors": [issue.to_dict() for issue in self.errors],
-            "warnings": [issue.to_dict() for issue in self.warnings],
-            "total_duration_hours": self.total_duration_hours,
-            "waiver_required": self.waiver_required,
-        }
+        return self.report.to_dict()
 
 
 def _error(check: SubmissionCheck, path: str | None, code: str, message: str) -> None:
@@ -161,7 +159,6 @@ def check_wedge(check: SubmissionCheck, document: object) -> SubmissionCheck:
     """Add the policy's verdict on a ``rollout_wedge`` document to ``check``."""
     critical = check.subsystem.is_critical if check.subsystem else False
     report = validate(document, ValidationContext(subsystem_critical=critical))
-    check.wedge_report = report
     check.errors.extend(report.errors)
     check.warnings.extend(report.warnings)
     check.total_duration_hours = report.total_duration_hours
