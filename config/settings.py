@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "webhooks",
     "wedges",
     "waivers",
+    "governance",
 ]
 
 MIDDLEWARE = [
