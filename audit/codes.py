@@ -38,6 +38,8 @@ class EventCode(models.TextChoices):
     SIGN_IN_FAILED = "WDG-301", "Sign-in failed"
     API_TOKEN_ISSUED = "WDG-302", "API token created or rotated"
     WEBHOOK_CHANGED = "WDG-401", "Webhook subscription created or changed"
+    # Governance.
+    INCIDENT_RECORDED = "WDG-501", "Incident recorded against a proposal"
 
 
 def describe(code: str) -> str:
