@@ -1,4 +1,4 @@
-"""Security events the audit trail records by listening to Django's signals."""
+"""Security events the audit trail records by listening to signals (Django's and org's)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from django.http import HttpRequest
 from audit.codes import EventCode
 from audit.models import AuditEvent
 from audit.services import ANONYMOUS_LABEL, record_event
+from org.signals import api_token_issued
 
 
 @receiver(user_login_failed, dispatch_uid="audit.record_sign_in_failure")
@@ -30,3 +31,13 @@ def record_sign_in_failure(
     # failure is recorded whatever the request does next.
     with transaction.atomic(using=router.db_for_write(AuditEvent)):
         record_event(code=EventCode.SIGN_IN_FAILED, actor_label=ANONYMOUS_LABEL, data=data)
+
+
+@receiver(api_token_issued, dispatch_uid="audit.record_api_token_issued")
+def record_api_token_issued(sender: Any, user: Any, rotated: bool, **kwargs: Any) -> None:
+    """Record WDG-302 in the issuing transaction; the key itself never is."""
+    record_event(
+        code=EventCode.API_TOKEN_ISSUED,
+        actor=user,
+        data={"user": user.username, "rotated": rotated},
+    )

@@ -3,9 +3,8 @@ from __future__ import annotations
 from django.db import transaction
 from rest_framework.authtoken.models import Token
 
-from audit.codes import EventCode
-from audit.services import record_event
 from org.models import User
+from org.signals import api_token_issued
 
 
 @transaction.atomic
@@ -18,9 +17,5 @@ def api_token_for(*, user: User, rotate: bool = False) -> str:
         Token.objects.filter(user=user).delete()
     token, created = Token.objects.get_or_create(user=user)
     if created:
-        record_event(
-            code=EventCode.API_TOKEN_ISSUED,
-            actor=user,
-            data={"user": user.username, "rotated": rotate},
-        )
+        api_token_issued.send(sender=User, user=user, rotated=rotate)
     return str(token.key)
