@@ -5,13 +5,6 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from org import views as org_views
 from wedges import views as wedge_views
 
-
-def placeholder(prefix: str, namespace: str, name: str, title: str) -> URLResolver:
-    """A signed-in page for a feature that has not landed yet."""
-    view = org_views.PlaceholderView.as_view(title=title)
-    return path(prefix, include(([path("", view, name=name)], namespace)))
-
-
 api_v1: list[URLPattern | URLResolver] = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
@@ -19,6 +12,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("webhooks.api_urls")),
     path("", include("audit.api_urls")),
     path("", include("waivers.api_urls")),
+    path("", include("governance.api_urls")),
 ]
 
 urlpatterns = [
@@ -30,6 +24,6 @@ urlpatterns = [
     path("proposals/", include("wedges.urls")),
     path("waivers/", include("waivers.urls")),
     path("audit/", include("audit.urls")),
-    placeholder("reports/governance/", "reports", "governance", "Governance report"),
+    path("reports/", include("governance.urls")),
     path("admin/", admin.site.urls),
 ]

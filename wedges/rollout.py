@@ -203,6 +203,11 @@ def _apply(
     elif decision.action == Action.PAUSE:
         wedge.pause()
     elif decision.action == Action.ROLLBACK:
+        # What the governance report measures: the exposure the breach was
+        # caught at, and when the evidence that triggered it arrived.
+        data["exposure_before"] = wedge.exposure_percentage
+        if wedge.latest_snapshot is not None:
+            data["trigger_received_at"] = wedge.latest_snapshot.received_at.isoformat()
         if decision.trigger is not None:
             data["trigger"] = {
                 "expression": decision.trigger.expression,

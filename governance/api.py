@@ -1,0 +1,140 @@
+"""REST API for incidents: record one against a proposal, list and read them.
+
+Thin: parse the body, call ``governance.services.incident_record``, render.
+Refusals map to 403 (``NotAllowed``) and 400 (``IncidentInvalid``), in the
+API's one error shape.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import generics, mixins, status, viewsets
+from rest_framework.exceptions import ErrorDetail, NotFound, PermissionDenied, ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from config.api.auth import acting_user
+from config.api.schema import error_responses
+from governance import rules, selectors, services
+from governance.errors import IncidentInvalid, NotAllowed
+from governance.filters import IncidentFilter
+from governance.models import Incident
+from governance.serializers import IncidentInputSerializer, IncidentSerializer
+from wedges.models import ChangeProposal
+
+VISIBILITY = (
+    "Operators, section leads, reviewers and auditors see every incident; others see the "
+    "incidents of the proposals they authored."
+)
+
+
+def _invalid(invalid: IncidentInvalid) -> ValidationError:
+    detail: dict[str, list[ErrorDetail]] = {}
+    for problem in invalid.errors:
+        detail.setdefault(problem.field or "non_field_errors", []).append(
+            ErrorDetail(problem.message, code=problem.code)
+        )
+    return ValidationError(detail)
+
+
+@extend_schema_view(
+    get=extend_schema(
+        summary="List a proposal's incidents",
+        description=VISIBILITY,
+        responses={200: IncidentSerializer(many=True), **error_responses(404)},
+    ),
+    post=extend_schema(
+        summary="Record an incident against a proposal",
+        description="Operators, and leads of the section owning the proposal's subsystem. "
+        "Audited as WDG-501.",
+        request=IncidentInputSerializer,
+        responses={201: IncidentSerializer, **error_responses(400, 403, 404)},
+    ),
+)
+class ProposalIncidents(generics.ListCreateAPIView[Incident]):
+    serializer_class = IncidentSerializer
+
+    def proposal(self) -> ChangeProposal:
+        pk = str(self.kwargs["pk"])
+        proposal = (
+            ChangeProposal.objects.select_related("subsystem__section", "rollout_wedge")
+            .filter(pk=int(pk))
+            .first()
+            if pk.isdigit()
+            else None
+        )
+        if proposal is None:
+            raise NotFound("No such proposal.")
+        return proposal
+
+    def get_queryset(self) -> QuerySet[Incident]:
+        if getattr(self, "swagger_fake_view", False):  # drf-spectacular's schema generation
+            return Incident.objects.none()
+        return selectors.visible_incidents(self.request.user).filter(proposal=self.proposal())
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        proposal = self.proposal()
+        user = acting_user(request)
+        # Before the body: who may not record learns that, whatever they sent.
+        if not rules.may_record_incident(user, proposal.subsystem):
+            raise PermissionDenied(
+                "Only operators, and leads of the section owning the subsystem, may record "
+                "incidents.",
+                code="not_allowed_to_record",
+            )
+        body = IncidentInputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            incident = services.incident_record(
+                proposal=proposal, reported_by=user, **body.validated_data
+            )
+        except NotAllowed as refused:
+            raise PermissionDenied(refused.message, code=refused.code) from None
+        except IncidentInvalid as invalid:
+            raise _invalid(invalid) from None
+        fresh = selectors.incidents().get(pk=incident.pk)
+        return Response(
+            self.get_serializer(fresh).data,
+            status=status.HTTP_201_CREATED,
+            headers={"Location": f"/api/v1/incidents/{incident.pk}/"},
+        )
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List incidents",
+        description=f"Newest first. {VISIBILITY} `?quarter=2026Q4` keeps the incidents that "
+        "occurred in that quarter (UTC); a malformed quarter is a 400.",
+        parameters=[
+            OpenApiParameter(
+                "quarter",
+                OpenApiTypes.STR,
+                description="Incidents that occurred in this quarter (UTC), written YYYYQn: "
+                "2026Q4.",
+            )
+        ],
+        responses={200: IncidentSerializer(many=True), **error_responses(400, 404)},
+    ),
+    retrieve=extend_schema(
+        summary="Read an incident",
+        responses={200: IncidentSerializer, **error_responses(404)},
+    ),
+)
+class IncidentViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[Incident]
+):
+    serializer_class = IncidentSerializer
+    filterset_class = IncidentFilter
+    lookup_value_regex = "[^/]+"
+
+    def get_queryset(self) -> QuerySet[Incident]:
+        return selectors.visible_incidents(self.request.user)
+
+    def get_object(self) -> Incident:
+        if not str(self.kwargs.get("pk", "")).isdigit():
+            raise NotFound()
+        return super().get_object()

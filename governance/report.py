@@ -1,0 +1,417 @@
+"""The quarterly governance report: how well the rollout wedges worked.
+
+Pure computation over querysets, in a fixed number of queries (six) however
+much data the quarter holds. Quarters are calendar quarters in UTC, written
+``YYYYQn``; an event belongs to the quarter when ``start <= time < end``.
+
+What each figure counts (all "in the quarter" by the time of the event):
+
+* proposals: proposals submitted (``created_at``, the WDG-101 moment);
+* wedges started / completed / rolled back: WDG-102 / RWG-004 / RWG-003
+  events (each happens once per wedge); paused: wedges with at least one
+  RWG-002 (automatic or an operator's hold), plus the number of pauses;
+* trigger to rollback (p50/p99, nearest-rank): for *automatic* rollbacks
+  only (RWG-003 without an actor), from the moment the breaching snapshot was
+  accepted to the RWG-003 event. The snapshot's time is
+  ``data["trigger_received_at"]`` of the event when the engine records it;
+  otherwise the ``received_at`` of the wedge's latest snapshot at or before
+  the event (the engine evaluates triggers on the snapshot it has just
+  stored, so that is the breaching one). Operator rollbacks are counted but
+  not timed: their trigger is the operator's decision itself. A rollback with
+  no snapshot at all is counted as not measured;
+* exposure at catch: for every rollback, the exposure the wedge held just
+  before it. The RWG-003 row records the exposure *after* the rollback (0),
+  so this is ``data["exposure_before"]`` when recorded, otherwise the
+  ``target_percentage`` of the last exposure-setting event of the same
+  proposal before it (WDG-102 start, RWG-001 advance, RWG-002 pause,
+  WDG-103 resume);
+* incidents: by ``occurred_at``; containment per ``governance.rules``;
+* waivers requested / granted / expired / rejected / revoked: WDG-201 / 203 /
+  205 / 204 / 206 events, and the trail: every waiver event (WDG-201…207).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any, Final
+
+from django.db.models import Count, OuterRef, Subquery
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from audit.codes import EventCode
+from audit.models import AuditEvent
+from governance import selectors
+from governance.models import Incident, Severity
+from waivers.models import WaiverRequest
+from wedges.models import ChangeProposal, ChangeType, MetricSnapshot
+
+MIN_YEAR: Final = 1970
+MAX_YEAR: Final = 9998  # 9999Q4 would end in year 10000, which datetime cannot hold
+_QUARTER = re.compile(r"(\d{4})Q(\d)")
+
+# Events after which the wedge holds the exposure their target_percentage records.
+EXPOSURE_SETTING_CODES: Final = (
+    EventCode.WEDGE_STARTED,
+    EventCode.STAGE_ADVANCED,
+    EventCode.PAUSED,
+    EventCode.WEDGE_RESUMED,
+)
+WAIVER_CODES: Final = (
+    EventCode.WAIVER_REQUESTED,
+    EventCode.WAIVER_APPROVAL_GIVEN,
+    EventCode.WAIVER_APPROVED,
+    EventCode.WAIVER_REJECTED,
+    EventCode.WAIVER_EXPIRED,
+    EventCode.WAIVER_REVOKED,
+    EventCode.WAIVER_APPLIED,
+)
+# Upper edges of the exposure-at-catch histogram; the first bucket includes 0.
+EXPOSURE_EDGES: Final = (5.0, 10.0, 25.0, 50.0, 75.0, 100.0)
+
+
+# --- Quarters --------------------------------------------------------------------------------
+
+
+class QuarterError(ValueError):
+    """A quarter string that is not ``YYYYQn`` with n in 1..4."""
+
+
+@dataclass(frozen=True, order=True)
+class Quarter:
+    year: int
+    number: int
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.number <= 4:
+            raise QuarterError(f"A year has quarters 1 to 4; got Q{self.number}.")
+        if not MIN_YEAR <= self.year <= MAX_YEAR:
+            raise QuarterError(f"The year must be from {MIN_YEAR} to {MAX_YEAR}; got {self.year}.")
+
+    @classmethod
+    def parse(cls, text: str) -> Quarter:
+        """``"2026Q4"`` (a lower-case ``q`` is accepted too) as a Quarter, or ``QuarterError``."""
+        match = _QUARTER.fullmatch(text.strip().upper()) if isinstance(text, str) else None
+        if match is None:
+            raise QuarterError(f"Give the quarter as YYYYQn, for example 2026Q4; got {text!r}.")
+        return cls(int(match[1]), int(match[2]))
+
+    @classmethod
+    def containing(cls, moment: datetime) -> Quarter:
+        """The quarter ``moment`` falls in (in UTC)."""
+        utc = moment.astimezone(UTC)
+        return cls(utc.year, (utc.month - 1) // 3 + 1)
+
+    @property
+    def label(self) -> str:
+        return f"{self.year}Q{self.number}"
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def start(self) -> datetime:
+        """The first instant of the quarter (inclusive)."""
+        return datetime(self.year, 3 * self.number - 2, 1, tzinfo=UTC)
+
+    @property
+    def end(self) -> datetime:
+        """The first instant of the next quarter (exclusive)."""
+        if self.number == 4:
+            return datetime(self.year + 1, 1, 1, tzinfo=UTC)
+        return datetime(self.year, 3 * self.number + 1, 1, tzinfo=UTC)
+
+    @property
+    def last_day(self) -> date:
+        return (self.end - timedelta(days=1)).date()
+
+    @property
+    def previous(self) -> Quarter | None:
+        year, number = (self.year - 1, 4) if self.number == 1 else (self.year, self.number - 1)
+        return Quarter(year, number) if year >= MIN_YEAR else None
+
+    @property
+    def next(self) -> Quarter | None:
+        year, number = (self.year + 1, 1) if self.number == 4 else (self.year, self.number + 1)
+        return Quarter(year, number) if year <= MAX_YEAR else None
+
+
+def quarter_bounds(text: str) -> tuple[datetime, datetime]:
+    """``(start, end)`` of the quarter ``text`` names: start inclusive, end exclusive, UTC."""
+    quarter = Quarter.parse(text)
+    return quarter.start, quarter.end
+
+
+# --- The report ------------------------------------------------------------------------------
+
+
+def percentile(values: Sequence[float], p: float) -> float | None:
+    """The nearest-rank ``p``-th percentile (an observed value), ``None`` when empty."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, math.ceil(p / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+@dataclass(frozen=True)
+class Rollback:
+    """One RWG-003 of the quarter, with what the report derives about it."""
+
+    event_id: int
+    proposal_id: int
+    occurred_at: datetime
+    stage_id: str
+    exposure_before: float | None
+    automatic: bool
+    rule: str
+    trigger_at: datetime | None  # automatic rollbacks only
+
+    @property
+    def seconds(self) -> float | None:
+        """Trigger to rollback, for a timed (automatic) rollback."""
+        if not self.automatic or self.trigger_at is None:
+            return None
+        return max(0.0, (self.occurred_at - self.trigger_at).total_seconds())
+
+
+@dataclass(frozen=True)
+class Bucket:
+    low: float
+    high: float
+    count: int
+
+    @property
+    def label(self) -> str:
+        if self.low == 0:
+            return f"≤ {self.high:g} %"
+        return f"{self.low:g}-{self.high:g} %"
+
+
+@dataclass(frozen=True)
+class WaiverCounts:
+    requested: int
+    granted: int
+    expired: int
+    rejected: int
+    revoked: int
+
+
+@dataclass(frozen=True)
+class Report:
+    quarter: Quarter
+    generated_at: datetime
+    proposals_submitted: int
+    proposals_by_change_type: dict[str, int]
+    wedges_started: int
+    wedges_completed: int
+    wedges_paused: int  # wedges paused at least once in the quarter
+    pauses: int  # RWG-002 events
+    rollbacks: tuple[Rollback, ...]
+    incidents: tuple[Incident, ...]  # with proposal__rollout_wedge loaded
+    waiver_counts: WaiverCounts
+    waiver_trail: tuple[AuditEvent, ...]  # oldest first, with actor loaded
+    waivers: tuple[WaiverRequest, ...]  # every waiver with an event in the quarter
+
+    # --- Rollbacks
+    @property
+    def wedges_rolled_back(self) -> int:
+        return len(self.rollbacks)
+
+    @property
+    def automatic_rollbacks(self) -> int:
+        return sum(1 for rollback in self.rollbacks if rollback.automatic)
+
+    @property
+    def operator_rollbacks(self) -> int:
+        return self.wedges_rolled_back - self.automatic_rollbacks
+
+    @property
+    def rollback_seconds(self) -> list[float]:
+        return [r.seconds for r in self.rollbacks if r.seconds is not None]
+
+    @property
+    def rollbacks_not_measured(self) -> int:
+        return self.automatic_rollbacks - len(self.rollback_seconds)
+
+    @property
+    def rollback_p50(self) -> float | None:
+        return percentile(self.rollback_seconds, 50)
+
+    @property
+    def rollback_p99(self) -> float | None:
+        return percentile(self.rollback_seconds, 99)
+
+    # --- Exposure at catch
+    @property
+    def exposure_at_catch(self) -> list[float]:
+        return [r.exposure_before for r in self.rollbacks if r.exposure_before is not None]
+
+    @property
+    def exposure_histogram(self) -> list[Bucket]:
+        counts = [0] * len(EXPOSURE_EDGES)
+        for value in self.exposure_at_catch:
+            index = next((i for i, edge in enumerate(EXPOSURE_EDGES) if value <= edge), -1)
+            counts[index] += 1
+        lows = (0.0, *EXPOSURE_EDGES[:-1])
+        return [
+            Bucket(low, high, count)
+            for low, high, count in zip(lows, EXPOSURE_EDGES, counts, strict=True)
+        ]
+
+    # --- Incidents
+    @property
+    def incidents_by_severity(self) -> dict[str, int]:
+        counted = Counter(incident.severity for incident in self.incidents)
+        return {severity: counted[severity] for severity in Severity.values}
+
+    @property
+    def incidents_contained(self) -> int:
+        return sum(1 for incident in self.incidents if incident.contained)
+
+    @property
+    def contained_share(self) -> float | None:
+        """Contained incidents as a fraction of all (``None`` without incidents)."""
+        if not self.incidents:
+            return None
+        return self.incidents_contained / len(self.incidents)
+
+
+def governance_report(quarter: Quarter | str, *, now: datetime | None = None) -> Report:
+    """The report of ``quarter`` (a Quarter or ``"YYYYQn"``; ``QuarterError`` if invalid)."""
+    if isinstance(quarter, str):
+        quarter = Quarter.parse(quarter)
+    start, end = quarter.start, quarter.end
+    in_quarter = {"occurred_at__gte": start, "occurred_at__lt": end}
+
+    by_type = dict(
+        ChangeProposal.objects.filter(created_at__gte=start, created_at__lt=end)
+        .values_list("change_type")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    # code -> (events, distinct wedges)
+    rollout: dict[str, tuple[int, int]] = {
+        code: (events, wedges)
+        for code, events, wedges in AuditEvent.objects.filter(
+            code__in=[EventCode.WEDGE_STARTED, EventCode.PAUSED, EventCode.COMPLETED],
+            **in_quarter,
+        )
+        .values_list("code")
+        .annotate(Count("id"), Count("proposal_id", distinct=True))
+        .order_by()
+    }
+    trail = tuple(
+        AuditEvent.objects.filter(code__in=WAIVER_CODES, **in_quarter)
+        .select_related("actor")
+        .order_by("id")
+    )
+    codes = Counter(event.code for event in trail)
+    waiver_ids = sorted({event.waiver_id for event in trail if event.waiver_id is not None})
+    waivers = (
+        tuple(
+            WaiverRequest.objects.filter(pk__in=waiver_ids)
+            .select_related("requester", "subsystem", "proposal")
+            .order_by("id")
+        )
+        if waiver_ids
+        else ()
+    )
+
+    def count(code: EventCode, *, distinct_wedges: bool = False) -> int:
+        events, wedges = rollout.get(code.value, (0, 0))
+        return wedges if distinct_wedges else events
+
+    return Report(
+        quarter=quarter,
+        generated_at=now or timezone.now(),
+        proposals_submitted=sum(by_type.values()),
+        proposals_by_change_type={kind: by_type.get(kind, 0) for kind in ChangeType.values},
+        wedges_started=count(EventCode.WEDGE_STARTED),
+        wedges_completed=count(EventCode.COMPLETED),
+        wedges_paused=count(EventCode.PAUSED, distinct_wedges=True),
+        pauses=count(EventCode.PAUSED),
+        rollbacks=_rollbacks(start, end),
+        incidents=tuple(selectors.incidents_between(start, end)),
+        waiver_counts=WaiverCounts(
+            requested=codes[EventCode.WAIVER_REQUESTED],
+            granted=codes[EventCode.WAIVER_APPROVED],
+            expired=codes[EventCode.WAIVER_EXPIRED],
+            rejected=codes[EventCode.WAIVER_REJECTED],
+            revoked=codes[EventCode.WAIVER_REVOKED],
+        ),
+        waiver_trail=trail,
+        waivers=waivers,
+    )
+
+
+def _rollbacks(start: datetime, end: datetime) -> tuple[Rollback, ...]:
+    """The quarter's RWG-003 events with their trigger time and prior exposure, in one query."""
+    latest_snapshot = (
+        MetricSnapshot.objects.filter(
+            wedge__proposal_id=OuterRef("proposal_id"), received_at__lte=OuterRef("occurred_at")
+        )
+        .order_by("-received_at", "-id")
+        .values("received_at")[:1]
+    )
+    exposure_before = (
+        AuditEvent.objects.filter(
+            proposal_id=OuterRef("proposal_id"),
+            id__lt=OuterRef("id"),
+            code__in=EXPOSURE_SETTING_CODES,
+        )
+        .order_by("-id")
+        .values("target_percentage")[:1]
+    )
+    rows = (
+        AuditEvent.objects.filter(
+            code=EventCode.ROLLED_BACK, occurred_at__gte=start, occurred_at__lt=end
+        )
+        .annotate(
+            snapshot_at=Subquery(latest_snapshot), exposure_in_trail=Subquery(exposure_before)
+        )
+        .order_by("occurred_at", "id")
+        .values(
+            "id",
+            "proposal_id",
+            "occurred_at",
+            "stage_id",
+            "actor_id",
+            "data",
+            "snapshot_at",
+            "exposure_in_trail",
+        )
+    )
+    return tuple(_rollback(row) for row in rows)
+
+
+def _rollback(row: Mapping[str, Any]) -> Rollback:
+    data = row["data"] if isinstance(row["data"], dict) else {}
+    automatic = row["actor_id"] is None
+    recorded_trigger = data.get("trigger_received_at")
+    trigger_at = (
+        parse_datetime(recorded_trigger) if isinstance(recorded_trigger, str) else None
+    ) or row["snapshot_at"]
+    return Rollback(
+        event_id=row["id"],
+        proposal_id=row["proposal_id"],
+        occurred_at=row["occurred_at"],
+        stage_id=row["stage_id"],
+        exposure_before=_number(data.get("exposure_before"), row["exposure_in_trail"]),
+        automatic=automatic,
+        rule=str(data.get("rule") or ("operator" if not automatic else "")),
+        trigger_at=trigger_at if automatic else None,
+    )
+
+
+def _number(recorded: Any, fallback: Decimal | None) -> float | None:
+    """The recorded number when there is a usable one, else the fallback."""
+    if isinstance(recorded, int | float) and not isinstance(recorded, bool):
+        return float(recorded)
+    return None if fallback is None else float(fallback)

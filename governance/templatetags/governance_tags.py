@@ -1,0 +1,73 @@
+"""The proposal page's incident block, and small helpers of the governance pages."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django import template
+
+from governance import rules, selectors
+from governance.forms import IncidentForm
+from org import access
+from wedges.models import ChangeProposal
+
+register = template.Library()
+
+# The badge colours of wedge.css, reused: red for the worst, grey for the least.
+_SEVERITY_BADGES = {
+    "SEV1": "state-ROLLED_BACK",
+    "SEV2": "state-PAUSED",
+    "SEV3": "state-ACTIVE",
+    "SEV4": "state-PENDING",
+}
+
+
+@register.filter
+def severity_badge(severity: str) -> str:
+    """The CSS class of a severity's badge."""
+    return _SEVERITY_BADGES.get(severity, "")
+
+
+@register.filter
+def share(value: float | None) -> str:
+    """A fraction as a percentage with one decimal ("—" for none)."""
+    return "—" if value is None else f"{value:.1%}"
+
+
+@register.filter
+def pct(value: Decimal | float | None) -> str:
+    """A percentage without trailing zeros ("7.5 %"; "—" for none)."""
+    return "—" if value is None else f"{float(value):g} %"
+
+
+@register.filter
+def seconds(value: float | None) -> str:
+    return "—" if value is None else f"{value:g} s"
+
+
+@register.simple_tag
+def proposal_incidents(proposal: ChangeProposal, user: Any) -> dict[str, Any]:
+    """The proposal's incidents for those who may read them, and the form for those who may record.
+
+    Readers are those of ``governance.selectors.visible_incidents``: holders
+    of ``org.view_all`` and the proposal's author. Containment reads the wedge
+    the page already loaded, so it costs no query per incident.
+    """
+    may_record = rules.may_record_incident(user, proposal.subsystem)
+    may_read = access.can_view_all(user) or proposal.author_id == getattr(user, "pk", None)
+    wedge = proposal.rollout_wedge
+    incidents = list(selectors.proposal_incidents(proposal.pk)) if may_read else []
+    return {
+        "visible": may_read or may_record,
+        "incidents": [
+            {
+                "incident": incident,
+                "contained": rules.is_contained(wedge, incident.affected_percentage),
+            }
+            for incident in incidents
+        ],
+        "exposure_reached": rules.exposure_reached(wedge),
+        "can_record": may_record,
+        "form": IncidentForm() if may_record else None,
+    }
