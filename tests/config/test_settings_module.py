@@ -50,3 +50,21 @@ def test_check_deploy_is_clean_with_a_real_secret(tmp_path, debug):
     )
     assert result.returncode == 0, result.stderr
     assert "no issues" in result.stdout
+
+
+def test_sqlite_runs_in_wal_mode_with_immediate_transactions(tmp_path):
+    script = (
+        "from django.db import connection, transaction\n"
+        "with connection.cursor() as c:\n"
+        "    c.execute('PRAGMA journal_mode'); print(c.fetchone()[0])\n"
+        "    c.execute('PRAGMA busy_timeout'); print(c.fetchone()[0])\n"
+        "print(connection.settings_dict['OPTIONS']['transaction_mode'])\n"
+    )
+    result = run_django(
+        ["shell", "-c", script],
+        DEBUG="1",
+        DATABASE_URL=f"sqlite:///{tmp_path}/wedge.sqlite3",
+        WEDGE_VAR_DIR=str(tmp_path),
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-3:] == ["wal", "20000", "IMMEDIATE"]
