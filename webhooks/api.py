@@ -67,7 +67,8 @@ class CanManageWebhooks(permissions.BasePermission):
 @extend_schema_view(
     list=extend_schema(
         summary="List webhook subscriptions",
-        responses={200: SubscriptionSerializer(many=True), **error_responses(403)},
+        # 404: a page number past the end (DRF's page-number pagination).
+        responses={200: SubscriptionSerializer(many=True), **error_responses(403, 404)},
     ),
     retrieve=extend_schema(
         summary="Read a subscription",
@@ -86,6 +87,9 @@ class SubscriptionViewSet(
 ):
     serializer_class = SubscriptionSerializer
     permission_classes = [permissions.IsAuthenticated, CanManageWebhooks]
+    # Any id segment reaches the view, so a malformed id ("1.5") is the API's
+    # JSON 404 rather than Django's HTML page for an unmatched URL.
+    lookup_value_regex = "[^/]+"
     queryset = Subscription.objects.select_related("created_by")
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:

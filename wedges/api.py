@@ -8,6 +8,7 @@ from typing import Any
 
 import django_filters
 from drf_spectacular.utils import (
+    OpenApiExample,
     OpenApiParameter,
     extend_schema,
     extend_schema_view,
@@ -62,6 +63,42 @@ class ProposalFilter(django_filters.FilterSet):
         return queryset.filter(author_id=user.pk) if value and user is not None else queryset
 
 
+# Request examples for the docs (and for schemathesis, which sends them first).
+PROPOSAL_EXAMPLE = OpenApiExample(
+    "A three-stage connector rollout",
+    request_only=True,
+    value={
+        "title": "Roll out connector runtime 2.4",
+        "description": "New connection pooling.",
+        "change_type": "connector_deployment",
+        "subsystem": "connector-runtime",
+        "external_reference": "ci/run/1234",
+        "rollout_wedge": {
+            "wedge_stages": [
+                {
+                    "stage_id": stage_id,
+                    "target_percentage": target,
+                    "duration_hours": 1,
+                    "success_criteria": ["error_rate < 0.01", "p99 <= 200ms"],
+                    "rollback_trigger": "error_rate > 0.05 or p99 > 500ms",
+                }
+                for stage_id, target in (("canary", 10), ("half", 50), ("full", 90))
+            ],
+            "initial_percentage": 5,
+            "increment_policy": "linear",
+            "max_blast_radius": 90,
+            "observation_window_hours": 1.0,
+            "wedge_state": "PENDING",
+        },
+    },
+)
+METRICS_EXAMPLE = OpenApiExample(
+    "A healthy snapshot",
+    request_only=True,
+    value={"metrics": {"error_rate": 0.004, "p99": "180ms", "exposure_percentage": 10}},
+)
+
+
 class CanSubmit(permissions.BasePermission):
     message = "Only engineers (and pipelines acting as engineers) may submit proposals."
 
@@ -78,7 +115,8 @@ def errors_body(check: Any) -> dict[str, Any]:
 @extend_schema_view(
     list=extend_schema(
         summary="List proposals",
-        responses={200: ProposalSerializer(many=True), **error_responses(400)},
+        # 404: a page number past the end (DRF's page-number pagination).
+        responses={200: ProposalSerializer(many=True), **error_responses(400, 404)},
     ),
     retrieve=extend_schema(
         summary="Read a proposal with its wedge",
@@ -91,6 +129,9 @@ class ProposalViewSet(
     serializer_class = ProposalSerializer
     permission_classes = [permissions.IsAuthenticated, CanSubmit]
     filterset_class = ProposalFilter
+    # Any id segment reaches the view, so a malformed id ("1.5") is the API's
+    # JSON 404 rather than Django's HTML page for an unmatched URL.
+    lookup_value_regex = "[^/]+"
 
     def get_queryset(self) -> Any:
         return selectors.proposals()
@@ -98,6 +139,7 @@ class ProposalViewSet(
     @extend_schema(
         summary="Submit a proposal",
         request=ProposalInputSerializer,
+        examples=[PROPOSAL_EXAMPLE],
         parameters=[
             OpenApiParameter(
                 "Idempotency-Key",
@@ -139,6 +181,7 @@ class ProposalViewSet(
     @extend_schema(
         summary="Dry run: validate a submission without storing it",
         request=ProposalInputSerializer,
+        examples=[PROPOSAL_EXAMPLE],
         responses={200: DryRunSerializer, **error_responses(400)},
     )
     @action(
@@ -223,6 +266,7 @@ class ProposalViewSet(
     @extend_schema(
         summary="Report a metric snapshot; it is evaluated at once",
         request=MetricsInputSerializer,
+        examples=[METRICS_EXAMPLE],
         responses={200: SnapshotOutcomeSerializer, **error_responses(400, 403, 404, 409)},
     )
     @action(detail=True, methods=["post"], permission_classes=[permissions.IsAuthenticated])

@@ -1,0 +1,97 @@
+"""Every benchmark, then one summary table (what ``make bench`` runs).
+
+    .venv/bin/python -m bench.run
+
+1. ``bench.bench_stack``: the rollout engine on gunicorn + Celery worker + beat
+   + PostgreSQL + Redis, started and stopped here;
+2. ``bench.bench_policy``: validations per second in process;
+3. ``bench.bench_audit`` (when present): the audit trail's writes and exports,
+   in a separate process with its own database, its output shown as printed.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from bench import bench_policy, bench_stack
+from bench.measure import Row, print_rows, print_summary
+from bench.stack import BENCH_ENVIRONMENT
+
+ROOT = Path(__file__).resolve().parent.parent
+AUDIT_TIMEOUT = 300  # seconds; bench_audit aims at well under two minutes
+
+
+def machine() -> str:
+    cores = os.cpu_count() or 0
+    with open("/proc/meminfo") as meminfo:
+        total_kib = int(meminfo.readline().split()[1])
+    return (
+        f"{platform.node()}: {cores} cores, {total_kib / 1024 / 1024:.0f} GiB RAM, "
+        f"Python {platform.python_version()}, {platform.system()} {platform.release()}"
+    )
+
+
+def run_audit() -> list[Row]:
+    """``python -m bench.bench_audit`` as its author wrote it; its table rows parsed back."""
+    if not (ROOT / "bench" / "bench_audit.py").is_file():
+        return [Row("audit", "bench_audit", "not run", "bench/bench_audit.py does not exist")]
+    # Its own settings (config.settings_test, database wedge_bench): drop ours.
+    ours = set(BENCH_ENVIRONMENT)
+    env = {k: v for k, v in os.environ.items() if k not in ours}
+    print("\n== bench.bench_audit (its own output) ==", flush=True)
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.bench_audit"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=AUDIT_TIMEOUT,
+        check=False,
+    )
+    elapsed = time.perf_counter() - started
+    print(done.stdout, end="", flush=True)
+    if done.returncode != 0:
+        print(done.stderr[-3000:], file=sys.stderr)
+        return [Row("audit", "bench_audit", f"failed ({done.returncode})", "see its output")]
+    rows = []
+    in_table = False
+    for line in done.stdout.splitlines():
+        if line.startswith("----"):
+            in_table = True
+            continue
+        if not in_table or not line.strip():
+            continue
+        cells = re.split(r"\s{2,}", line.strip(), maxsplit=2)
+        if len(cells) >= 2:
+            figure = ("  " if line.startswith("  ") else "") + cells[0]
+            rows.append(Row("audit", figure, cells[1], cells[2] if len(cells) > 2 else ""))
+    rows.append(Row("audit", "bench_audit run time", f"{elapsed:.0f} s", "wall clock"))
+    return rows
+
+
+def main() -> None:
+    started = time.perf_counter()
+    print(f"Wedge benchmarks on {machine()}", flush=True)
+    rows = bench_stack.run()
+    rows += bench_policy.measure()
+    sections: dict[str, list[Row]] = {}
+    for row in rows:
+        sections.setdefault(row.section, []).append(row)
+    for title, section_rows in sections.items():
+        print_rows(title, section_rows)
+    rows += run_audit()
+    order = list(dict.fromkeys(row.section for row in rows))
+    rows.sort(key=lambda row: order.index(row.section))
+    print_summary(rows)
+    print(f"make bench: {time.perf_counter() - started:.0f} s in all", flush=True)
+
+
+if __name__ == "__main__":
+    main()

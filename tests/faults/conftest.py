@@ -1,0 +1,243 @@
+"""Processes the fault tests start, break and restart themselves.
+
+Each test gets a private ``redis-server`` on a free loopback port (never the
+machine's shared Redis, which other sessions use) and points this process's
+Celery app at it; Celery workers run as subprocesses in their own process
+group, so a test can SIGKILL one with everything it forked.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+REDIS_SERVER = "/usr/bin/redis-server"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_until(predicate: Any, timeout: float, interval: float = 0.05) -> bool:
+    """Poll ``predicate()`` until it is true or ``timeout`` seconds have passed."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if predicate():
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(interval)
+
+
+@dataclass
+class PrivateRedis:
+    """A throw-away Redis without persistence: a restart loses every queued message."""
+
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def ping(self) -> bool:
+        import redis
+
+        try:
+            return bool(redis.Redis(port=self.port, socket_connect_timeout=0.5).ping())
+        except redis.RedisError:
+            return False
+
+    def start(self) -> None:
+        assert self.process is None
+        self.process = subprocess.Popen(
+            [
+                REDIS_SERVER,
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--loglevel",
+                "warning",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        assert wait_until(self.ping, timeout=10), f"redis-server did not answer on {self.port}"
+
+    def stop(self) -> None:
+        """Shut it down the hard way: queued messages are gone, as after a crash."""
+        if self.process is None:
+            return
+        self.process.kill()
+        self.process.wait(timeout=10)
+        self.process = None
+
+
+@pytest.fixture
+def private_redis() -> Iterator[PrivateRedis]:
+    if not Path(REDIS_SERVER).is_file():
+        pytest.skip(f"{REDIS_SERVER} is not installed")
+    server = PrivateRedis()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def _reset_celery_connections(app: Any) -> None:
+    """Forget pooled broker connections, so the next publish connects to the new URL.
+
+    kombu keeps its pools in a process-wide registry; ``pools.reset()`` closes
+    them and empties it, so no closed pool is handed out again afterwards.
+    """
+    from kombu import pools
+
+    pools.reset()
+    app._pool = None
+    app.amqp._producer_pool = None
+
+
+@pytest.fixture
+def broker(private_redis: PrivateRedis, settings: Any) -> Iterator[PrivateRedis]:
+    """This process's Celery app publishes to the private Redis for the test."""
+    from config.celery import app
+
+    saved = {key: app.conf[key] for key in ("broker_url", "result_backend")}
+    _reset_celery_connections(app)
+    app.conf.update(broker_url=private_redis.url, result_backend=private_redis.url)
+    settings.CELERY_BROKER_URL = private_redis.url  # what /healthz checks
+    try:
+        yield private_redis
+    finally:
+        _reset_celery_connections(app)
+        app.conf.update(saved)
+
+
+@dataclass
+class Worker:
+    """A Celery worker subprocess on a given broker, against the test database."""
+
+    redis_url: str
+    log_path: Path
+    extra_env: dict[str, str] = field(default_factory=dict)
+    process: subprocess.Popen[bytes] | None = None
+    log: IO[bytes] | None = None
+    hostname: str = ""
+
+    def start(self) -> None:
+        from django.db import connection
+
+        db = connection.settings_dict
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "config.settings_test",
+            "DATABASE_URL": (
+                f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+            ),
+            "REDIS_URL": self.redis_url,
+            **self.extra_env,
+        }
+        self.hostname = f"fault-{os.getpid()}-{time.monotonic_ns()}@%h"
+        self.log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "--loglevel",
+                "INFO",
+                "--concurrency",
+                "2",
+                "--without-gossip",
+                "--without-mingle",
+                "--hostname",
+                self.hostname,
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: SIGKILL reaches the pool too
+        )
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        """Until it answers a remote-control ping through the broker."""
+        from config.celery import app
+
+        node = self.hostname.split("@", 1)[0] + "@"
+
+        def answered() -> bool:
+            assert self.process is not None
+            assert self.process.poll() is None, self.output()
+            replies = app.control.ping(timeout=0.5) or []
+            return any(name.startswith(node) for reply in replies for name in reply)
+
+        assert wait_until(answered, timeout, interval=0.1), self.output()
+
+    def kill(self) -> None:
+        """SIGKILL the worker and every process it forked: no shutdown, no acks."""
+        assert self.process is not None
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+        self._close_log()
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            self._close_log()
+            return
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+        self._close_log()
+
+    def _close_log(self) -> None:
+        if self.log is not None:
+            self.log.close()
+            self.log = None
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")[-4000:]
+
+
+@pytest.fixture
+def workers(tmp_path: Path) -> Iterator[Any]:
+    """``workers(redis_url)`` starts a worker; every one started is stopped at the end."""
+    started: list[Worker] = []
+
+    def start(redis_url: str, **extra_env: str) -> Worker:
+        worker = Worker(redis_url, tmp_path / f"worker-{len(started)}.log", extra_env)
+        worker.start()
+        started.append(worker)
+        return worker
+
+    try:
+        yield start
+    finally:
+        for worker in started:
+            worker.stop()

@@ -1,0 +1,265 @@
+"""Schemathesis over every operation of the OpenAPI schema, authenticated.
+
+Every generated request (valid and invalid bodies, parameters and ids) must
+get an answer that is not a 5xx and conforms to the schema: a documented
+status code, a documented content type and a body matching its schema.
+
+The schema is the one ``/api/v1/schema/`` serves (a test checks they are the
+same), generated in process at import time: fetching it over HTTP needs a
+token, and there is no database during collection. Requests go to the WSGI
+application in process, inside the test's transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import schemathesis
+from django.core import signals
+from django.db import close_old_connections, transaction
+from drf_spectacular.generators import SchemaGenerator
+from drf_spectacular.renderers import OpenApiJsonRenderer
+from hypothesis import HealthCheck, settings
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    ignored_auth,
+    missing_required_header,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+    unsupported_method,
+)
+
+from config.wsgi import application
+
+pytestmark = [pytest.mark.django_db, pytest.mark.timeout(300)]
+
+# Small on purpose: ~25 operations x this many examples keeps the whole file
+# well under two minutes on two cores. WEDGE_FUZZ_EXAMPLES=500 digs deeper.
+MAX_EXAMPLES = int(os.environ.get("WEDGE_FUZZ_EXAMPLES", "25"))
+
+
+def served_schema() -> dict[str, Any]:
+    generator = SchemaGenerator()
+    raw = generator.get_schema(request=None, public=True)
+    loaded: dict[str, Any] = json.loads(OpenApiJsonRenderer().render(raw))
+    return loaded
+
+
+schema = schemathesis.openapi.from_dict(served_schema())
+schema.app = application
+
+CHECKS = [
+    schemathesis.checks.not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    response_headers_conformance,
+    # Sent again without the token: must be refused (401), whatever the endpoint.
+    ignored_auth,
+    unsupported_method,
+    missing_required_header,
+]
+# Not enforced: negative_data_rejection. DRF and django-filter ignore what they
+# cannot use in a query string (page_size=null, a repeated flag), so "invalid
+# per schema" queries get 200; that is lenient parsing, not a defect.
+
+
+@dataclass(frozen=True)
+class KnownIssue:
+    """A defect in an API this suite does not own, tolerated only where it shows.
+
+    Each one has a strict-xfail reproduction in ``test_known_issues.py``: once
+    its owner fixes it that test fails, and the entry here must go with it.
+    """
+
+    operations: tuple[str, ...]
+    # (case, None) before the call: skip it; (case, response) after: don't judge it.
+    matches: Callable[[Any, Any], bool]
+    fix: str
+
+
+def _html_404(case: Any, response: Any) -> bool:
+    if response is None:
+        return False
+    # schemathesis' Response: lower-case header names, a list of values each.
+    content_type = " ".join(response.headers.get("content-type", []))
+    return response.status_code == 404 and "text/html" in content_type
+
+
+_OFFSET = re.compile(r"([+-])(\d{2}):?(\d{2})$")
+
+
+def _offset_beyond_postgres(case: Any, response: Any) -> bool:
+    """``since``/``until`` with a UTC offset PostgreSQL cannot take (beyond +/-15:59).
+
+    Judged before the call: the export streams, so the error escapes the WSGI
+    call itself instead of becoming a 500.
+    """
+    for name in ("since", "until"):
+        match = _OFFSET.search(str((case.query or {}).get(name, "")))
+        if match and int(match.group(2)) > 15:
+            return True
+    return False
+
+
+WAIVER_ITEMS = tuple(
+    f"{method} /api/v1/waivers/{{id}}/{tail}"
+    for method, tail in (
+        ("GET", ""),
+        ("POST", "approve/"),
+        ("POST", "reject/"),
+        ("POST", "revoke/"),
+    )
+)
+AUDIT_LISTS = ("GET /api/v1/audit-events/", "GET /api/v1/audit-events/export/")
+KNOWN_ISSUES = (
+    KnownIssue(
+        ("GET /api/v1/waivers/",),
+        lambda case, response: response is not None and response.status_code == 404,
+        "waivers/api.py: document 404 on the list (a page past the end): error_responses(400, 404)",
+    ),
+    KnownIssue(
+        WAIVER_ITEMS,
+        _html_404,
+        'waivers/api.py: WaiverViewSet.lookup_value_regex = "[^/]+" so a malformed id gets '
+        "the API's JSON 404, not Django's HTML page",
+    ),
+    KnownIssue(
+        AUDIT_LISTS,
+        _offset_beyond_postgres,
+        "audit/filters.py: IsoDateTimeOrDateField must convert to UTC (astimezone) and answer "
+        "400 for values that overflow; PostgreSQL refuses offsets beyond +/-15:59 (500 now)",
+    ),
+    KnownIssue(
+        ("GET /api/v1/audit-events/",),
+        lambda case, response: response is not None and response.status_code == 404,
+        "audit/api.py: document 404 (an invalid cursor) on the list, or answer it with 400",
+    ),
+)
+
+
+def known_issue(case: Any, response: Any = None) -> KnownIssue | None:
+    for issue in KNOWN_ISSUES:
+        if case.operation.label in issue.operations and issue.matches(case, response):
+            return issue
+    return None
+
+
+@pytest.fixture
+def in_process_requests() -> Iterator[None]:
+    """Keep the test's connection open across WSGI requests, as Django's test client does.
+
+    The handler closes "old" connections when a request starts and ends; inside
+    the test's transaction that would close it mid-test.
+    """
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    try:
+        yield
+    finally:
+        signals.request_started.connect(close_old_connections)
+        signals.request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def world(demo, submit, in_process_requests) -> dict[str, Any]:
+    """Objects in every state for generated ids to land on, and dave's token.
+
+    Dave is the operator: he may submit, operate, manage webhooks and read the
+    audit trail, so most requests get past permissions to the interesting code.
+    """
+    from org.tokens import api_token_for
+    from webhooks.services import subscription_create
+    from wedges.rollout import validate_metrics, wedge_record_snapshot, wedge_start
+
+    pending = submit("alice")
+    active = submit("alice")
+    rolled_back = submit("alice")
+    for proposal in (active, rolled_back):
+        wedge_start(proposal_id=proposal.pk, actor=demo["dave"])
+    wedge_record_snapshot(
+        proposal_id=rolled_back.pk,
+        metrics=validate_metrics({"metrics": {"error_rate": 0.9}}),
+        actor=demo["alice"],
+    )
+    subscription = subscription_create(
+        actor=demo["dave"],
+        url="http://127.0.0.1:9/hook",
+        secret="fuzzing-secret-0123456789",
+        events=["RWG-003"],
+    )
+    ids: dict[str, list[int]] = {
+        "proposals": [pending.pk, active.pk, rolled_back.pk],
+        "webhooks": [subscription.pk],
+        "waivers": [],
+    }
+    from waivers.services import waiver_request
+
+    waiver = waiver_request(
+        requester=demo["alice"],
+        rationale="Fuzzing needs a waiver to act on.",
+        duration_days=30,
+        proposal=None,
+        subsystem=pending.subsystem,
+        change_type=pending.change_type,
+    )
+    ids["waivers"].append(waiver.pk)
+    return {"token": api_token_for(user=demo["dave"]), "ids": ids}
+
+
+def aim_at_existing(case: Any, ids: dict[str, list[int]]) -> None:
+    """Send small generated ids to objects that exist, so more than 404s is tested.
+
+    Ids arrive as the strings that go into the URL. A small number picks one of
+    the known objects (shifted per operation, so the states vary across
+    operations); anything else is left as generated and should be a 404.
+    The choice is a function of the generated value, so Hypothesis can replay
+    and shrink it.
+    """
+    generated = (case.path_parameters or {}).get("id")
+    if not isinstance(generated, str | int) or not str(generated).isdigit():
+        return
+    number = int(generated)
+    collection = case.path.strip("/").split("/")[2]  # /api/v1/<collection>/{id}/...
+    known = ids.get(collection)
+    if known and number < 1000:
+        shift = sum(map(ord, case.operation.label))
+        case.path_parameters["id"] = str(known[(number + shift) % len(known)])
+
+
+def test_the_fuzzed_schema_is_the_served_one(world, api_client):
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {world['token']}")
+    response = api_client.get("/api/v1/schema/", {"format": "json"})
+    assert response.status_code == 200
+    assert json.loads(response.content) == served_schema()
+
+
+@schema.parametrize()
+@settings(
+    max_examples=MAX_EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+def test_api_conforms_to_its_schema(case, world):
+    aim_at_existing(case, world["ids"])
+    headers = {"Authorization": f"Token {world['token']}"}
+    if known_issue(case) is not None:
+        return  # an input that hits a known defect; see KNOWN_ISSUES
+    # Each example in a savepoint rolled back afterwards: examples stay
+    # independent (Hypothesis replays them), and a database error in one
+    # cannot leave the shared test transaction aborted for the next.
+    savepoint = transaction.savepoint()
+    try:
+        response = case.call(headers=headers)
+    finally:
+        transaction.savepoint_rollback(savepoint)
+    if known_issue(case, response) is not None:
+        return  # see KNOWN_ISSUES: reproduced, strictly, in test_known_issues.py
+    case.validate_response(response, checks=CHECKS, headers=headers)
