@@ -54,7 +54,9 @@ class CSVRenderer(BaseRenderer):
 
 # Errors are JSON whatever format was asked for (config.api.errors).
 _ERRORS = {
-    (status, "application/json"): response for status, response in error_responses(400).items()
+    # 404: a cursor that is not one of ours.
+    (status, "application/json"): response
+    for status, response in error_responses(400, 404).items()
 }
 _FORMAT = OpenApiParameter(
     "format",

@@ -37,8 +37,13 @@ class IsoDateTimeOrDateField(forms.Field):
         if parsed is None:
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
         if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=dt.UTC)
-        return parsed
+            return parsed.replace(tzinfo=dt.UTC)
+        try:
+            # In UTC, so the database never sees an offset it cannot take
+            # (PostgreSQL refuses offsets beyond +/-15:59).
+            return parsed.astimezone(dt.UTC)
+        except OverflowError:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
 
 
 @extend_schema_field(OpenApiTypes.DATETIME)

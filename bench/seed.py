@@ -12,7 +12,7 @@ its own by ``bench.bench_audit``).
 from __future__ import annotations
 
 import copy
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from bench.measure import check
@@ -135,6 +135,7 @@ def copy_started(template: Any, count: int, *, now: datetime, first_number: int)
                     current_stage_index=wedge.current_stage_index,
                     exposure_percentage=wedge.exposure_percentage,
                     stage_opened_at=now,
+                    window_ends_at=now + timedelta(hours=wedge.observation_window_hours),
                     started_at=now,
                 )
                 for proposal in proposals

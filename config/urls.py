@@ -1,7 +1,8 @@
 from django.contrib import admin
-from django.urls import URLPattern, URLResolver, include, path
+from django.urls import URLPattern, URLResolver, include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from config.api.errors import api_not_found
 from org import views as org_views
 from wedges import views as wedge_views
 
@@ -13,6 +14,8 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("audit.api_urls")),
     path("", include("waivers.api_urls")),
     path("", include("governance.api_urls")),
+    # Anything else under /api/v1/ is a 404 in the API's error shape, not a page.
+    re_path(r"^.*$", api_not_found),
 ]
 
 urlpatterns = [

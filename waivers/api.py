@@ -72,7 +72,7 @@ def actor(request: Request) -> User:
                 description="Only the open waivers you could approve now.",
             )
         ],
-        responses={200: WaiverSerializer(many=True), **error_responses(400)},
+        responses={200: WaiverSerializer(many=True), **error_responses(400, 404)},
     ),
     retrieve=extend_schema(
         summary="Read a waiver with its approvals",
@@ -84,6 +84,8 @@ class WaiverViewSet(
 ):
     serializer_class = WaiverSerializer
     filterset_class = WaiverFilter
+    # Any id reaches the view, so a malformed one gets the API's JSON 404.
+    lookup_value_regex = "[^/]+"
 
     def get_queryset(self) -> Any:
         return selectors.visible_waivers(self.request.user)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -61,14 +63,34 @@ def enqueue(
     return deliveries
 
 
+_publisher: ThreadPoolExecutor | None = None
+_publisher_lock = threading.Lock()
+
+
 def _send_to_worker(ids: list[str]) -> None:
+    """Hand committed deliveries to Celery without making the request wait.
+
+    Publishing runs on one background thread: with the broker down, a publish
+    blocks for seconds in redis-py's connection retries, and the transition's
+    request (a rollback, say) must not. If publishing fails, or the process
+    ends first, the committed rows wait for the beat re-drive.
+    """
+    global _publisher
+    with _publisher_lock:
+        if _publisher is None:  # created lazily: after gunicorn or Celery fork
+            _publisher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wedge-outbox")
+    _publisher.submit(_publish, ids)
+
+
+def _publish(ids: list[str]) -> None:
     from webhooks.tasks import deliver
 
-    for delivery_id in ids:
+    for queued, delivery_id in enumerate(ids):
         try:
-            deliver.delay(delivery_id)
-        except Exception:  # broker down: the beat re-drive will pick it up
-            log.warning("could not queue webhook delivery %s; the re-drive will", delivery_id)
+            deliver.apply_async((delivery_id,), retry=False)
+        except Exception:
+            log.warning("broker down: %d deliveries left to the re-drive", len(ids) - queued)
+            return
 
 
 def backoff(attempts: int) -> timedelta:

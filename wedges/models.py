@@ -7,6 +7,7 @@ machine and the services in ``wedges.services``.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -96,6 +97,7 @@ class RolloutWedge(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
             "current_stage_index",
             "exposure_percentage",
             "stage_opened_at",
+            "window_ends_at",
             "started_at",
             "finished_at",
             "updated_at",
@@ -118,6 +120,10 @@ class RolloutWedge(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
     current_stage_index = models.SmallIntegerField(null=True, blank=True)
     exposure_percentage = models.FloatField(default=0.0)
     stage_opened_at = models.DateTimeField(null=True, blank=True)
+    # When the open stage's observation window ends. Before it nothing
+    # time-based can happen (advancing needs the window, the automatic pause
+    # three), so the beat tick reads only wedges past it.
+    window_ends_at = models.DateTimeField(null=True, blank=True, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -169,7 +175,7 @@ class RolloutWedge(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
 
     @transition(field=wedge_state, source=State.PAUSED, target=State.ACTIVE)
     def resume(self, *, now: Any) -> None:
-        self.stage_opened_at = now  # a fresh observation window
+        self._open_window(now)  # a fresh observation window
 
     @transition(field=wedge_state, source=[State.ACTIVE, State.PAUSED], target=State.ROLLED_BACK)
     def rollback(self, *, now: Any) -> None:
@@ -179,7 +185,11 @@ class RolloutWedge(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
     def _open_stage(self, *, now: Any, stage_index: int, exposure: float) -> None:
         self.current_stage_index = stage_index
         self.exposure_percentage = exposure
+        self._open_window(now)
+
+    def _open_window(self, now: datetime) -> None:
         self.stage_opened_at = now
+        self.window_ends_at = now + timedelta(hours=self.observation_window_hours)
 
     @property
     def current_stage_id(self) -> str | None:

@@ -457,28 +457,30 @@ def _operator_transition(
 
 
 def wedges_tick(*, now: datetime | None = None) -> TickReport:
-    """Evaluate every running wedge's time-based gates; act on those that must move.
+    """Evaluate the time-based gates of every running wedge; act on those that must move.
 
-    Reads all ACTIVE and PAUSED wedges with their latest snapshot and stages in
-    two queries, decides in memory, and only locks the few that must change,
-    re-deciding under the lock (so two ticks never act twice).
+    Only ACTIVE wedges whose observation window has ended can move on time
+    (advance, or pause after three windows); PAUSED wedges and triggers move
+    only on snapshots, which are evaluated when they arrive. So the tick reads
+    just the due wedges, with their latest snapshot and stages, in two queries,
+    decides in memory, and locks only those that must change, re-deciding
+    under the lock (so two ticks never act twice).
     """
     now = now or timezone.now()
     report = TickReport()
-    running = list(
-        RolloutWedge.objects.filter(wedge_state__in=[State.ACTIVE, State.PAUSED])
+    due = list(
+        RolloutWedge.objects.filter(wedge_state=State.ACTIVE, window_ends_at__lte=now)
         .select_related("latest_snapshot")
         .prefetch_related(Prefetch("stages", queryset=WedgeStage.objects.order_by("position")))
     )
-    report.examined = len(running)
-    for wedge in running:
+    report.examined = len(due)
+    for wedge in due:
         if decide(wedge, now).action == Action.NONE:
             continue
         with transaction.atomic():
             locked = _locked(wedge.proposal_id)
             decision = decide(locked, now)
             if _apply(locked, decision, now=now, actor=None):
-                report.actions[decision.action.value] = (
-                    report.actions.get(decision.action.value, 0) + 1
-                )
+                action = decision.action.value
+                report.actions[action] = report.actions.get(action, 0) + 1
     return report

@@ -13,7 +13,8 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
-from django.http import Http404
+from django.db import InterfaceError, OperationalError
+from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
@@ -63,7 +64,30 @@ def flatten(detail: Any, prefix: str | None = None) -> Iterator[dict[str, Any]]:
         yield error(prefix, str(code), str(detail))
 
 
+class ServiceUnavailable(exceptions.APIException):
+    """503: the database went away mid-request; nothing was half-written."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "The database is unavailable right now; nothing was changed. Retry shortly."
+    default_code = "unavailable"
+
+
+def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+    """Unknown URLs under /api/v1/ answer in the API's error shape."""
+    return JsonResponse(
+        {"errors": [error(None, "not_found", f"No API endpoint at {request.path}.")]},
+        status=404,
+    )
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, OperationalError | InterfaceError):
+        # A lost connection rolls the request's transactions back; deployers
+        # should retry rather than read an HTML error page.
+        response = exception_handler(ServiceUnavailable(), context)
+        if response is not None:
+            response["Retry-After"] = "5"
+        return response
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

@@ -115,6 +115,9 @@ def _reset_celery_connections(app: Any) -> None:
     pools.reset()
     app._pool = None
     app.amqp._producer_pool = None
+    # The result backend is cached per thread; drop this thread's, so it is
+    # rebuilt from the current result_backend setting.
+    app._local.__dict__.pop("backend", None)
 
 
 @pytest.fixture

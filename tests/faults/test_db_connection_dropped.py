@@ -60,9 +60,10 @@ def fail() -> None:
 FAULTS = {
     # Hooks inside wedge_record_snapshot's transaction, after the snapshot
     # INSERT and the wedge UPDATE (rollout._apply saves, then announces).
-    "backend killed at the audit write": ("record_event", terminate_this_backend),
-    "backend killed at the outbox write": ("enqueue", terminate_this_backend),
-    "audit write raises": ("record_event", fail),
+    # (where, what, the answer: 503 "retry" when the database went away)
+    "backend killed at the audit write": ("record_event", terminate_this_backend, 503),
+    "backend killed at the outbox write": ("enqueue", terminate_this_backend, 503),
+    "audit write raises": ("record_event", fail, 500),
 }
 
 
@@ -81,12 +82,14 @@ def test_a_dropped_connection_leaves_no_half_written_rows(demo, submit, monkeypa
     events_before = AuditEvent.objects.count()
     deliveries_before = Delivery.objects.count()
 
-    name, action = FAULTS[fault]
+    name, action, expected = FAULTS[fault]
     monkeypatch.setattr(rollout, name, fault_before(getattr(rollout, name), action))
     url = f"/api/v1/proposals/{proposal.pk}/metrics/"
     answer = client.post(url, {"metrics": {"error_rate": 0.5}}, format="json")
-    # 500 today; a JSON 503 ("try again") would be the better answer to a lost database.
-    assert answer.status_code in (500, 503)
+    assert answer.status_code == expected
+    if expected == 503:
+        assert answer["Retry-After"] == "5"
+        assert answer.json()["errors"][0]["code"] == "unavailable"
     monkeypatch.undo()
 
     connection.close()  # our side of a killed backend; the next query reconnects

@@ -98,13 +98,6 @@ def test_rollbacks_commit_without_redis_and_are_announced_when_it_returns(
     assert set(Delivery.objects.values_list("attempts", flat=True)) == {1}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="webhooks.services._send_to_worker tries every delivery of a transition with "
-    "Celery's publish retry policy (~0.6 s each) while the broker is down, so a rollback "
-    "request takes ~0.6 s x subscriptions. Fix: apply_async(retry=False) and stop at the "
-    "first failure; the committed outbox rows wait for the re-drive.",
-)
 @pytest.mark.django_db(transaction=True)
 def test_a_rollback_request_stays_fast_with_many_subscribers_and_no_redis(
     demo, submit, token_client, broker

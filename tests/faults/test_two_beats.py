@@ -55,7 +55,9 @@ def make_due(demo: Any, submit: Any) -> dict[str, list[int]]:
             wedge_start(proposal_id=proposal.pk, actor=demo["dave"])
             groups[group].append(proposal.pk)
     wedges = RolloutWedge.objects.filter
-    wedges(proposal_id__in=groups["advance"]).update(stage_opened_at=now - timedelta(hours=2))
+    wedges(proposal_id__in=groups["advance"]).update(
+        stage_opened_at=now - timedelta(hours=2), window_ends_at=now - timedelta(hours=1)
+    )
     for proposal_id in groups["advance"]:
         wedge = RolloutWedge.objects.get(proposal_id=proposal_id)
         snapshot = MetricSnapshot.objects.create(
@@ -67,7 +69,8 @@ def make_due(demo: Any, submit: Any) -> dict[str, list[int]]:
         )
         wedges(pk=wedge.pk).update(latest_snapshot=snapshot)
     wedges(proposal_id__in=groups["pause"]).update(
-        stage_opened_at=now - timedelta(hours=3, minutes=1)
+        stage_opened_at=now - timedelta(hours=3, minutes=1),
+        window_ends_at=now - timedelta(hours=2, minutes=1),
     )
     return groups
 
@@ -130,8 +133,9 @@ def test_two_ticks_interleaved_on_the_same_stale_read(demo, submit, broker, monk
     assert not failures, failures
     assert len(reports) == 2
     due = ADVANCING + PAUSING
-    # Both saw every running wedge; between them they acted once per due wedge.
-    assert [r.examined for r in reports] == [due + IDLE] * 2
+    # Both read every due wedge (the idle ones are inside their window);
+    # between them they acted once per due wedge.
+    assert [r.examined for r in reports] == [due] * 2
     total = Counter[str]()
     for report in reports:
         total.update(report.actions)
@@ -192,7 +196,7 @@ def test_two_beat_processes_tick_at_the_same_moment(demo, submit, broker):
     reports = [json.loads(out.strip().splitlines()[-1]) for out, _ in outputs]
     total = Counter[str]()
     for report in reports:
-        assert report["examined"] == ADVANCING + PAUSING + IDLE  # PAUSED is still running
+        assert report["examined"] == ADVANCING + PAUSING  # the idle ones are inside their window
         total.update(report["actions"])
     assert dict(total) == {"advance": ADVANCING, "pause": PAUSING}
     assert_moved_exactly_once(groups)

@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import json
 import os
-import re
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -69,87 +67,6 @@ CHECKS = [
 # Not enforced: negative_data_rejection. DRF and django-filter ignore what they
 # cannot use in a query string (page_size=null, a repeated flag), so "invalid
 # per schema" queries get 200; that is lenient parsing, not a defect.
-
-
-@dataclass(frozen=True)
-class KnownIssue:
-    """A defect in an API this suite does not own, tolerated only where it shows.
-
-    Each one has a strict-xfail reproduction in ``test_known_issues.py``: once
-    its owner fixes it that test fails, and the entry here must go with it.
-    """
-
-    operations: tuple[str, ...]
-    # (case, None) before the call: skip it; (case, response) after: don't judge it.
-    matches: Callable[[Any, Any], bool]
-    fix: str
-
-
-def _html_404(case: Any, response: Any) -> bool:
-    if response is None:
-        return False
-    # schemathesis' Response: lower-case header names, a list of values each.
-    content_type = " ".join(response.headers.get("content-type", []))
-    return response.status_code == 404 and "text/html" in content_type
-
-
-_OFFSET = re.compile(r"([+-])(\d{2}):?(\d{2})$")
-
-
-def _offset_beyond_postgres(case: Any, response: Any) -> bool:
-    """``since``/``until`` with a UTC offset PostgreSQL cannot take (beyond +/-15:59).
-
-    Judged before the call: the export streams, so the error escapes the WSGI
-    call itself instead of becoming a 500.
-    """
-    for name in ("since", "until"):
-        match = _OFFSET.search(str((case.query or {}).get(name, "")))
-        if match and int(match.group(2)) > 15:
-            return True
-    return False
-
-
-WAIVER_ITEMS = tuple(
-    f"{method} /api/v1/waivers/{{id}}/{tail}"
-    for method, tail in (
-        ("GET", ""),
-        ("POST", "approve/"),
-        ("POST", "reject/"),
-        ("POST", "revoke/"),
-    )
-)
-AUDIT_LISTS = ("GET /api/v1/audit-events/", "GET /api/v1/audit-events/export/")
-KNOWN_ISSUES = (
-    KnownIssue(
-        ("GET /api/v1/waivers/",),
-        lambda case, response: response is not None and response.status_code == 404,
-        "waivers/api.py: document 404 on the list (a page past the end): error_responses(400, 404)",
-    ),
-    KnownIssue(
-        WAIVER_ITEMS,
-        _html_404,
-        'waivers/api.py: WaiverViewSet.lookup_value_regex = "[^/]+" so a malformed id gets '
-        "the API's JSON 404, not Django's HTML page",
-    ),
-    KnownIssue(
-        AUDIT_LISTS,
-        _offset_beyond_postgres,
-        "audit/filters.py: IsoDateTimeOrDateField must convert to UTC (astimezone) and answer "
-        "400 for values that overflow; PostgreSQL refuses offsets beyond +/-15:59 (500 now)",
-    ),
-    KnownIssue(
-        ("GET /api/v1/audit-events/",),
-        lambda case, response: response is not None and response.status_code == 404,
-        "audit/api.py: document 404 (an invalid cursor) on the list, or answer it with 400",
-    ),
-)
-
-
-def known_issue(case: Any, response: Any = None) -> KnownIssue | None:
-    for issue in KNOWN_ISSUES:
-        if case.operation.label in issue.operations and issue.matches(case, response):
-            return issue
-    return None
 
 
 @pytest.fixture
@@ -250,8 +167,6 @@ def test_the_fuzzed_schema_is_the_served_one(world, api_client):
 def test_api_conforms_to_its_schema(case, world):
     aim_at_existing(case, world["ids"])
     headers = {"Authorization": f"Token {world['token']}"}
-    if known_issue(case) is not None:
-        return  # an input that hits a known defect; see KNOWN_ISSUES
     # Each example in a savepoint rolled back afterwards: examples stay
     # independent (Hypothesis replays them), and a database error in one
     # cannot leave the shared test transaction aborted for the next.
@@ -260,6 +175,4 @@ def test_api_conforms_to_its_schema(case, world):
         response = case.call(headers=headers)
     finally:
         transaction.savepoint_rollback(savepoint)
-    if known_issue(case, response) is not None:
-        return  # see KNOWN_ISSUES: reproduced, strictly, in test_known_issues.py
     case.validate_response(response, checks=CHECKS, headers=headers)

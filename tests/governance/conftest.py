@@ -193,12 +193,13 @@ def quarter4(demo: dict[str, User], builder: Builder) -> Quarter4:
     # W1 expires (approved 2026-10-03 10:00 for 30 days).
     waiver_services.waivers_expire(now=utc(2026, 11, 3))
 
-    # P7: a breach stored at 09:10 and caught by the beat tick 20 s later, at 5 %.
+    # P7: a breach stored at 10:10 (past the first window, so the tick reads the
+    # wedge) and caught by the beat tick 20 s later, at 5 %.
     t = utc(2026, 11, 10, 9)
     p["P7"] = b.submit(t)
     b.start(p["P7"], t)
-    b.stored_breach(p["P7"], t + dt.timedelta(minutes=10))
-    assert b.tick(t + dt.timedelta(minutes=10, seconds=20)).actions == {"rollback": 1}
+    b.stored_breach(p["P7"], t + dt.timedelta(hours=1, minutes=10))
+    assert b.tick(t + dt.timedelta(hours=1, minutes=10, seconds=20)).actions == {"rollback": 1}
 
     # P4: paused automatically at 3 x the window, at 5 %; stays PAUSED.
     t = utc(2026, 11, 15, 9)

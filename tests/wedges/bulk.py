@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.utils import timezone
 
@@ -39,6 +39,7 @@ def bulk_proposals(
             current_stage_index=0 if n % active_every == 0 else None,
             exposure_percentage=10 if n % active_every == 0 else 0,
             stage_opened_at=now if n % active_every == 0 else None,
+            window_ends_at=now + timedelta(hours=1) if n % active_every == 0 else None,
             started_at=now if n % active_every == 0 else None,
         )
         for n, proposal in enumerate(proposals)
