@@ -11,7 +11,7 @@ from wedges.models import ChangeProposal, MetricSnapshot, RolloutWedge, State, W
 def proposals() -> QuerySet[ChangeProposal]:
     """Proposals with their subsystem, author, wedge and ordered stages."""
     return ChangeProposal.objects.select_related(
-        "subsystem__section", "author", "rollout_wedge"
+        "subsystem__section", "author", "rollout_wedge", "waiver"
     ).prefetch_related(
         Prefetch("rollout_wedge__stages", queryset=WedgeStage.objects.order_by("position"))
     )

@@ -72,6 +72,16 @@ class ProposalSerializer(serializers.ModelSerializer[ChangeProposal]):
     )
     rollout_wedge = RolloutWedgeSerializer(read_only=True)
     waiver = serializers.SerializerMethodField()
+    waiver_state = serializers.CharField(
+        source="waiver.state",
+        read_only=True,
+        allow_null=True,
+        default=None,
+        help_text="The covering waiver's state: it lifts the waivable rules only while APPROVED.",
+    )
+    waiver_expires_at = serializers.DateTimeField(
+        source="waiver.expires_at", read_only=True, allow_null=True, default=None
+    )
 
     class Meta:
         model = ChangeProposal
@@ -88,6 +98,8 @@ class ProposalSerializer(serializers.ModelSerializer[ChangeProposal]):
             "waiver_required",
             "waivable_codes",
             "waiver",
+            "waiver_state",
+            "waiver_expires_at",
         ]
 
     @extend_schema_field(serializers.IntegerField(allow_null=True))

@@ -64,3 +64,22 @@ def test_a_revoked_waiver_no_longer_lets_a_covered_proposal_start(
     else:
         start_by_form(login, proposal)
     assert state(proposal) == State.PENDING
+
+
+def test_the_proposal_answer_says_which_waiver_covers_it(
+    token_client, single_stage, request_waiver, approve
+):
+    proposal = single_stage()
+    url = f"/api/v1/proposals/{proposal.pk}/"
+    before = token_client("alice").get(url).json()
+    assert (before["waiver_required"], before["waiver"], before["waiver_state"]) == (
+        True,
+        None,
+        None,
+    )
+    waiver = approve(request_waiver(proposal=proposal), "bob", "carol")
+    after = token_client("alice").get(url).json()
+    assert after["waiver"] == waiver.pk
+    assert after["waiver_state"] == "APPROVED"
+    assert after["waiver_expires_at"] is not None
+    assert after["waivable_codes"] == ["stages_too_few"]

@@ -72,6 +72,8 @@ def test_detail(token_client, proposals):
     assert body["subsystem"] == "control-plane"
     assert body["rollout_wedge"]["max_blast_radius"] == 90
     assert body["waiver"] is None
+    assert body["waiver_state"] is None
+    assert body["waiver_expires_at"] is None
 
 
 def test_missing_proposal_is_404_in_the_error_shape(token_client):
