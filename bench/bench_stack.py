@@ -303,6 +303,18 @@ def _make_due(proposal_ids: list[int]) -> None:
     )
 
 
+def _make_all_inside_their_window() -> None:
+    """Every wedge in the first minute of its stage: nothing can move yet."""
+    from django.utils import timezone
+
+    from wedges.models import RolloutWedge, State
+
+    now = timezone.now()
+    RolloutWedge.objects.filter(wedge_state=State.ACTIVE).update(
+        stage_opened_at=now, window_ends_at=now + timedelta(hours=1)
+    )
+
+
 def _make_all_past_their_window() -> None:
     """Every wedge past its window but unable to move (its snapshot predates the stage):
     the worst case for a tick, which must read and decide every one of them."""
@@ -335,6 +347,7 @@ def bench_tick(ctx: Context, size: int, due_ids: list[int]) -> tuple[int, int]:
 
     running = RolloutWedge.objects.filter(wedge_state__in=[State.ACTIVE, State.PAUSED]).count()
     check(running == size, (running, size))
+    _make_all_inside_their_window()
     inside = [_tick() for _ in range(TICK_RUNS)]
     for _, _, report in inside:
         check(report.examined == 0 and not report.actions, report)
@@ -342,6 +355,7 @@ def bench_tick(ctx: Context, size: int, due_ids: list[int]) -> tuple[int, int]:
     past = [_tick() for _ in range(TICK_RUNS)]
     for _, _, report in past:
         check(report.examined == size and not report.actions, report)
+    _make_all_inside_their_window()
     _make_due(due_ids)
     due_elapsed, due_queries, due_report = _tick()
     check(due_report.actions == {"advance": len(due_ids)}, due_report)
@@ -369,7 +383,8 @@ def bench_tick(ctx: Context, size: int, due_ids: list[int]) -> tuple[int, int]:
             f"{size:,} active, {len(due_ids)} due",
             f"{ms(due_elapsed)}, {due_queries} queries",
             f"one tick after {len(due_ids)} wedges were made eligible (window elapsed, fresh "
-            f"healthy snapshot): each advanced under its row lock with its audit event",
+            f"healthy snapshot; the others inside their window): each advanced under its "
+            f"row lock with its audit event and outbox rows",
         ),
     ]
     return idle_queries, due_queries
