@@ -2,7 +2,10 @@ import pytest
 from django.contrib.auth.models import Group
 from django.core.management import call_command
 
+from audit.models import AuditEvent
 from org.models import Section, Subsystem, User
+from waivers.models import WaiverRequest
+from wedges.models import RolloutWedge
 
 
 def organisation_state() -> dict[str, object]:
@@ -59,6 +62,24 @@ def test_seed_demo_creates_the_demo_organisation(capsys):
 def test_seed_demo_twice_changes_nothing(capsys):
     call_command("seed_demo")
     before = organisation_state()
+    rollouts = sorted(RolloutWedge.objects.values_list("proposal__title", "wedge_state"))
+    events = AuditEvent.objects.count()
     call_command("seed_demo")
     assert organisation_state() == before
+    assert sorted(RolloutWedge.objects.values_list("proposal__title", "wedge_state")) == rollouts
+    assert AuditEvent.objects.count() == events
     assert "already in place" in capsys.readouterr().out
+
+
+@pytest.mark.django_db
+def test_seed_demo_starts_demo_rollouts_and_a_waiver_awaiting_its_reviewer(mailoutbox):
+    call_command("seed_demo")
+    states = dict(RolloutWedge.objects.values_list("proposal__title", "wedge_state"))
+    assert states["Connection pooling for connector runtime 2.4"] == "ACTIVE"
+    assert states["Control-plane scheduler rewrite"] == "ACTIVE"
+    assert states["Policy engine: stricter egress rules"] == "ROLLED_BACK"
+    assert states["Rotate connector signing keys"] == "PENDING"
+    waiver = WaiverRequest.objects.get()
+    assert waiver.state == "PARTIALLY_APPROVED"
+    assert list(waiver.approvals.values_list("approver__username", flat=True)) == ["bob"]
+    assert mailoutbox == []  # the demo emails nobody
