@@ -44,5 +44,5 @@ def beat_schedule(settings: Any) -> dict[str, dict[str, object]]:
 
 @app.task(name="wedge.ping")
 def ping(value: int) -> int:
-    """A round trip through the broker: used by /healthz tooling and tests."""
+    """A round trip through the broker and a worker (the integration tests use it)."""
     return value + 1

@@ -47,11 +47,6 @@ def running_wedges() -> QuerySet[RolloutWedge]:
     )
 
 
-def proposal_with_rollout(pk: int) -> ChangeProposal:
-    """One proposal with its wedge, stages and latest snapshot, for its page."""
-    return proposals().select_related("rollout_wedge__latest_snapshot").get(pk=pk)
-
-
 def snapshots_of(wedge: RolloutWedge, limit: int = 500) -> list[MetricSnapshot]:
     """The most recent snapshots of a wedge, oldest first (for its chart)."""
     recent = list(wedge.snapshots.order_by("-received_at", "-id")[:limit])

@@ -25,12 +25,6 @@ def error(field: str | None, code: str, message: str) -> dict[str, str | None]:
     return {"field": field, "code": code, "message": message}
 
 
-def error_response(
-    errors: list[dict[str, Any]], status_code: int, headers: Mapping[str, str] | None = None
-) -> Response:
-    return Response({"errors": errors}, status=status_code, headers=headers)
-
-
 class Conflict(exceptions.APIException):
     """409: the state machine or a rule refuses an otherwise valid request."""
 
