@@ -13,14 +13,13 @@ from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import generics, mixins, status, viewsets
-from rest_framework.exceptions import ErrorDetail, NotFound, PermissionDenied, ValidationError
+from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from config.api.auth import acting_user
 from config.api.schema import error_responses
 from governance import rules, selectors, services
-from governance.errors import IncidentInvalid, NotAllowed
 from governance.filters import IncidentFilter
 from governance.models import Incident
 from governance.serializers import IncidentInputSerializer, IncidentSerializer
@@ -30,15 +29,6 @@ VISIBILITY = (
     "Operators, section leads, reviewers and auditors see every incident; others see the "
     "incidents of the proposals they authored."
 )
-
-
-def _invalid(invalid: IncidentInvalid) -> ValidationError:
-    detail: dict[str, list[ErrorDetail]] = {}
-    for problem in invalid.errors:
-        detail.setdefault(problem.field or "non_field_errors", []).append(
-            ErrorDetail(problem.message, code=problem.code)
-        )
-    return ValidationError(detail)
 
 
 @extend_schema_view(
@@ -88,14 +78,10 @@ class ProposalIncidents(generics.ListCreateAPIView[Incident]):
             )
         body = IncidentInputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        try:
-            incident = services.incident_record(
-                proposal=proposal, reported_by=user, **body.validated_data
-            )
-        except NotAllowed as refused:
-            raise PermissionDenied(refused.message, code=refused.code) from None
-        except IncidentInvalid as invalid:
-            raise _invalid(invalid) from None
+        # The service's refusals become 400/403 in config.api.errors.
+        incident = services.incident_record(
+            proposal=proposal, reported_by=user, **body.validated_data
+        )
         fresh = selectors.incidents().get(pk=incident.pk)
         return Response(
             self.get_serializer(fresh).data,

@@ -7,8 +7,11 @@ contract and never change meaning once released.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Final
+
+from config.refusals import FieldError, InvalidInput, NotAllowed
+
+__all__ = ["FieldError", "IncidentInvalid", "NotAllowed"]
 
 # --- 400: the input itself is wrong ------------------------------------------------------
 BLANK: Final = "blank"
@@ -24,29 +27,5 @@ BEFORE_PROPOSAL: Final = "before_proposal"
 NOT_ALLOWED_TO_RECORD: Final = "not_allowed_to_record"
 
 
-class GovernanceError(Exception):
-    """Base class: ``code`` is stable, ``message`` is for people."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
-class NotAllowed(GovernanceError):
-    """The actor may not record incidents for this proposal (HTTP 403)."""
-
-
-@dataclass(frozen=True)
-class FieldError:
-    field: str | None  # the request body's field, or None for the body as a whole
-    code: str
-    message: str
-
-
-class IncidentInvalid(GovernanceError):
-    """The input is wrong (HTTP 400); every problem at once, each with its field."""
-
-    def __init__(self, errors: list[FieldError]) -> None:
-        super().__init__(errors[0].code, "; ".join(error.message for error in errors))
-        self.errors = errors
+class IncidentInvalid(InvalidInput):
+    """The incident's input is wrong (HTTP 400)."""

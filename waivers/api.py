@@ -7,23 +7,19 @@ waiver. The services decide who may do what; their refusals map to
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ErrorDetail, PermissionDenied, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from config.api.errors import Conflict
 from config.api.schema import error_responses
 from org.models import User
 from waivers import selectors, services
-from waivers.errors import NotAllowed, WaiverInvalid, WaiverRuleError
 from waivers.filters import WaiverFilter
 from waivers.models import WaiverRequest
 from waivers.serializers import (
@@ -32,24 +28,6 @@ from waivers.serializers import (
     WaiverReasonSerializer,
     WaiverSerializer,
 )
-
-
-@contextmanager
-def service_errors() -> Iterator[None]:
-    """Translate the services' refusals into the API's error responses."""
-    try:
-        yield
-    except NotAllowed as refused:
-        raise PermissionDenied(refused.message, code=refused.code) from None
-    except WaiverRuleError as refused:
-        raise Conflict(refused.message, code=refused.code) from None
-    except WaiverInvalid as invalid:
-        detail: dict[str, list[ErrorDetail]] = {}
-        for problem in invalid.errors:
-            key = problem.field or "non_field_errors"
-            detail.setdefault(key, []).append(ErrorDetail(problem.message, code=problem.code))
-        raise ValidationError(detail) from None
-
 
 DECISION_ERRORS = error_responses(400, 403, 404, 409)
 
@@ -106,23 +84,22 @@ class WaiverViewSet(
         body = WaiverInputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        with service_errors():
-            waiver = services.waiver_request(
-                requester=actor(request),
-                rationale=data["rationale"],
-                duration_days=data["duration_days"],
-                proposal=data.get("proposal"),
-                subsystem=data.get("subsystem"),
-                change_type=data.get("change_type") or None,
-            )
+        # The services' refusals become 400/403/409 in config.api.errors.
+        waiver = services.waiver_request(
+            requester=actor(request),
+            rationale=data["rationale"],
+            duration_days=data["duration_days"],
+            proposal=data.get("proposal"),
+            subsystem=data.get("subsystem"),
+            change_type=data.get("change_type") or None,
+        )
         return self._respond(waiver, status.HTTP_201_CREATED)
 
     def _decide(self, request: Request, body: type[Any], act: Callable[..., Any]) -> Response:
         waiver = self.get_object()  # 404 for what the user may not see
         parsed = body(data=request.data if request.body else {})
         parsed.is_valid(raise_exception=True)
-        with service_errors():
-            act(waiver, **parsed.validated_data)
+        act(waiver, **parsed.validated_data)
         return self._respond(waiver)
 
     @extend_schema(

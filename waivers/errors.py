@@ -7,8 +7,11 @@ part of the API contract and never change meaning once released.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Final
+
+from config.refusals import FieldError, InvalidInput, NotAllowed, Refused
+
+__all__ = ["FieldError", "NotAllowed", "WaiverInvalid", "WaiverRuleError"]
 
 # --- 400: the input itself is wrong -------------------------------------------------------
 BLANK: Final = "blank"
@@ -36,36 +39,9 @@ LEAD_APPROVAL_REQUIRED: Final = "lead_approval_required"
 WAIVER_CLOSED: Final = "waiver_closed"
 
 
-class WaiverError(Exception):
-    """Base class: ``code`` is stable, ``message`` is for people."""
-
-    code: str
-    message: str
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
-class NotAllowed(WaiverError):
-    """The actor's role does not allow this action at all (HTTP 403)."""
-
-
-class WaiverRuleError(WaiverError):
+class WaiverRuleError(Refused):
     """The four-eyes rules or the waiver's state refuse the action (HTTP 409)."""
 
 
-@dataclass(frozen=True)
-class FieldError:
-    field: str | None  # the request body's field, or None for the body as a whole
-    code: str
-    message: str
-
-
-class WaiverInvalid(WaiverError):
-    """The input is wrong (HTTP 400); every problem at once, each with its field."""
-
-    def __init__(self, errors: list[FieldError]) -> None:
-        super().__init__(errors[0].code, "; ".join(error.message for error in errors))
-        self.errors = errors
+class WaiverInvalid(InvalidInput):
+    """The waiver request's input is wrong (HTTP 400)."""

@@ -206,14 +206,12 @@ class ProposalViewSet(
             )
         reason = ReasonSerializer(data=request.data)
         reason.is_valid(raise_exception=True)
-        try:
-            service(
-                proposal_id=proposal.pk,
-                actor=acting_user(request),
-                reason=reason.validated_data.get("reason", ""),
-            )
-        except rollout.RolloutRefused as refused:
-            raise Conflict(refused.message, code=refused.code) from None
+        # A refusal (RolloutRefused) becomes a 409 in config.api.errors.
+        service(
+            proposal_id=proposal.pk,
+            actor=acting_user(request),
+            reason=reason.validated_data.get("reason", ""),
+        )
         return Response(self.get_serializer(selectors.proposals().get(pk=proposal.pk)).data)
 
     @extend_schema(
@@ -276,18 +274,11 @@ class ProposalViewSet(
             raise PermissionDenied(
                 "Metrics are reported by the proposal's author or by operators of its section."
             )
-        try:
-            values = rollout.validate_metrics(request.data)
-            outcome = rollout.wedge_record_snapshot(
-                proposal_id=proposal.pk, metrics=values, actor=acting_user(request)
-            )
-        except rollout.MetricsInvalid as invalid:
-            return Response(
-                {"errors": [{"field": f, "code": c, "message": m} for f, c, m in invalid.errors]},
-                status=status.HTTP_400_BAD_REQUEST,
-            )
-        except rollout.RolloutRefused as refused:
-            raise Conflict(refused.message, code=refused.code) from None
+        # MetricsInvalid (400) and RolloutRefused (409) map in config.api.errors.
+        values = rollout.validate_metrics(request.data)
+        outcome = rollout.wedge_record_snapshot(
+            proposal_id=proposal.pk, metrics=values, actor=acting_user(request)
+        )
         decision = outcome.decision
         return Response(
             {

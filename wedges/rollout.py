@@ -22,6 +22,7 @@ from django_fsm import TransitionNotAllowed
 
 from audit.codes import EventCode
 from audit.services import record_event
+from config.refusals import FieldError, InvalidInput, Refused
 from org.models import User
 from webhooks.services import enqueue
 from wedges.models import ChangeProposal, MetricSnapshot, RolloutWedge, State, WedgeStage
@@ -42,21 +43,12 @@ MAX_METRICS = 100
 MAX_METRIC_NAME = 100
 
 
-class RolloutRefused(Exception):
+class RolloutRefused(Refused):
     """The state machine or the policy refuses an operator's request (HTTP 409)."""
 
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
-
-class MetricsInvalid(Exception):
+class MetricsInvalid(InvalidInput):
     """A snapshot body that is not a map of metric names to quantities (HTTP 400)."""
-
-    def __init__(self, errors: list[tuple[str | None, str, str]]) -> None:
-        super().__init__("invalid metrics")
-        self.errors = errors  # (field, code, message)
 
 
 @dataclass(frozen=True)
@@ -288,22 +280,28 @@ def wedge_start(
 def validate_metrics(body: Any) -> dict[str, Any]:
     """The ``metrics`` map of a snapshot body, or ``MetricsInvalid`` with every problem."""
     if not isinstance(body, dict):
-        raise MetricsInvalid([(None, "not_an_object", "The body must be a JSON object.")])
-    errors: list[tuple[str | None, str, str]] = []
+        raise MetricsInvalid([FieldError(None, "not_an_object", "The body must be a JSON object.")])
+    errors: list[FieldError] = []
     for key in body:
         if key != "metrics":
             errors.append(
-                (str(key), "unknown_key", f'unknown field {key!r}; send {{"metrics": {{...}}}}')
+                FieldError(
+                    str(key), "unknown_key", f'unknown field {key!r}; send {{"metrics": {{...}}}}'
+                )
             )
     metrics = body.get("metrics")
     if metrics is None:
-        errors.append(("metrics", "required", "metrics is required"))
+        errors.append(FieldError("metrics", "required", "metrics is required"))
     elif not isinstance(metrics, dict):
-        errors.append(("metrics", "wrong_type", "metrics must be an object of name: value"))
+        errors.append(
+            FieldError("metrics", "wrong_type", "metrics must be an object of name: value")
+        )
     elif not metrics:
-        errors.append(("metrics", "empty", "metrics must name at least one metric"))
+        errors.append(FieldError("metrics", "empty", "metrics must name at least one metric"))
     elif len(metrics) > MAX_METRICS:
-        errors.append(("metrics", "too_many", f"at most {MAX_METRICS} metrics per snapshot"))
+        errors.append(
+            FieldError("metrics", "too_many", f"at most {MAX_METRICS} metrics per snapshot")
+        )
     else:
         for name, value in metrics.items():
             path = f"metrics.{name}"
@@ -312,11 +310,13 @@ def validate_metrics(body: Any) -> dict[str, Any]:
                 or not name.replace("_", "a").replace(".", "a").isalnum()
             ):
                 errors.append(
-                    (path, "invalid_name", "metric names are letters, digits, '_' and '.'")
+                    FieldError(
+                        path, "invalid_name", "metric names are letters, digits, '_' and '.'"
+                    )
                 )
             elif parse_quantity(value) is None:
                 errors.append(
-                    (
+                    FieldError(
                         path,
                         "not_a_quantity",
                         'must be a finite number, or a string like "180ms" or "99.9%"',

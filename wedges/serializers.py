@@ -123,7 +123,8 @@ class WedgeInputSerializer(serializers.Serializer[Any]):
     initial_percentage = serializers.FloatField()
     increment_policy = serializers.ChoiceField(choices=IncrementPolicy.choices)
     max_blast_radius = serializers.FloatField()
-    observation_window_hours = serializers.FloatField(min_value=1.0)
+    # Documents the policy's threshold; the policy engine enforces it.
+    observation_window_hours = serializers.FloatField(min_value=codes.MIN_OBSERVATION_WINDOW_HOURS)
     wedge_state = serializers.ChoiceField(choices=[State.PENDING], required=False)
 
 

@@ -229,11 +229,14 @@ def available_actions(request: HttpRequest, proposal: ChangeProposal) -> list[st
     """The operator actions this user may try on this proposal in its current state."""
     if not access.can_operate(request.user, proposal.subsystem):
         return []
-    return {
-        State.PENDING: ["start"],
-        State.ACTIVE: ["advance", "pause", "rollback"],
-        State.PAUSED: ["resume", "rollback"],
-    }.get(proposal.rollout_wedge.wedge_state, [])
+    # The state machine says which transitions its state allows; "complete" is
+    # the engine's own and no operator action.
+    wedge = proposal.rollout_wedge
+    return [
+        transition.name
+        for transition in wedge.get_available_wedge_state_transitions()  # type: ignore[attr-defined]
+        if transition.name in OPERATOR_ACTIONS
+    ]
 
 
 @login_required

@@ -20,6 +20,8 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from config.refusals import InvalidInput, NotAllowed, ServiceError
+
 
 def error(field: str | None, code: str, message: str) -> dict[str, str | None]:
     return {"field": field, "code": code, "message": message}
@@ -74,7 +76,23 @@ def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonRespon
     )
 
 
+def _from_refusal(refusal: ServiceError) -> exceptions.APIException:
+    """The API exception for a service's typed refusal (one mapping for every app)."""
+    if isinstance(refusal, InvalidInput):
+        detail: dict[str, list[exceptions.ErrorDetail]] = {}
+        for problem in refusal.errors:
+            detail.setdefault(problem.field or "non_field_errors", []).append(
+                exceptions.ErrorDetail(problem.message, code=problem.code)
+            )
+        return exceptions.ValidationError(detail)
+    if isinstance(refusal, NotAllowed):
+        return exceptions.PermissionDenied(refusal.message, code=refusal.code)
+    return Conflict(refusal.message, code=refusal.code)
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, ServiceError):
+        exc = _from_refusal(exc)
     if isinstance(exc, OperationalError | InterfaceError):
         # A lost connection rolls the request's transactions back; deployers
         # should retry rather than read an HTML error page.

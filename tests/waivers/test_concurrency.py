@@ -15,8 +15,8 @@ import time_machine
 from django.db import connections
 
 from audit.models import AuditEvent
+from config.refusals import ServiceError
 from tests.waivers.helpers import T, fresh, fresh_proposal
-from waivers.errors import WaiverError
 from waivers.models import WaiverState
 from waivers.services import waiver_approve, waiver_reject, waivers_expire
 
@@ -72,7 +72,7 @@ def test_one_person_double_clicking_approve_votes_once(demo, waiver):
         lambda: waiver_approve(waiver=waiver, approver=demo["bob"]),
         lambda: waiver_approve(waiver=waiver, approver=demo["bob"]),
     )
-    refusals = [r for r in results if isinstance(r, WaiverError)]
+    refusals = [r for r in results if isinstance(r, ServiceError)]
     assert len(refusals) == 1
     assert refusals[0].code == "already_voted"
     assert fresh(waiver).approvals.count() == 1
@@ -87,7 +87,7 @@ def test_an_approval_racing_a_rejection_leaves_one_outcome(demo, waiver):
     )
     final = fresh(waiver)
     assert final.state in {WaiverState.APPROVED, WaiverState.REJECTED}
-    assert sum(isinstance(r, WaiverError) for r in results) == 1
+    assert sum(isinstance(r, ServiceError) for r in results) == 1
     decided = AuditEvent.objects.filter(waiver_id=waiver.pk, code__in=["WDG-203", "WDG-204"])
     assert decided.count() == 1
 
@@ -110,7 +110,7 @@ def test_two_requests_for_one_proposal_at_once_leave_one_open(demo, single_stage
     )
     refusals = [r for r in results if isinstance(r, Exception)]
     assert len(refusals) == 1, results
-    assert isinstance(refusals[0], WaiverError)
+    assert isinstance(refusals[0], ServiceError)
     assert refusals[0].code == "request_pending"
     assert proposal.waiver_requests.count() == 1
 
@@ -145,6 +145,6 @@ def test_a_standing_approval_racing_a_request_in_its_scope_does_not_deadlock(
     )
     # The request may lose to the cover ("already covered"), but nothing deadlocks.
     errors = [r for r in results if isinstance(r, Exception)]
-    assert all(isinstance(e, WaiverError) and e.code == "already_covered" for e in errors), errors
+    assert all(isinstance(e, ServiceError) and e.code == "already_covered" for e in errors), errors
     assert fresh(standing).state == WaiverState.APPROVED
     assert fresh_proposal(proposal).waiver == fresh(standing)
