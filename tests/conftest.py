@@ -59,66 +59,23 @@ def celery_worker_process(django_db_setup, tmp_path_factory):
     Tests that use it must commit their data (``transaction=True``) so the
     worker's own connections can see it.
     """
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
-
     import redis
     from django.conf import settings
-    from django.db import connection
 
     from config.celery import app
+    from tests.workers import Worker
 
     redis.Redis.from_url(str(settings.REDIS_URL)).flushdb()
-    db = connection.settings_dict
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings_test",
-        "DATABASE_URL": (
-            f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-        ),
-        "REDIS_URL": str(settings.REDIS_URL),
-    }
-    root = Path(__file__).resolve().parent.parent
-    log_path = tmp_path_factory.mktemp("celery") / "worker.log"
-    log = log_path.open("w")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "--loglevel",
-            "INFO",
-            "--concurrency",
-            "2",
-            "--without-gossip",
-            "--without-mingle",
-            "--hostname",
-            f"test-worker-{os.getpid()}@%h",
-        ],
-        cwd=root,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    worker = Worker(str(settings.REDIS_URL), tmp_path_factory.mktemp("celery") / "worker.log")
+    worker.start()
     try:
         app.send_task("wedge.ping", args=[0]).get(timeout=60)
-        yield process
+        yield worker.process
     except Exception:
-        print(log_path.read_text())
+        print(worker.output())
         raise
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
+        worker.stop()
 
 
 @pytest.fixture

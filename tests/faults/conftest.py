@@ -8,20 +8,17 @@ group, so a test can SIGKILL one with everything it forked.
 
 from __future__ import annotations
 
-import os
-import signal
 import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.workers import Worker, wait_until
+
 REDIS_SERVER = "/usr/bin/redis-server"
 
 
@@ -30,17 +27,6 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
-
-
-def wait_until(predicate: Any, timeout: float, interval: float = 0.05) -> bool:
-    """Poll ``predicate()`` until it is true or ``timeout`` seconds have passed."""
-    deadline = time.monotonic() + timeout
-    while True:
-        if predicate():
-            return True
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(interval)
 
 
 @dataclass
@@ -136,105 +122,13 @@ def broker(private_redis: PrivateRedis, settings: Any) -> Iterator[PrivateRedis]
         app.conf.update(saved)
 
 
-@dataclass
-class Worker:
-    """A Celery worker subprocess on a given broker, against the test database."""
-
-    redis_url: str
-    log_path: Path
-    extra_env: dict[str, str] = field(default_factory=dict)
-    process: subprocess.Popen[bytes] | None = None
-    log: IO[bytes] | None = None
-    hostname: str = ""
-
-    def start(self) -> None:
-        from django.db import connection
-
-        db = connection.settings_dict
-        env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "config.settings_test",
-            "DATABASE_URL": (
-                f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-            ),
-            "REDIS_URL": self.redis_url,
-            **self.extra_env,
-        }
-        self.hostname = f"fault-{os.getpid()}-{time.monotonic_ns()}@%h"
-        self.log = self.log_path.open("ab")
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "config",
-                "worker",
-                "--loglevel",
-                "INFO",
-                "--concurrency",
-                "2",
-                "--without-gossip",
-                "--without-mingle",
-                "--hostname",
-                self.hostname,
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group: SIGKILL reaches the pool too
-        )
-
-    def wait_ready(self, timeout: float = 60) -> None:
-        """Until it answers a remote-control ping through the broker."""
-        from config.celery import app
-
-        node = self.hostname.split("@", 1)[0] + "@"
-
-        def answered() -> bool:
-            assert self.process is not None
-            assert self.process.poll() is None, self.output()
-            replies = app.control.ping(timeout=0.5) or []
-            return any(name.startswith(node) for reply in replies for name in reply)
-
-        assert wait_until(answered, timeout, interval=0.1), self.output()
-
-    def kill(self) -> None:
-        """SIGKILL the worker and every process it forked: no shutdown, no acks."""
-        assert self.process is not None
-        os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(timeout=10)
-        self._close_log()
-
-    def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            self._close_log()
-            return
-        os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=10)
-        self._close_log()
-
-    def _close_log(self) -> None:
-        if self.log is not None:
-            self.log.close()
-            self.log = None
-
-    def output(self) -> str:
-        return self.log_path.read_text(errors="replace")[-4000:]
-
-
 @pytest.fixture
 def workers(tmp_path: Path) -> Iterator[Any]:
     """``workers(redis_url)`` starts a worker; every one started is stopped at the end."""
     started: list[Worker] = []
 
     def start(redis_url: str, **extra_env: str) -> Worker:
-        worker = Worker(redis_url, tmp_path / f"worker-{len(started)}.log", extra_env)
+        worker = Worker(redis_url, tmp_path / f"worker-{len(started)}.log", extra_env, "fault")
         worker.start()
         started.append(worker)
         return worker
