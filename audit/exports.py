@@ -77,6 +77,12 @@ def iter_records(events: QuerySet[AuditEvent]) -> Iterator[dict[str, Any]]:
         yield event_record(row)
 
 
+def spreadsheet_safe(text: str) -> str:
+    """Text that a spreadsheet shows rather than runs: a leading formula sign is
+    quoted (CSV injection). The JSON exports carry the exact text."""
+    return "'" + text if text.startswith(_FORMULA_PREFIXES) else text
+
+
 def _compact(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
@@ -86,10 +92,8 @@ def _csv_cell(name: str, value: Any) -> Any:
         return ""
     if name in ("metrics", "data"):
         return _compact(value)
-    if name in _FREE_TEXT and isinstance(value, str) and value.startswith(_FORMULA_PREFIXES):
-        # Neutralise spreadsheet formulas in text people typed; the JSON
-        # export carries the exact text.
-        return "'" + value
+    if name in _FREE_TEXT and isinstance(value, str):
+        return spreadsheet_safe(value)  # text people typed
     return value
 
 

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from audit.codes import describe
+from audit.exports import spreadsheet_safe
 from governance.report import Report
 
 CSV_COLUMNS: Final = (
@@ -26,9 +27,6 @@ CSV_COLUMNS: Final = (
     "waiver_id",
     "detail",
 )
-# Spreadsheets run a cell that starts with one of these as a formula
-# (the audit export neutralises them the same way).
-_FORMULA_PREFIXES: Final = ("=", "+", "-", "@", "\t", "\r")
 
 METHOD: Final = (
     "Automatic rollbacks only: from the acceptance of the breaching metric snapshot "
@@ -194,8 +192,8 @@ def report_text(report: Report) -> str:
 def _cell(value: Any) -> Any:
     if value is None:
         return ""
-    if isinstance(value, str) and value.startswith(_FORMULA_PREFIXES):
-        return "'" + value
+    if isinstance(value, str):
+        return spreadsheet_safe(value)
     return value
 
 
