@@ -1,0 +1,66 @@
+"""The dependency direction is enforced by import-linter, and the check has teeth."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
+
+
+def lint_imports(tree: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(LINT_IMPORTS), "--no-cache"],
+        cwd=tree,
+        env={"PYTHONPATH": str(tree), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.fixture(scope="module")
+def tree_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The project's packages and contracts, copied so a test can add a bad import."""
+    tree = tmp_path_factory.mktemp("tree")
+    shutil.copy(ROOT / "pyproject.toml", tree)
+    for package in ("config", "org", "audit", "webhooks", "wedges", "waivers", "governance"):
+        shutil.copytree(ROOT / package, tree / package, ignore=shutil.ignore_patterns("*.pyc"))
+    for package in ("bench", "tests"):
+        (tree / package).mkdir()
+        (tree / package / "__init__.py").touch()
+    return tree
+
+
+def test_the_project_keeps_its_contracts():
+    result = lint_imports(ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("module", "line", "contract"),
+    [
+        ("audit/services.py", "import wedges.models", "Apps depend one way"),
+        ("org/models.py", "from waivers import rules", "Apps depend one way"),
+        ("wedges/models.py", "import governance.models", "Apps depend one way"),
+        ("wedges/policy/engine.py", "import django.db", "The policy core"),
+        ("waivers/services.py", "import tests.factories", "Nothing in the product imports"),
+    ],
+)
+def test_a_back_edge_breaks_the_build(tree_copy, module, line, contract):
+    target = tree_copy / module
+    original = target.read_text()
+    target.write_text(f"{line}  # noqa\n{original}")
+    try:
+        result = lint_imports(tree_copy)
+    finally:
+        target.write_text(original)
+    assert result.returncode == 1, result.stdout
+    verdicts = [row for row in result.stdout.splitlines() if row.startswith(contract)]
+    assert verdicts, result.stdout
+    assert verdicts[0].endswith("BROKEN"), result.stdout
