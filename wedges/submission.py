@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
+
 from org.models import Subsystem
 from wedges.models import ChangeType
 from wedges.policy import Issue, Report, ValidationContext, validate
@@ -158,7 +160,10 @@ def check_submission(data: object) -> SubmissionCheck:
 def check_wedge(check: SubmissionCheck, document: object) -> SubmissionCheck:
     """Add the policy's verdict on a ``rollout_wedge`` document to ``check``."""
     critical = check.subsystem.is_critical if check.subsystem else False
-    report = validate(document, ValidationContext(subsystem_critical=critical))
+    context = ValidationContext(
+        subsystem_critical=critical, max_stage_hours=settings.WEDGE_MAX_STAGE_HOURS
+    )
+    report = validate(document, context)
     check.errors.extend(report.errors)
     check.warnings.extend(report.warnings)
     check.total_duration_hours = report.total_duration_hours

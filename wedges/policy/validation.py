@@ -18,6 +18,9 @@ Decisions the spec leaves open:
 * ``stage_id`` ``"initial"`` is reserved for the engine's implicit initial hold.
 * ``initial_percentage`` must lie in (0, 100] and ``max_blast_radius`` must also
   cover it, since ``start`` exposes the initial percentage.
+* ``duration_hours`` and ``observation_window_hours`` are at most
+  ``context.max_stage_hours`` (a year unless the deployment says less): the
+  engine's gates are dates, and a plan must fit the calendar.
 """
 
 from __future__ import annotations
@@ -60,10 +63,23 @@ _MAX_SHOWN_TEXT: Final = 40
 
 @dataclass(frozen=True)
 class ValidationContext:
-    """What validation needs to know beyond the document itself."""
+    """What validation needs to know beyond the document itself.
+
+    ``max_stage_hours`` bounds ``duration_hours`` and ``observation_window_hours``;
+    a deployment may lower it from the policy core's year, never raise it.
+    """
 
     subsystem_critical: bool = False
     on_submission: bool = True
+    max_stage_hours: float = codes.MAX_STAGE_HOURS
+
+    def __post_init__(self) -> None:
+        if not codes.MIN_OBSERVATION_WINDOW_HOURS <= self.max_stage_hours <= codes.MAX_STAGE_HOURS:
+            raise ValueError(
+                f"max_stage_hours must lie in [{_fmt(codes.MIN_OBSERVATION_WINDOW_HOURS)}, "
+                f"{_fmt(codes.MAX_STAGE_HOURS)}], got {self.max_stage_hours!r}"
+            )
+        object.__setattr__(self, "max_stage_hours", float(self.max_stage_hours))  # frozen
 
 
 @dataclass(frozen=True)
@@ -167,7 +183,8 @@ class _Validator:
         self._check_blast_radius(blast, initial, stages)
         self._check_window(window)
         self._warn_ladder_shape(stages, policy)
-        self._warn_short_stages(stages, window)
+        if window is not None and window <= self.context.max_stage_hours:
+            self._warn_short_stages(stages, window)
         return self._report(_total_hours(stages, window))
 
     def _report(self, total: float | None) -> Report:
@@ -276,6 +293,14 @@ class _Validator:
                 _child(path, "duration_hours"),
                 codes.DURATION_NOT_POSITIVE,
                 f"duration_hours must be greater than 0, got {_fmt(stage.raw_duration)}",
+                2,
+            )
+        elif stage.raw_duration is not None and stage.raw_duration > self.context.max_stage_hours:
+            self._error(
+                _child(path, "duration_hours"),
+                codes.DURATION_TOO_LONG,
+                f"duration_hours must be at most {_fmt(self.context.max_stage_hours)}, "
+                f"got {_fmt(stage.raw_duration)}",
                 2,
             )
         elif stage.raw_duration is not None:
@@ -466,12 +491,23 @@ class _Validator:
             )
 
     def _check_window(self, window: float | None) -> None:
-        if window is not None and window < codes.MIN_OBSERVATION_WINDOW_HOURS:
+        if window is None:
+            return
+        path = _child(ROOT, "observation_window_hours")
+        if window < codes.MIN_OBSERVATION_WINDOW_HOURS:
             self._error(
-                _child(ROOT, "observation_window_hours"),
+                path,
                 codes.OBSERVATION_WINDOW_TOO_SHORT,
                 f"observation_window_hours must be at least "
                 f"{codes.MIN_OBSERVATION_WINDOW_HOURS}, got {_fmt(window)}",
+                7,
+            )
+        elif window > self.context.max_stage_hours:
+            self._error(
+                path,
+                codes.OBSERVATION_WINDOW_TOO_LONG,
+                f"observation_window_hours must be at most "
+                f"{_fmt(self.context.max_stage_hours)}, got {_fmt(window)}",
                 7,
             )
 
@@ -536,9 +572,7 @@ class _Validator:
             message += f"; for example {suggestion}"
         self._warn(_child(ROOT, "wedge_stages"), code, message)
 
-    def _warn_short_stages(self, stages: list[_Stage] | None, window: float | None) -> None:
-        if window is None:
-            return
+    def _warn_short_stages(self, stages: list[_Stage] | None, window: float) -> None:
         for stage in stages or ():
             if stage.duration is not None and stage.duration < window:
                 self._warn(

@@ -10,7 +10,12 @@ from typing import Any
 import pytest
 
 from wedges.policy import codes
-from wedges.policy.validation import Issue, Report, ValidationContext, validate
+from wedges.policy.validation import (
+    Issue,
+    Report,
+    ValidationContext,
+    validate,
+)
 
 Document = dict[str, Any]
 MakeDocument = Callable[..., Document]
@@ -197,6 +202,37 @@ FAILING_CASES = [
         codes.WRONG_TYPE,
     ),
     case(
+        "duration a year and a second",
+        _set(1, duration_hours=codes.MAX_STAGE_HOURS + 1 / 3600),
+        f"{STAGES}[1].duration_hours",
+        codes.DURATION_TOO_LONG,
+    ),
+    case(
+        "duration 1e8",
+        _set(1, duration_hours=1e8),
+        f"{STAGES}[1].duration_hours",
+        codes.DURATION_TOO_LONG,
+    ),
+    case(
+        "duration 1e308",
+        _set(2, duration_hours=1e308),
+        f"{STAGES}[2].duration_hours",
+        codes.DURATION_TOO_LONG,
+    ),
+    case(
+        "duration huge int",
+        _set(2, duration_hours=10**18),
+        f"{STAGES}[2].duration_hours",
+        codes.DURATION_TOO_LONG,
+    ),
+    case(
+        "duration beyond a lowered bound",
+        _set(0, duration_hours=24.5),
+        f"{STAGES}[0].duration_hours",
+        codes.DURATION_TOO_LONG,
+        ValidationContext(max_stage_hours=24),
+    ),
+    case(
         "criteria empty",
         _set(1, success_criteria=[]),
         f"{STAGES}[1].success_criteria",
@@ -356,6 +392,37 @@ FAILING_CASES = [
         "rollout_wedge.observation_window_hours",
         codes.WRONG_TYPE,
     ),
+    case(
+        "window a year and a second",
+        lambda d: d.update(observation_window_hours=codes.MAX_STAGE_HOURS + 1 / 3600),
+        "rollout_wedge.observation_window_hours",
+        codes.OBSERVATION_WINDOW_TOO_LONG,
+    ),
+    case(
+        "window 1e8",
+        lambda d: d.update(observation_window_hours=1e8),
+        "rollout_wedge.observation_window_hours",
+        codes.OBSERVATION_WINDOW_TOO_LONG,
+    ),
+    case(
+        "window 1e308",
+        lambda d: d.update(observation_window_hours=1e308),
+        "rollout_wedge.observation_window_hours",
+        codes.OBSERVATION_WINDOW_TOO_LONG,
+    ),
+    case(
+        "window huge int",
+        lambda d: d.update(observation_window_hours=2**63),
+        "rollout_wedge.observation_window_hours",
+        codes.OBSERVATION_WINDOW_TOO_LONG,
+    ),
+    case(
+        "window beyond a lowered bound",
+        lambda d: d.update(observation_window_hours=48),
+        "rollout_wedge.observation_window_hours",
+        codes.OBSERVATION_WINDOW_TOO_LONG,
+        ValidationContext(max_stage_hours=24),
+    ),
     # Rule 8: increment policy.
     case(
         "policy unknown",
@@ -490,6 +557,22 @@ PASSING_CASES = [
     ),
     pytest.param(
         lambda d: d.update(observation_window_hours=1), ValidationContext(), id="window int 1"
+    ),
+    pytest.param(
+        lambda d: (
+            d.update(observation_window_hours=codes.MAX_STAGE_HOURS),
+            [s.update(duration_hours=codes.MAX_STAGE_HOURS) for s in d["wedge_stages"]],
+        ),
+        ValidationContext(),
+        id="window and durations of exactly a year",
+    ),
+    pytest.param(
+        lambda d: (
+            d.update(observation_window_hours=24),
+            [s.update(duration_hours=24) for s in d["wedge_stages"]],
+        ),
+        ValidationContext(max_stage_hours=24),
+        id="exactly a lowered bound",
     ),
     pytest.param(
         lambda d: d.pop("wedge_state"), ValidationContext(), id="state omitted on submission"
@@ -856,3 +939,19 @@ def test_context_defaults_to_a_non_critical_submission(make_document: MakeDocume
     stage(document, 0)["target_percentage"] = 20
     assert validate(document).valid
     assert not validate(document, CRITICAL).valid
+
+
+# --- Bounded hours ----------------------------------------------------------------------------
+
+
+def test_a_too_long_window_is_one_error_and_no_warnings(make_document: MakeDocument) -> None:
+    report = validate(make_document(observation_window_hours=1e8), ValidationContext())
+    assert [issue.code for issue in report.errors] == [codes.OBSERVATION_WINDOW_TOO_LONG]
+    assert report.warnings == ()
+
+
+def test_the_bound_can_be_lowered_but_not_raised() -> None:
+    assert ValidationContext(max_stage_hours=1).max_stage_hours == 1
+    for bound in (codes.MAX_STAGE_HOURS + 1, 0.5, math.inf, math.nan):
+        with pytest.raises(ValueError, match="max_stage_hours"):
+            ValidationContext(max_stage_hours=bound)
