@@ -78,6 +78,9 @@ OBSERVATION_WINDOW_TOO_LONG: Final = "observation_window_too_long"
 INCREMENT_POLICY_INVALID: Final = "increment_policy_invalid"
 WEDGE_STATE_INVALID: Final = "wedge_state_invalid"
 WEDGE_STATE_NOT_PENDING: Final = "wedge_state_not_pending"
+# Text holding a NUL character or an unpaired UTF-16 surrogate: no UTF-8 text
+# (and no PostgreSQL column) can hold either.
+INVALID_CHARACTERS: Final = "invalid_characters"
 
 VALIDATION_ERROR_CODES: Final = frozenset(
     {
@@ -110,6 +113,7 @@ VALIDATION_ERROR_CODES: Final = frozenset(
         INCREMENT_POLICY_INVALID,
         WEDGE_STATE_INVALID,
         WEDGE_STATE_NOT_PENDING,
+        INVALID_CHARACTERS,
     }
 )
 

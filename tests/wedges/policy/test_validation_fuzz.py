@@ -38,6 +38,8 @@ extreme_numbers = st.sampled_from(
         10**400,
     ]
 )
+# Strings no UTF-8 text can carry: JSON's "\u0000" and lone "\ud800" escapes.
+unstorable_text = st.sampled_from(["\x00", "a\x00b", "\ud800", "x\udfff", "\udbff\x00"])
 json_scalars = st.one_of(
     st.none(),
     st.booleans(),
@@ -47,6 +49,7 @@ json_scalars = st.one_of(
     st.text(max_size=30),
     st.sampled_from(["5", "", "PENDING", "linear", "a < 1", "a <", "canary", "initial"]),
     extreme_numbers,
+    unstorable_text,
 )
 json_values = st.recursive(
     json_scalars,
@@ -84,8 +87,8 @@ def check_report(report: Report) -> None:
     if report.waiver_required:
         assert report.errors
         assert all(issue.waivable for issue in report.errors)
-    # The API serialises the report as strict JSON.
-    json.dumps(report.to_dict(), allow_nan=False)
+    # The API serialises the report as strict JSON, in UTF-8.
+    json.dumps(report.to_dict(), allow_nan=False, ensure_ascii=False).encode()
 
 
 @settings(max_examples=300, deadline=None)
@@ -228,3 +231,35 @@ def test_any_number_of_hours_is_refused_or_fits_the_calendar(
     check_report(report)
     if report.valid:
         assert_fits_the_calendar(document, context)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data(), unstorable_text, contexts)
+def test_unstorable_text_anywhere_is_refused_and_never_echoed(
+    make_document: Callable[..., Document],
+    data: st.DataObject,
+    text: str,
+    context: ValidationContext,
+) -> None:
+    document = make_document()
+    stage = data.draw(st.sampled_from(document["wedge_stages"]))
+    where = data.draw(
+        st.sampled_from(
+            ["stage_id", "rollback_trigger", "criterion", "policy", "state", "key", "number"]
+        )
+    )
+    if where == "criterion":
+        stage["success_criteria"].append(text)
+    elif where == "policy":
+        document["increment_policy"] = text
+    elif where == "state":
+        document["wedge_state"] = text
+    elif where == "key":
+        stage[text] = 1
+    elif where == "number":
+        stage["target_percentage"] = text
+    else:
+        stage[where] = text
+    report = validate(document, context)
+    check_report(report)
+    assert not report.valid

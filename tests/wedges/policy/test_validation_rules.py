@@ -14,6 +14,7 @@ from wedges.policy.validation import (
     Issue,
     Report,
     ValidationContext,
+    unstorable_character,
     validate,
 )
 
@@ -233,6 +234,36 @@ FAILING_CASES = [
         ValidationContext(max_stage_hours=24),
     ),
     case(
+        "stage_id with NUL",
+        _set(0, stage_id="can\x00ary"),
+        f"{STAGES}[0].stage_id",
+        codes.INVALID_CHARACTERS,
+    ),
+    case(
+        "stage_id with a lone surrogate",
+        _set(1, stage_id="\ud800"),
+        f"{STAGES}[1].stage_id",
+        codes.INVALID_CHARACTERS,
+    ),
+    case(
+        "criterion with NUL",
+        _set(0, success_criteria=["a < 1\x00"]),
+        f"{STAGES}[0].success_criteria[0]",
+        codes.INVALID_CHARACTERS,
+    ),
+    case(
+        "trigger with a lone surrogate",
+        _set(0, rollback_trigger="a > 1 or \udfff"),
+        f"{STAGES}[0].rollback_trigger",
+        codes.INVALID_CHARACTERS,
+    ),
+    case(
+        "number typed as text with NUL",
+        _set(0, target_percentage="1\x00"),
+        f"{STAGES}[0].target_percentage",
+        codes.INVALID_CHARACTERS,
+    ),
+    case(
         "criteria empty",
         _set(1, success_criteria=[]),
         f"{STAGES}[1].success_criteria",
@@ -442,6 +473,12 @@ FAILING_CASES = [
         "rollout_wedge.increment_policy",
         codes.WRONG_TYPE,
     ),
+    case(
+        "policy with NUL",
+        lambda d: d.update(increment_policy="linear\x00"),
+        "rollout_wedge.increment_policy",
+        codes.INVALID_CHARACTERS,
+    ),
     # Rule 9: wedge state.
     case(
         "state unknown",
@@ -573,6 +610,11 @@ PASSING_CASES = [
         ),
         ValidationContext(max_stage_hours=24),
         id="exactly a lowered bound",
+    ),
+    pytest.param(
+        _set(0, stage_id="kanarienvogel-\u00fc-\U0001f426"),
+        ValidationContext(),
+        id="stage_id with non-ASCII text",
     ),
     pytest.param(
         lambda d: d.pop("wedge_state"), ValidationContext(), id="state omitted on submission"
@@ -941,7 +983,7 @@ def test_context_defaults_to_a_non_critical_submission(make_document: MakeDocume
     assert not validate(document, CRITICAL).valid
 
 
-# --- Bounded hours ----------------------------------------------------------------------------
+# --- Bounded hours and unstorable text --------------------------------------------------------
 
 
 def test_a_too_long_window_is_one_error_and_no_warnings(make_document: MakeDocument) -> None:
@@ -955,3 +997,32 @@ def test_the_bound_can_be_lowered_but_not_raised() -> None:
     for bound in (codes.MAX_STAGE_HOURS + 1, 0.5, math.inf, math.nan):
         with pytest.raises(ValueError, match="max_stage_hours"):
             ValidationContext(max_stage_hours=bound)
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("ok", None),
+        ("caf\u00e9 \U0001f426", None),
+        ("a\x00b", "a NUL character at position 1"),
+        ("\ud800", "an unpaired surrogate U+D800 at position 0"),
+        ("xy\udfff", "an unpaired surrogate U+DFFF at position 2"),
+    ],
+)
+def test_unstorable_character(text: str, problem: str | None) -> None:
+    assert unstorable_character(text) == problem
+
+
+def test_no_message_or_path_quotes_an_unstorable_character(make_document: MakeDocument) -> None:
+    document = make_document(increment_policy="\ud800", wedge_state="\x00")
+    document["\ud800"] = 1
+    document["wedge_stages"][0].update(
+        {"stage_id": "\udc00", "\x00": 1, "rollback_trigger": "a > 1\ud800"}
+    )
+    document["wedge_stages"][1]["success_criteria"] = ["\x00"]
+    report = validate(document, ValidationContext())
+    assert len(report.errors) == 7, report.errors
+    for issue in report.errors:
+        assert unstorable_character(issue.message) is None, issue
+        assert unstorable_character(issue.path or "") is None, issue
+    json.dumps(report.to_dict(), ensure_ascii=False).encode()
