@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
@@ -79,8 +80,9 @@ class ServiceUnavailable(exceptions.APIException):
     default_code = "unavailable"
 
 
+@csrf_exempt  # like every API view: a token-authenticated POST carries no CSRF token
 def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
-    """Unknown URLs under /api/v1/ answer in the API's error shape."""
+    """Unknown URLs under /api/v1/ answer in the API's error shape, whatever the method."""
     return JsonResponse(
         {"errors": [error(None, "not_found", f"No API endpoint at {request.path}.")]},
         status=404,

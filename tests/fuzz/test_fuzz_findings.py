@@ -133,3 +133,16 @@ def test_a_webhook_event_with_a_lone_surrogate_is_400(dave):
     response = post_text(dave, "/api/v1/webhooks/", body + '"events": ["\\ud800"]}')
     assert response.status_code == 400
     assert response.json()["errors"][0]["field"] == "events[0]"
+
+
+def test_a_token_post_to_an_unknown_api_url_is_the_json_404(demo):
+    """Not Django's HTML "CSRF verification failed" page."""
+    from org.tokens import api_token_for
+
+    client = APIClient(enforce_csrf_checks=True)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_for(user=demo['dave'])}")
+    for method in (client.post, client.put, client.delete, client.patch):
+        response = method("/api/v1/no-such-endpoint/", {"a": 1}, format="json")
+        assert response.status_code == 404
+        assert response["Content-Type"] == "application/json"
+        assert response.json()["errors"][0]["code"] == "not_found"
