@@ -16,6 +16,7 @@ from config.env import (
     env_str,
     env_url,
 )
+from wedges.policy.codes import MAX_STAGE_HOURS, MIN_OBSERVATION_WINDOW_HOURS
 
 # Lets admin classes and querysets be subscripted at runtime (ModelAdmin[Event]).
 django_stubs_ext.monkeypatch()
@@ -208,6 +209,15 @@ WEDGE_TICK_SECONDS = env_float("WEDGE_TICK_SECONDS", 5.0, minimum=0.5)
 WEDGE_OUTBOX_REDRIVE_SECONDS = env_float("WEDGE_OUTBOX_REDRIVE_SECONDS", 15.0, minimum=1.0)
 WEDGE_SNAPSHOT_FRESHNESS_SECONDS = env_int("WEDGE_SNAPSHOT_FRESHNESS_SECONDS", 600, minimum=1)
 WEDGE_WAIVER_EXPIRY_SECONDS = env_float("WEDGE_WAIVER_EXPIRY_SECONDS", 300.0, minimum=1.0)
+# The longest duration_hours and observation_window_hours a submitted wedge may
+# declare; the policy core's limit (a year) is the most it can be.
+WEDGE_MAX_STAGE_HOURS = env_float(
+    "WEDGE_MAX_STAGE_HOURS", MAX_STAGE_HOURS, minimum=MIN_OBSERVATION_WINDOW_HOURS
+)
+if WEDGE_MAX_STAGE_HOURS > MAX_STAGE_HOURS:
+    raise ImproperlyConfigured(
+        f"WEDGE_MAX_STAGE_HOURS must be at most {MAX_STAGE_HOURS:g}, got {WEDGE_MAX_STAGE_HOURS:g}."
+    )
 # Webhook deliveries: per-attempt timeout, attempts before giving up, backoff cap.
 WEDGE_WEBHOOK_TIMEOUT_SECONDS = env_float("WEDGE_WEBHOOK_TIMEOUT_SECONDS", 5.0, minimum=0.1)
 WEDGE_WEBHOOK_MAX_ATTEMPTS = env_int("WEDGE_WEBHOOK_MAX_ATTEMPTS", 12, minimum=1)

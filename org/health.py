@@ -1,12 +1,21 @@
-"""Liveness of the parts Wedge depends on, for /healthz."""
+"""Liveness of the parts Wedge depends on, for /healthz.
+
+The public answer names the parts and whether each is up; what went wrong
+(driver errors can carry host names, ports or user names) goes to the log and
+to signed-in staff only.
+"""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.db import connection
 from kombu import Connection
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -16,13 +25,19 @@ class PartStatus:
     detail: str
 
 
+def _down(name: str, exc: Exception) -> PartStatus:
+    detail = f"{type(exc).__name__}: {exc}".strip()
+    logger.warning("health check: the %s is down: %s", name, detail)
+    return PartStatus(name, False, detail)
+
+
 def check_database() -> PartStatus:
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
             cursor.fetchone()
     except Exception as exc:  # any driver error means "down"
-        return PartStatus("database", False, f"{type(exc).__name__}: {exc}".strip())
+        return _down("database", exc)
     return PartStatus("database", True, connection.vendor)
 
 
@@ -39,9 +54,22 @@ def check_broker(timeout: float = 2.0) -> PartStatus:
                 conn.default_channel.client.ping()  # type: ignore[attr-defined]
             transport = conn.transport_cls
     except Exception as exc:  # any transport error means "down"
-        return PartStatus("broker", False, f"{type(exc).__name__}: {exc}".strip())
+        return _down("broker", exc)
     return PartStatus("broker", True, str(transport))
 
 
 def check_all() -> list[PartStatus]:
     return [check_database(), check_broker()]
+
+
+def health_report(parts: list[PartStatus], *, detailed: bool) -> dict[str, Any]:
+    """The /healthz body: status and the parts that are down; each part's detail if ``detailed``."""
+    down = [part.name for part in parts if not part.ok]
+    return {
+        "status": "ok" if not down else "down",
+        "down": down,
+        "parts": {
+            part.name: {"ok": part.ok, **({"detail": part.detail} if detailed else {})}
+            for part in parts
+        },
+    }

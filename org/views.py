@@ -6,7 +6,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from org.forms import SignInForm
-from org.health import check_all
+from org.health import check_all, health_report
 
 
 class SignInView(auth_views.LoginView):
@@ -18,11 +18,5 @@ class SignInView(auth_views.LoginView):
 @never_cache
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
-    parts = check_all()
-    down = [part.name for part in parts if not part.ok]
-    body = {
-        "status": "ok" if not down else "down",
-        "down": down,
-        "parts": {part.name: {"ok": part.ok, "detail": part.detail} for part in parts},
-    }
-    return JsonResponse(body, status=503 if down else 200)
+    body = health_report(check_all(), detailed=request.user.is_staff)
+    return JsonResponse(body, status=503 if body["down"] else 200)

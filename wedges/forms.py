@@ -106,16 +106,29 @@ class LadderForm(forms.Form):
     stage_count = forms.IntegerField(min_value=1, max_value=100, label="Number of stages")
 
 
+def typed(form: forms.Form, name: str) -> str:
+    """What was typed into a text or choice input, as the engine should judge it.
+
+    The cleaned value when Django's own checks passed it; otherwise the text as
+    sent (a NUL character, a choice the page never offered, a title over the
+    input's length), so the submission check reports it next to its input
+    instead of the field silently going missing.
+    """
+    cleaned = getattr(form, "cleaned_data", {})
+    value = cleaned[name] if name in cleaned else form[name].data
+    return value if isinstance(value, str) else ""
+
+
 def build_document(form: ProposalForm, formset: Any) -> tuple[dict[str, Any], list[int]]:
     """The submission document, and for each document stage the formset row it came from."""
-    data = form.cleaned_data
+    data = {name: typed(form, name) for name in ProposalForm.base_fields}
     rows: list[int] = []
     stages: list[dict[str, Any]] = []
     for index, stage_form in enumerate(formset.forms):
-        cleaned = stage_form.cleaned_data
-        if not cleaned or cleaned.get("DELETE"):
+        if getattr(stage_form, "cleaned_data", {}).get("DELETE"):
             continue
-        if not any(cleaned.get(name) for name in StageForm.base_fields):
+        cleaned = {name: typed(stage_form, name) for name in StageForm.base_fields}
+        if not any(cleaned.values()):
             continue  # an untouched blank row
         criteria = [line.strip() for line in cleaned["success_criteria"].splitlines()]
         stages.append(

@@ -7,7 +7,7 @@ machine and the services in ``wedges.services``.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -16,6 +16,7 @@ from django_fsm import ConcurrentTransitionMixin, FSMField, FSMModelMixin, trans
 
 from wedges.policy import codes
 from wedges.policy.codes import WedgeState
+from wedges.policy.engine import saturating_hours, saturating_plus
 
 
 class ChangeType(models.TextChoices):
@@ -189,7 +190,9 @@ class RolloutWedge(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
 
     def _open_window(self, now: datetime) -> None:
         self.stage_opened_at = now
-        self.window_ends_at = now + timedelta(hours=self.observation_window_hours)
+        # None for a window that ends past the calendar (a plan stored before
+        # its hours were bounded): it never ends, so the tick never reads it.
+        self.window_ends_at = saturating_plus(now, saturating_hours(self.observation_window_hours))
 
     @property
     def current_stage_id(self) -> str | None:

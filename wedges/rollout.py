@@ -37,7 +37,7 @@ from wedges.policy.engine import (
     initial_stage_index,
 )
 from wedges.policy.engine import decide as policy_decide
-from wedges.policy.units import parse_quantity
+from wedges.policy.units import PERCENT, parse_quantity
 
 MAX_METRICS = 100
 MAX_METRIC_NAME = 100
@@ -314,12 +314,24 @@ def validate_metrics(body: Any) -> dict[str, Any]:
                         path, "invalid_name", "metric names are letters, digits, '_' and '.'"
                     )
                 )
-            elif parse_quantity(value) is None:
+                continue
+            quantity = parse_quantity(value)
+            if quantity is None:
                 errors.append(
                     FieldError(
                         path,
                         "not_a_quantity",
                         'must be a finite number, or a string like "180ms" or "99.9%"',
+                    )
+                )
+            elif name == codes.EXPOSURE_METRIC and quantity.unit not in (None, PERCENT):
+                # The blast-radius check reads it as a percentage; in any other
+                # unit it would be silently ignored.
+                errors.append(
+                    FieldError(
+                        path,
+                        "not_a_percentage",
+                        f'{codes.EXPOSURE_METRIC} is a percentage: a number or a string like "5%"',
                     )
                 )
     if errors:

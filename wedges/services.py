@@ -36,9 +36,23 @@ class Submitted:
 
 
 def request_fingerprint(data: Any) -> str:
-    """A stable hash of a JSON body, independent of key order and spacing."""
-    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """A stable hash of a JSON body's value: independent of key order, spacing and of how
+    a number is written (``1``, ``1.0`` and ``1e0`` are the same number)."""
+    canonical = json.dumps(
+        _by_value(data), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    )
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _by_value(data: Any) -> Any:
+    """``data`` with every integral float as an ``int``, so equal numbers serialise alike."""
+    if isinstance(data, float) and data.is_integer():
+        return int(data)
+    if isinstance(data, dict):
+        return {key: _by_value(value) for key, value in data.items()}
+    if isinstance(data, list):
+        return [_by_value(value) for value in data]
+    return data
 
 
 def proposal_submit(

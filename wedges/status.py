@@ -12,7 +12,13 @@ from datetime import datetime, timedelta
 
 from wedges.models import RolloutWedge, State
 from wedges.policy import codes
-from wedges.policy.engine import Action, CriterionResult, Decision
+from wedges.policy.engine import (
+    Action,
+    CriterionResult,
+    Decision,
+    saturating_hours,
+    saturating_plus,
+)
 from wedges.rollout import decide
 
 
@@ -59,15 +65,18 @@ def rollout_status(wedge: RolloutWedge, now: datetime) -> RolloutStatus:
     index = wedge.current_stage_index
     running = wedge.wedge_state in (State.ACTIVE, State.PAUSED)
     decision = decide(wedge, now) if running else None
-    window = timedelta(hours=wedge.observation_window_hours)
+    # Stored plans may predate the bound on their hours: a date past the
+    # calendar's end is "never" (None), not an error on a page everyone uses.
+    window = saturating_hours(wedge.observation_window_hours)
     next_advance_at = None
     if decision is not None and wedge.wedge_state == State.ACTIVE and wedge.stage_opened_at:
         gate = stages[max(index or 0, 0)]
-        duration_end = wedge.stage_opened_at + timedelta(hours=gate.duration_hours)
-        window_end = decision.eligible_at or wedge.stage_opened_at + window
-        next_advance_at = (
-            window_end if wedge.increment_policy == "manual" else max(window_end, duration_end)
-        )
+        duration_end = saturating_plus(wedge.stage_opened_at, saturating_hours(gate.duration_hours))
+        window_end = saturating_plus(wedge.stage_opened_at, window)
+        if wedge.increment_policy == "manual":
+            next_advance_at = window_end
+        elif window_end is not None and duration_end is not None:
+            next_advance_at = max(window_end, duration_end)
     return RolloutStatus(
         wedge=wedge,
         decision=decision,

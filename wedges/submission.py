@@ -14,9 +14,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
+
 from org.models import Subsystem
 from wedges.models import ChangeType
-from wedges.policy import Issue, Report, ValidationContext, validate
+from wedges.policy import (
+    Issue,
+    Report,
+    ValidationContext,
+    child_path,
+    unstorable_character,
+    validate,
+)
 from wedges.policy import codes as policy_codes
 
 ENVELOPE_FIELDS = (
@@ -33,6 +42,7 @@ _TEXT_LIMITS = {"title": 200, "description": 20_000, "external_reference": 500}
 REQUIRED = policy_codes.REQUIRED
 WRONG_TYPE = policy_codes.WRONG_TYPE
 UNKNOWN_KEY = policy_codes.UNKNOWN_KEY
+INVALID_CHARACTERS = policy_codes.INVALID_CHARACTERS
 BLANK = "blank"
 TOO_LONG = "too_long"
 INVALID_CHOICE = "invalid_choice"
@@ -80,6 +90,15 @@ def _error(check: SubmissionCheck, path: str | None, code: str, message: str) ->
     check.errors.append(Issue(path, code, message, None, False))
 
 
+def _storable(check: SubmissionCheck, name: str, value: str) -> bool:
+    """Whether the text can be stored at all (no NUL, no lone surrogate); reports it if not."""
+    problem = unstorable_character(value)
+    if problem is not None:
+        message = f"{name} contains {problem}, which no text can hold"
+        _error(check, name, INVALID_CHARACTERS, message)
+    return problem is None
+
+
 def _text(check: SubmissionCheck, data: Mapping[str, Any], name: str, *, required: bool) -> None:
     value = data.get(name)
     if value is None:
@@ -90,6 +109,8 @@ def _text(check: SubmissionCheck, data: Mapping[str, Any], name: str, *, require
         return
     if not isinstance(value, str):
         _error(check, name, WRONG_TYPE, f"{name} must be a string")
+        return
+    if not _storable(check, name, value):
         return
     value = value.strip()
     if required and not value:
@@ -104,6 +125,8 @@ def _change_type(check: SubmissionCheck, data: Mapping[str, Any]) -> None:
     value = data.get("change_type")
     if value is None:
         _error(check, "change_type", REQUIRED, "change_type is required")
+    elif isinstance(value, str) and not _storable(check, "change_type", value):
+        return
     elif value not in ChangeType.values:
         choices = ", ".join(ChangeType.values)
         _error(check, "change_type", INVALID_CHOICE, f"change_type must be one of {choices}")
@@ -119,6 +142,8 @@ def _subsystem(check: SubmissionCheck, data: Mapping[str, Any]) -> None:
     if not isinstance(value, str):
         _error(check, "subsystem", WRONG_TYPE, "subsystem must be a slug string")
         return
+    if not _storable(check, "subsystem", value):
+        return  # PostgreSQL cannot even compare it
     subsystem = Subsystem.objects.select_related("section").filter(slug=value).first()
     if subsystem is None:
         known = list(Subsystem.objects.values_list("slug", flat=True))
@@ -142,7 +167,7 @@ def check_submission(data: object) -> SubmissionCheck:
             message = f"unknown field {key!r}"
             if match := difflib.get_close_matches(str(key), ENVELOPE_FIELDS, n=1):
                 message += f"; did you mean {match[0]!r}?"
-            _error(check, str(key), UNKNOWN_KEY, message)
+            _error(check, child_path(None, key), UNKNOWN_KEY, message)
     _text(check, data, "title", required=True)
     _text(check, data, "description", required=False)
     _text(check, data, "external_reference", required=False)
@@ -158,7 +183,10 @@ def check_submission(data: object) -> SubmissionCheck:
 def check_wedge(check: SubmissionCheck, document: object) -> SubmissionCheck:
     """Add the policy's verdict on a ``rollout_wedge`` document to ``check``."""
     critical = check.subsystem.is_critical if check.subsystem else False
-    report = validate(document, ValidationContext(subsystem_critical=critical))
+    context = ValidationContext(
+        subsystem_critical=critical, max_stage_hours=settings.WEDGE_MAX_STAGE_HOURS
+    )
+    report = validate(document, context)
     check.errors.extend(report.errors)
     check.warnings.extend(report.warnings)
     check.total_duration_hours = report.total_duration_hours

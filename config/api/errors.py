@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
@@ -24,7 +25,18 @@ from config.refusals import InvalidInput, NotAllowed, ServiceError
 
 
 def error(field: str | None, code: str, message: str) -> dict[str, str | None]:
-    return {"field": field, "code": code, "message": message}
+    return {"field": printable(field), "code": printable(code), "message": printable(message)}
+
+
+def printable(text: str | None) -> str | None:
+    """``text`` with every lone surrogate written as its escape (``\\ud800``).
+
+    Messages may quote what a client sent; a lone surrogate cannot be encoded
+    as UTF-8, so the error could not be rendered at all.
+    """
+    if text is None:
+        return None
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 class Conflict(exceptions.APIException):
@@ -68,8 +80,9 @@ class ServiceUnavailable(exceptions.APIException):
     default_code = "unavailable"
 
 
+@csrf_exempt  # like every API view: a token-authenticated POST carries no CSRF token
 def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
-    """Unknown URLs under /api/v1/ answer in the API's error shape."""
+    """Unknown URLs under /api/v1/ answer in the API's error shape, whatever the method."""
     return JsonResponse(
         {"errors": [error(None, "not_found", f"No API endpoint at {request.path}.")]},
         status=404,
@@ -91,6 +104,9 @@ def _from_refusal(refusal: ServiceError) -> exceptions.APIException:
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    # An InvalidInput already names each field by its JSON path: keep them as
+    # they are rather than re-parse them from DRF's nested detail.
+    invalid = exc.errors if isinstance(exc, InvalidInput) else None
     if isinstance(exc, ServiceError):
         exc = _from_refusal(exc)
     if isinstance(exc, OperationalError | InterfaceError):
@@ -112,7 +128,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
-    if isinstance(exc, exceptions.ValidationError):
+    if invalid is not None:
+        errors = [error(problem.field, problem.code, problem.message) for problem in invalid]
+    elif isinstance(exc, exceptions.ValidationError):
         errors = list(flatten(exc.detail))
     else:
         detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)

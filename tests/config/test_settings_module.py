@@ -68,3 +68,28 @@ def test_sqlite_runs_in_wal_mode_with_immediate_transactions(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split()[-3:] == ["wal", "20000", "IMMEDIATE"]
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("8761", "WEDGE_MAX_STAGE_HOURS must be at most 8760"),
+        ("0.5", "WEDGE_MAX_STAGE_HOURS must be at least 1.0"),
+        ("a year", "WEDGE_MAX_STAGE_HOURS must be a number"),
+    ],
+)
+def test_the_stage_hours_bound_cannot_exceed_a_year(tmp_path, value, message):
+    result = run_django(
+        ["check"], DEBUG="1", WEDGE_VAR_DIR=str(tmp_path), WEDGE_MAX_STAGE_HOURS=value
+    )
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_the_stage_hours_bound_can_be_lowered(tmp_path):
+    script = "from django.conf import settings; print(settings.WEDGE_MAX_STAGE_HOURS)"
+    result = run_django(
+        ["shell", "-c", script], DEBUG="1", WEDGE_VAR_DIR=str(tmp_path), WEDGE_MAX_STAGE_HOURS="72"
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-1] == "72.0"

@@ -24,6 +24,7 @@ from django.db import close_old_connections, transaction
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.renderers import OpenApiJsonRenderer
 from hypothesis import HealthCheck, settings
+from schemathesis.core.result import Ok
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     ignored_auth,
@@ -176,3 +177,86 @@ def test_api_conforms_to_its_schema(case, world):
     finally:
         transaction.savepoint_rollback(savepoint)
     case.validate_response(response, checks=CHECKS, headers=headers)
+
+
+# --- Extremes the generator rarely reaches --------------------------------------------------
+
+# Numbers at the calendar's and float's edges, and text no UTF-8 can carry.
+EXTREME_NUMBERS: list[Any] = [1e8, 1e308, -1e308, 2**63, 10**400]
+EXTREME_TEXT = ["\x00", "ok\ud800"]
+# A valid body for each operation the schema gives no example for.
+BODIES: dict[str, dict[str, Any]] = {
+    "POST /api/v1/waivers/": {
+        "rationale": "A hotfix that cannot wait for stages.",
+        "duration_days": 30,
+        "subsystem": "connector-runtime",
+        "change_type": "security_patch",
+    },
+    "POST /api/v1/webhooks/": {
+        "url": "https://deployer.example/hooks/wedge",
+        "secret": "a-long-shared-secret-0123",
+        "events": ["RWG-003"],
+    },
+    "POST /api/v1/proposals/{id}/incidents/": {
+        "occurred_at": "2026-11-02T09:00:00Z",
+        "severity": "SEV2",
+        "affected_percentage": 5,
+        "summary": "Connection resets.",
+    },
+    "POST /api/v1/waivers/{id}/approve/": {"comment": "Fine by me."},
+}
+
+
+def json_operations() -> list[Any]:
+    operations = []
+    for result in schema.get_all_operations():
+        assert isinstance(result, Ok), result  # the schema is ours and loads
+        operation = result.ok()
+        body = operation.definition.raw.get("requestBody", {})
+        if "application/json" in body.get("content", {}):
+            operations.append(pytest.param(operation, id=operation.label))
+    return operations
+
+
+def base_body(operation: Any) -> dict[str, Any]:
+    content = operation.definition.raw["requestBody"]["content"]["application/json"]
+    examples = [example["value"] for example in content.get("examples", {}).values()]
+    if examples:
+        return dict(examples[0])
+    return dict(BODIES.get(operation.label, {"reason": "Change window."}))
+
+
+def variants(value: Any) -> Iterator[Any]:
+    """``value`` with one leaf at a time replaced by each extreme, then with an odd key."""
+    if isinstance(value, dict):
+        for key, child in value.items():
+            for changed in variants(child):
+                yield {**value, key: changed}
+        yield {**value, "\ud800": 1}
+    elif isinstance(value, list):
+        for index, child in enumerate(value):
+            for changed in variants(child):
+                yield [*value[:index], changed, *value[index + 1 :]]
+    elif isinstance(value, str):
+        yield from EXTREME_TEXT
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        yield from EXTREME_NUMBERS
+
+
+@pytest.mark.parametrize("operation", json_operations())
+def test_extreme_values_in_every_body_conform(operation, world):
+    headers = {"Authorization": f"Token {world['token']}"}
+    collection = operation.path.strip("/").split("/")[2]
+    known = world["ids"].get(collection) or [1]
+    # The running proposal, so that metrics reach the engine.
+    path_parameters = {"id": str(known[1 % len(known)])} if "{id}" in operation.path else {}
+    for body in variants(base_body(operation)):
+        case = operation.Case(
+            body=body, media_type="application/json", path_parameters=path_parameters
+        )
+        savepoint = transaction.savepoint()
+        try:
+            response = case.call(headers=headers)
+        finally:
+            transaction.savepoint_rollback(savepoint)
+        case.validate_response(response, checks=CHECKS, headers=headers)

@@ -1,5 +1,7 @@
 """``POST /api/v1/proposals/{id}/incidents/`` and ``GET /api/v1/incidents/?quarter=``."""
 
+import json
+
 import pytest
 from rest_framework.test import APIClient
 
@@ -103,6 +105,22 @@ def test_shape_errors_come_from_the_serializer(token_client, demo, rolled_back):
         ("severity", "invalid_choice"),
         ("affected_percentage", "invalid"),
     }
+
+
+@pytest.mark.parametrize("severity", ["\ud800", "SEV1\x00", "\udfffSEV1"])
+def test_a_severity_no_text_can_hold_is_400_not_an_echo(token_client, demo, rolled_back, severity):
+    """The choice field's message quoted the value; with a lone surrogate it could not render."""
+    with at(NOW):
+        response = token_client("dave").post(
+            f"/api/v1/proposals/{rolled_back.pk}/incidents/",
+            json.dumps({**BODY, "severity": severity}),  # ASCII escapes, as clients send them
+            content_type="application/json",
+        )
+    assert response.status_code == 400
+    assert [(e["field"], e["code"]) for e in response.json()["errors"]] == [
+        ("severity", "invalid_characters")
+    ]
+    assert not Incident.objects.exists()
 
 
 @pytest.mark.parametrize("username", ["erin", "carol", "alice", "frank"])

@@ -1,7 +1,10 @@
+import json
+
 import pytest
 
 from audit.models import AuditEvent
 from wedges.models import ChangeProposal, IdempotencyKey, WedgeStage
+from wedges.services import request_fingerprint
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/proposals/"
@@ -92,6 +95,47 @@ def test_idempotency_key_replays_the_first_proposal(token_client, proposal_body)
     assert again.json()["id"] == first.json()["id"]
     assert ChangeProposal.objects.count() == 1
     assert AuditEvent.objects.filter(code="WDG-101").count() == 1
+
+
+@pytest.mark.parametrize(("first", "retried"), [("1.0", "1"), ("1", "1e0"), ("90", "90.0")])
+def test_a_retry_writing_a_number_differently_is_the_same_request(
+    token_client, proposal_body, first, retried
+):
+    client = token_client("pipeline")
+    proposal_body["rollout_wedge"]["observation_window_hours"] = 12345
+    body = json.dumps(proposal_body)
+
+    def post(number: str):
+        return client.post(
+            URL,
+            body.replace("12345", number),
+            content_type="application/json",
+            HTTP_IDEMPOTENCY_KEY="run-79",
+        )
+
+    assert post(first).status_code == 201
+    again = post(retried)
+    assert again.status_code == 201, again.json()
+    assert again["Idempotent-Replayed"] == "true"
+    assert ChangeProposal.objects.count() == 1
+
+
+def test_a_retry_with_another_number_is_409(token_client, proposal_body):
+    client = token_client("pipeline")
+    client.post(URL, proposal_body, format="json", HTTP_IDEMPOTENCY_KEY="run-80")
+    proposal_body["rollout_wedge"]["observation_window_hours"] = 1.0000001
+    response = client.post(URL, proposal_body, format="json", HTTP_IDEMPOTENCY_KEY="run-80")
+    assert response.status_code == 409
+    assert ChangeProposal.objects.count() == 1
+
+
+def test_fingerprints_compare_json_values():
+    assert request_fingerprint({"a": [1, 2.0], "b": -0.0}) == request_fingerprint(
+        {"b": 0, "a": [1.0, 2]}
+    )
+    # true is not 1 and "1" is not 1, though Python's True == 1.
+    assert len({request_fingerprint(v) for v in ({"a": 1}, {"a": True}, {"a": "1"})}) == 3
+    assert request_fingerprint({"a": 10**17 + 1}) != request_fingerprint({"a": 1e17})
 
 
 def test_idempotency_key_with_another_body_is_409(token_client, proposal_body):

@@ -310,6 +310,16 @@ def test_metrics_for_a_pending_wedge_are_409(dave, proposal):
         ({"metrics": {"p99": True}}, "metrics.p99", "not_a_quantity"),
         ({"metrics": {"bad name": 1}}, "metrics.bad name", "invalid_name"),
         ({"metrics": {"a": 1}, "extra": 1}, "extra", "unknown_key"),
+        (
+            {"metrics": {"exposure_percentage": "95ms"}},
+            "metrics.exposure_percentage",
+            "not_a_percentage",
+        ),
+        (
+            {"metrics": {"exposure_percentage": "1h", "p99": "10ms"}},
+            "metrics.exposure_percentage",
+            "not_a_percentage",
+        ),
     ],
 )
 def test_bad_metrics_are_400(dave, proposal, body, field, code):
@@ -319,6 +329,17 @@ def test_bad_metrics_are_400(dave, proposal, body, field, code):
     assert {"field": field, "code": code} in [
         {"field": e["field"], "code": e["code"]} for e in response.json()["errors"]
     ]
+
+
+@pytest.mark.parametrize("exposure", [5, 5.0, "5", "5%", " 5 % "])
+def test_exposure_as_a_number_or_a_percentage_is_taken(dave, proposal, exposure):
+    start(dave, proposal)
+    response = dave.post(
+        f"/api/v1/proposals/{proposal.pk}/metrics/",
+        {"metrics": {**HEALTHY, "exposure_percentage": exposure}},
+        format="json",
+    )
+    assert response.status_code == 200, response.json()
 
 
 def test_desired_state_etag_and_304(dave, proposal):

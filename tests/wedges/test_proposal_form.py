@@ -145,3 +145,55 @@ def test_list_page_filters(client, demo, submit):
     assertContains(response, "Rotate keys")
     assertNotContains(response, "Pool connections")
     assertNotContains(response, "New proposal")  # auditors cannot submit
+
+
+# Each input of the form, and where its error is shown.
+EVERY_INPUT = [
+    ("title", "err-title"),
+    ("description", "err-description"),
+    ("change_type", "err-change_type"),
+    ("subsystem", "err-subsystem"),
+    ("external_reference", "err-external_reference"),
+    ("initial_percentage", "err-initial_percentage"),
+    ("increment_policy", "err-increment_policy"),
+    ("max_blast_radius", "err-max_blast_radius"),
+    ("observation_window_hours", "err-observation_window_hours"),
+    ("stages-1-stage_id", "err-stages-1-stage_id"),
+    ("stages-1-target_percentage", "err-stages-1-target_percentage"),
+    ("stages-1-duration_hours", "err-stages-1-duration_hours"),
+    ("stages-1-success_criteria", "err-stages-1-success_criteria"),
+    ("stages-1-rollback_trigger", "err-stages-1-rollback_trigger"),
+]
+
+
+@pytest.mark.parametrize(("name", "container"), EVERY_INPUT)
+def test_a_nul_in_any_input_is_shown_next_to_it(alice, proposal_body, name, container):
+    data = form_data(proposal_body)
+    data[name] = data[name][:2] + "\x00" + data[name][2:]
+    response = alice.post("/proposals/new/", data)
+    assert response.status_code == 400
+    errors = response.content.decode().split(f'id="{container}"')[1].split("</div>")[0]
+    assert "invalid_characters" in errors
+    assert ChangeProposal.objects.count() == 0
+    live = alice.post("/proposals/new/validate/", data, HTTP_HX_REQUEST="true")
+    assert live.status_code == 200
+    assert "invalid_characters" in live.content.decode().split(f'id="{container}"')[1]
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "container", "code"),
+    [
+        ("change_type", "rocket_launch", "err-change_type", "invalid_choice"),
+        ("subsystem", "no-such-subsystem", "err-subsystem", "unknown_subsystem"),
+        ("increment_policy", "geometric", "err-increment_policy", "increment_policy_invalid"),
+        ("title", "x" * 201, "err-title", "too_long"),
+    ],
+)
+def test_values_the_page_never_offers_are_judged_not_dropped(
+    alice, proposal_body, name, value, container, code
+):
+    data = form_data(proposal_body)
+    data[name] = value
+    response = alice.post("/proposals/new/", data)
+    assert response.status_code == 400
+    assert code in response.content.decode().split(f'id="{container}"')[1].split("</div>")[0]

@@ -39,6 +39,24 @@ def test_invalid_wedge_exits_1_with_every_error(tmp_path, capsys, proposal_body)
     assert "invalid: 2 error(s)" in out
 
 
+def test_text_no_submission_could_store_exits_1(tmp_path, capsys, demo, proposal_body):
+    proposal_body["title"] = "Pool\x00 connections"
+    proposal_body["rollout_wedge"]["wedge_stages"][1]["stage_id"] = "half\ud800"
+    proposal_body["rollout_wedge"]["wedge_stages"][2]["duration_hours"] = 1e8
+    path = tmp_path / "proposal.json"
+    path.write_text(json.dumps(proposal_body))  # ASCII: "\u0000", "\ud800"
+    code, out, _ = run(capsys, str(path), "--json")
+    assert code == 1
+    assert {(e["field"], e["code"]) for e in json.loads(out)["errors"]} == {
+        ("title", "invalid_characters"),
+        ("rollout_wedge.wedge_stages[1].stage_id", "invalid_characters"),
+        ("rollout_wedge.wedge_stages[2].duration_hours", "duration_too_long"),
+    }
+    code, out, _ = run(capsys, str(path))
+    assert code == 1
+    out.encode()  # printable as UTF-8
+
+
 def test_subsystem_option_applies_the_critical_cap(tmp_path, capsys, demo, proposal_body):
     wedge = proposal_body["rollout_wedge"]
     wedge["initial_percentage"] = 10

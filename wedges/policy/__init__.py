@@ -18,7 +18,14 @@ from wedges.policy.engine import (
 )
 from wedges.policy.expressions import Expr, ExpressionError, parse
 from wedges.policy.ladder import follows_policy, generate_ladder, planned_total_hours
-from wedges.policy.validation import Issue, Report, ValidationContext, validate
+from wedges.policy.validation import (
+    Issue,
+    Report,
+    ValidationContext,
+    child_path,
+    unstorable_character,
+    validate,
+)
 
 __all__ = [
     "Action",
@@ -32,10 +39,12 @@ __all__ = [
     "StageView",
     "ValidationContext",
     "WedgeView",
+    "child_path",
     "decide",
     "follows_policy",
     "generate_ladder",
     "parse",
     "planned_total_hours",
+    "unstorable_character",
     "validate",
 ]

@@ -33,6 +33,11 @@ FIRST_STAGE_CAP: Final = 25.0
 MIN_OBSERVATION_WINDOW_HOURS: Final = 1.0
 PAUSE_AFTER_WINDOWS: Final = 3
 
+# The longest duration_hours and observation_window_hours a wedge may declare: a
+# year. The policy sets no upper bound, but a plan has to fit the calendar the
+# engine computes its gates in; a deployment may lower it (WEDGE_MAX_STAGE_HOURS).
+MAX_STAGE_HOURS: Final = 8760.0
+
 # Stage ids are stored in a column of this size.
 MAX_STAGE_ID_LENGTH: Final = 100
 
@@ -58,6 +63,7 @@ STAGE_ID_RESERVED: Final = "stage_id_reserved"
 STAGE_ID_TOO_LONG: Final = "stage_id_too_long"
 PERCENTAGE_OUT_OF_RANGE: Final = "percentage_out_of_range"
 DURATION_NOT_POSITIVE: Final = "duration_not_positive"
+DURATION_TOO_LONG: Final = "duration_too_long"
 CRITERIA_EMPTY: Final = "criteria_empty"
 EXPRESSION_INVALID: Final = "expression_invalid"
 TARGETS_NOT_INCREASING: Final = "targets_not_increasing"
@@ -68,9 +74,13 @@ INITIAL_ABOVE_CRITICAL_CAP: Final = "initial_above_critical_cap"
 BLAST_RADIUS_OUT_OF_RANGE: Final = "blast_radius_out_of_range"
 BLAST_RADIUS_BELOW_STAGE: Final = "blast_radius_below_stage"
 OBSERVATION_WINDOW_TOO_SHORT: Final = "observation_window_too_short"
+OBSERVATION_WINDOW_TOO_LONG: Final = "observation_window_too_long"
 INCREMENT_POLICY_INVALID: Final = "increment_policy_invalid"
 WEDGE_STATE_INVALID: Final = "wedge_state_invalid"
 WEDGE_STATE_NOT_PENDING: Final = "wedge_state_not_pending"
+# Text holding a NUL character or an unpaired UTF-16 surrogate: no UTF-8 text
+# (and no PostgreSQL column) can hold either.
+INVALID_CHARACTERS: Final = "invalid_characters"
 
 VALIDATION_ERROR_CODES: Final = frozenset(
     {
@@ -88,6 +98,7 @@ VALIDATION_ERROR_CODES: Final = frozenset(
         STAGE_ID_TOO_LONG,
         PERCENTAGE_OUT_OF_RANGE,
         DURATION_NOT_POSITIVE,
+        DURATION_TOO_LONG,
         CRITERIA_EMPTY,
         EXPRESSION_INVALID,
         TARGETS_NOT_INCREASING,
@@ -98,9 +109,11 @@ VALIDATION_ERROR_CODES: Final = frozenset(
         BLAST_RADIUS_OUT_OF_RANGE,
         BLAST_RADIUS_BELOW_STAGE,
         OBSERVATION_WINDOW_TOO_SHORT,
+        OBSERVATION_WINDOW_TOO_LONG,
         INCREMENT_POLICY_INVALID,
         WEDGE_STATE_INVALID,
         WEDGE_STATE_NOT_PENDING,
+        INVALID_CHARACTERS,
     }
 )
 

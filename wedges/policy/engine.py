@@ -67,6 +67,8 @@ __all__ = [
     "pause",
     "resume",
     "rollback",
+    "saturating_hours",
+    "saturating_plus",
     "start",
     "view_from_document",
 ]
@@ -133,7 +135,7 @@ class WedgeView:
 
     @property
     def observation_window(self) -> timedelta:
-        return _hours(self.observation_window_hours)
+        return saturating_hours(self.observation_window_hours)
 
 
 @dataclass(frozen=True)
@@ -249,7 +251,7 @@ def decide(
     evidence = _Evidence(
         criteria=tuple(_evaluate(text, in_stage) for text in gate.success_criteria),
         trigger=_evaluate(gate.rollback_trigger, in_stage),
-        eligible_at=_plus(opened, view.observation_window),
+        eligible_at=saturating_plus(opened, view.observation_window),
     )
     breach = _rollback_reason(view, in_stage, evidence)
     if breach is not None:
@@ -352,7 +354,7 @@ def _advance(view: WedgeView, now: datetime, evidence: _Evidence, approved: bool
                 evidence,
                 eligible=True,
             )
-        if now - _opened_at(view) < _hours(gate.duration_hours):
+        if now - _opened_at(view) < saturating_hours(gate.duration_hours):
             return _stay(
                 view,
                 codes.RULE_DURATION_PENDING,
@@ -581,7 +583,7 @@ def _number(value: object) -> float:
     return number
 
 
-def _hours(hours: float) -> timedelta:
+def saturating_hours(hours: float) -> timedelta:
     """``timedelta(hours=...)``, saturating at ``timedelta.max`` (never elapses)."""
     try:
         return timedelta(hours=hours)
@@ -596,7 +598,8 @@ def _times(duration: timedelta, factor: int) -> timedelta:
         return timedelta.max
 
 
-def _plus(moment: datetime, duration: timedelta) -> datetime | None:
+def saturating_plus(moment: datetime, duration: timedelta) -> datetime | None:
+    """``moment + duration``, or ``None`` (never) when that lies past the calendar's end."""
     try:
         return moment + duration
     except OverflowError:

@@ -18,6 +18,12 @@ Decisions the spec leaves open:
 * ``stage_id`` ``"initial"`` is reserved for the engine's implicit initial hold.
 * ``initial_percentage`` must lie in (0, 100] and ``max_blast_radius`` must also
   cover it, since ``start`` exposes the initial percentage.
+* ``duration_hours`` and ``observation_window_hours`` are at most
+  ``context.max_stage_hours`` (a year unless the deployment says less): the
+  engine's gates are dates, and a plan must fit the calendar.
+* Text that holds a NUL character or an unpaired surrogate is
+  ``invalid_characters`` wherever it appears (``stage_id``, expressions, choices,
+  numbers typed as text): no UTF-8 text can carry it, so it could never be stored.
 """
 
 from __future__ import annotations
@@ -56,14 +62,30 @@ TOP_LEVEL_FIELDS: Final = tuple(FIELD_RULES)
 _MISSING: Final = object()
 _PLAIN_KEY: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _MAX_SHOWN_TEXT: Final = 40
+# NUL, and the UTF-16 surrogates: a Python string can hold a lone one (JSON's
+# "\ud800" escape decodes to it), but UTF-8, and so PostgreSQL, cannot.
+_UNSTORABLE: Final = re.compile("[\x00\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
 class ValidationContext:
-    """What validation needs to know beyond the document itself."""
+    """What validation needs to know beyond the document itself.
+
+    ``max_stage_hours`` bounds ``duration_hours`` and ``observation_window_hours``;
+    a deployment may lower it from the policy core's year, never raise it.
+    """
 
     subsystem_critical: bool = False
     on_submission: bool = True
+    max_stage_hours: float = codes.MAX_STAGE_HOURS
+
+    def __post_init__(self) -> None:
+        if not codes.MIN_OBSERVATION_WINDOW_HOURS <= self.max_stage_hours <= codes.MAX_STAGE_HOURS:
+            raise ValueError(
+                f"max_stage_hours must lie in [{_fmt(codes.MIN_OBSERVATION_WINDOW_HOURS)}, "
+                f"{_fmt(codes.MAX_STAGE_HOURS)}], got {self.max_stage_hours!r}"
+            )
+        object.__setattr__(self, "max_stage_hours", float(self.max_stage_hours))  # frozen
 
 
 @dataclass(frozen=True)
@@ -125,6 +147,20 @@ def validate(document: object, context: ValidationContext | None = None) -> Repo
     return _Validator(context or ValidationContext()).run(document)
 
 
+def unstorable_character(text: str) -> str | None:
+    """What makes ``text`` impossible to store as UTF-8 (a NUL or a surrogate), or ``None``.
+
+    The answer names the character by its code point and position, never by
+    itself, so a message quoting it is always printable.
+    """
+    match = _UNSTORABLE.search(text)
+    if match is None:
+        return None
+    char = match.group()
+    what = "a NUL character" if char == "\x00" else f"an unpaired surrogate U+{ord(char):04X}"
+    return f"{what} at position {match.start()}"
+
+
 # --- Internals --------------------------------------------------------------------------------
 
 
@@ -167,7 +203,8 @@ class _Validator:
         self._check_blast_radius(blast, initial, stages)
         self._check_window(window)
         self._warn_ladder_shape(stages, policy)
-        self._warn_short_stages(stages, window)
+        if window is not None and window <= self.context.max_stage_hours:
+            self._warn_short_stages(stages, window)
         return self._report(_total_hours(stages, window))
 
     def _report(self, total: float | None) -> Report:
@@ -179,6 +216,18 @@ class _Validator:
     def _warn(self, path: str | None, code: str, message: str) -> None:
         self.warnings.append(Issue(path, code, message, None, False))
 
+    def _storable(self, path: str, name: str, text: str, rule: int | None) -> bool:
+        """Whether ``text`` can be stored at all; reports ``invalid_characters`` if not."""
+        problem = unstorable_character(text)
+        if problem is not None:
+            self._error(
+                path,
+                codes.INVALID_CHARACTERS,
+                f"{name} contains {problem}, which no text can hold",
+                rule,
+            )
+        return problem is None
+
     # -- Shape: keys, required fields, types (rules 2 and 10) --
 
     def _check_keys(self, obj: Mapping[object, object], path: str, known: tuple[str, ...]) -> None:
@@ -188,7 +237,7 @@ class _Validator:
             message = f"unknown field {_show(key)}"
             if isinstance(key, str) and (match := _closest(key, known)):
                 message += f"; did you mean {match!r}?"
-            self._error(_child(path, key), codes.UNKNOWN_KEY, message, 10)
+            self._error(child_path(path, key), codes.UNKNOWN_KEY, message, 10)
 
     def _check_required(self, document: Mapping[object, object]) -> None:
         for name, rule in FIELD_RULES.items():
@@ -196,7 +245,7 @@ class _Validator:
                 continue
             if name == "wedge_state" and self.context.on_submission:
                 continue  # defaults to PENDING
-            self._error(_child(ROOT, name), codes.REQUIRED, f"{name} is required", rule)
+            self._error(child_path(ROOT, name), codes.REQUIRED, f"{name} is required", rule)
 
     def _number(self, obj: Mapping[object, object], name: str, base: str = ROOT) -> float | None:
         """The field as a finite float, or ``None`` (reporting why, unless it is absent)."""
@@ -204,7 +253,9 @@ class _Validator:
         if value is _MISSING:
             return None
         rule = FIELD_RULES.get(name, 2)
-        path = _child(base, name)
+        path = child_path(base, name)
+        if isinstance(value, str) and not self._storable(path, name, value, rule):
+            return None
         if isinstance(value, bool) or not isinstance(value, int | float):
             self._error(
                 path, codes.WRONG_TYPE, f"{name} must be a number, not {_json_type(value)}", rule
@@ -218,7 +269,7 @@ class _Validator:
     # -- Rules 1 and 2: the stages themselves --
 
     def _check_stages(self, value: object) -> list[_Stage] | None:
-        path = _child(ROOT, "wedge_stages")
+        path = child_path(ROOT, "wedge_stages")
         if value is _MISSING:
             return None
         if not isinstance(value, list):
@@ -263,7 +314,7 @@ class _Validator:
         for name in STAGE_FIELDS:
             if name not in entry:
                 self._error(
-                    _child(path, name),
+                    child_path(path, name),
                     codes.STAGE_FIELD_MISSING,
                     f"stage is missing {name}",
                     2,
@@ -273,9 +324,17 @@ class _Validator:
         stage.raw_duration = self._number(entry, "duration_hours", path)
         if stage.raw_duration is not None and stage.raw_duration <= 0:
             self._error(
-                _child(path, "duration_hours"),
+                child_path(path, "duration_hours"),
                 codes.DURATION_NOT_POSITIVE,
                 f"duration_hours must be greater than 0, got {_fmt(stage.raw_duration)}",
+                2,
+            )
+        elif stage.raw_duration is not None and stage.raw_duration > self.context.max_stage_hours:
+            self._error(
+                child_path(path, "duration_hours"),
+                codes.DURATION_TOO_LONG,
+                f"duration_hours must be at most {_fmt(self.context.max_stage_hours)}, "
+                f"got {_fmt(stage.raw_duration)}",
                 2,
             )
         elif stage.raw_duration is not None:
@@ -283,20 +342,23 @@ class _Validator:
         self._check_criteria(path, entry.get("success_criteria", _MISSING))
         trigger = entry.get("rollback_trigger", _MISSING)
         if trigger is not _MISSING:
-            self._check_expression(_child(path, "rollback_trigger"), trigger)
+            self._check_expression(child_path(path, "rollback_trigger"), trigger)
         return stage
 
     def _check_stage_id(
         self, path: str, value: object, index: int, seen_ids: dict[str, int]
     ) -> None:
-        path = _child(path, "stage_id")
+        path = child_path(path, "stage_id")
         if value is _MISSING:
             return
         if not isinstance(value, str):
             self._error(
                 path, codes.WRONG_TYPE, f"stage_id must be a string, not {_json_type(value)}", 2
             )
-        elif not value.strip():
+            return
+        if not self._storable(path, "stage_id", value, 2):
+            return
+        if not value.strip():
             self._error(path, codes.STAGE_ID_EMPTY, "stage_id must not be empty", 2)
         elif len(value) > codes.MAX_STAGE_ID_LENGTH:
             self._error(
@@ -326,7 +388,7 @@ class _Validator:
         target = self._number(entry, "target_percentage", path)
         if target is not None and not 0 <= target <= 100:
             self._error(
-                _child(path, "target_percentage"),
+                child_path(path, "target_percentage"),
                 codes.PERCENTAGE_OUT_OF_RANGE,
                 f"target_percentage must be between 0 and 100, got {_fmt(target)}",
                 2,
@@ -335,7 +397,7 @@ class _Validator:
         return target
 
     def _check_criteria(self, path: str, value: object) -> None:
-        path = _child(path, "success_criteria")
+        path = child_path(path, "success_criteria")
         if value is _MISSING:
             return
         if not isinstance(value, list):
@@ -358,6 +420,8 @@ class _Validator:
             self._error(
                 path, codes.WRONG_TYPE, f"{name} must be a string, not {_json_type(value)}", 2
             )
+            return
+        if not self._storable(path, name, value, 2):
             return
         try:
             parse(value)
@@ -395,7 +459,7 @@ class _Validator:
     def _check_initial(self, initial: float | None, stages: list[_Stage] | None) -> None:
         if initial is None:
             return
-        path = _child(ROOT, "initial_percentage")
+        path = child_path(ROOT, "initial_percentage")
         if initial <= 0:
             self._error(
                 path,
@@ -435,7 +499,7 @@ class _Validator:
     ) -> None:
         if blast is None:
             return
-        path = _child(ROOT, "max_blast_radius")
+        path = child_path(ROOT, "max_blast_radius")
         if not 0 < blast <= 100:
             self._error(
                 path,
@@ -466,12 +530,23 @@ class _Validator:
             )
 
     def _check_window(self, window: float | None) -> None:
-        if window is not None and window < codes.MIN_OBSERVATION_WINDOW_HOURS:
+        if window is None:
+            return
+        path = child_path(ROOT, "observation_window_hours")
+        if window < codes.MIN_OBSERVATION_WINDOW_HOURS:
             self._error(
-                _child(ROOT, "observation_window_hours"),
+                path,
                 codes.OBSERVATION_WINDOW_TOO_SHORT,
                 f"observation_window_hours must be at least "
                 f"{codes.MIN_OBSERVATION_WINDOW_HOURS}, got {_fmt(window)}",
+                7,
+            )
+        elif window > self.context.max_stage_hours:
+            self._error(
+                path,
+                codes.OBSERVATION_WINDOW_TOO_LONG,
+                f"observation_window_hours must be at most "
+                f"{_fmt(self.context.max_stage_hours)}, got {_fmt(window)}",
                 7,
             )
 
@@ -486,7 +561,7 @@ class _Validator:
         )
         if state is not None and self.context.on_submission and state != codes.WedgeState.PENDING:
             self._error(
-                _child(ROOT, "wedge_state"),
+                child_path(ROOT, "wedge_state"),
                 codes.WEDGE_STATE_NOT_PENDING,
                 f"a submitted wedge must be PENDING, not {state}; the server owns the state",
                 9,
@@ -498,11 +573,13 @@ class _Validator:
         """``value`` when it is one of ``choices``; otherwise report and return ``None``."""
         if value is _MISSING:
             return None
-        path, rule = _child(ROOT, name), FIELD_RULES[name]
+        path, rule = child_path(ROOT, name), FIELD_RULES[name]
         if not isinstance(value, str):
             self._error(
                 path, codes.WRONG_TYPE, f"{name} must be a string, not {_json_type(value)}", rule
             )
+            return None
+        if not self._storable(path, name, value, rule):
             return None
         if value in choices:
             return value
@@ -534,11 +611,9 @@ class _Validator:
         suggestion = _suggest_ladder(policy, known)
         if suggestion:
             message += f"; for example {suggestion}"
-        self._warn(_child(ROOT, "wedge_stages"), code, message)
+        self._warn(child_path(ROOT, "wedge_stages"), code, message)
 
-    def _warn_short_stages(self, stages: list[_Stage] | None, window: float | None) -> None:
-        if window is None:
-            return
+    def _warn_short_stages(self, stages: list[_Stage] | None, window: float) -> None:
         for stage in stages or ():
             if stage.duration is not None and stage.duration < window:
                 self._warn(
@@ -580,11 +655,15 @@ def _finite(value: int | float) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def _child(path: str, key: object) -> str:
-    """``path.key`` for plain keys, ``path["odd key"]`` for anything else."""
+def child_path(path: str | None, key: object) -> str:
+    """``path.key`` for plain keys, ``path["odd key"]`` for anything else.
+
+    Odd keys are quoted as ASCII JSON, so a path is always printable, whatever
+    the key holds. ``path`` is ``None`` (or empty) at the top of a document.
+    """
     if isinstance(key, str) and _PLAIN_KEY.fullmatch(key):
-        return f"{path}.{key}"
-    return f"{path}[{json.dumps(key) if isinstance(key, str) else _show(key)}]"
+        return f"{path}.{key}" if path else key
+    return f"{path or ''}[{json.dumps(key) if isinstance(key, str) else _show(key)}]"
 
 
 def _closest(value: str, choices: Iterable[str]) -> str | None:

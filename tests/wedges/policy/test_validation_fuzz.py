@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from hypothesis import given, settings
@@ -22,6 +23,23 @@ from wedges.policy.validation import (
 
 Document = dict[str, Any]
 
+# Numbers at the edges of what a date computation survives: a year of hours is
+# the most a plan may say; 1e8 hours is past year 9999; 1e308 is near float's end.
+extreme_numbers = st.sampled_from(
+    [
+        codes.MAX_STAGE_HOURS,
+        codes.MAX_STAGE_HOURS + 1e-9,
+        1e8,
+        1e308,
+        -1e308,
+        5e-324,
+        2**63,
+        10**18,
+        10**400,
+    ]
+)
+# Strings no UTF-8 text can carry: JSON's "\u0000" and lone "\ud800" escapes.
+unstorable_text = st.sampled_from(["\x00", "a\x00b", "\ud800", "x\udfff", "\udbff\x00"])
 json_scalars = st.one_of(
     st.none(),
     st.booleans(),
@@ -30,6 +48,8 @@ json_scalars = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True),
     st.text(max_size=30),
     st.sampled_from(["5", "", "PENDING", "linear", "a < 1", "a <", "canary", "initial"]),
+    extreme_numbers,
+    unstorable_text,
 )
 json_values = st.recursive(
     json_scalars,
@@ -43,7 +63,13 @@ json_values = st.recursive(
     ),
     max_leaves=20,
 )
-contexts = st.builds(ValidationContext, st.booleans(), st.booleans())
+contexts = st.builds(
+    ValidationContext,
+    st.booleans(),
+    st.booleans(),
+    st.one_of(st.just(codes.MAX_STAGE_HOURS), st.floats(min_value=1.0, max_value=8760.0)),
+)
+NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 
 
 def check_report(report: Report) -> None:
@@ -61,8 +87,8 @@ def check_report(report: Report) -> None:
     if report.waiver_required:
         assert report.errors
         assert all(issue.waivable for issue in report.errors)
-    # The API serialises the report as strict JSON.
-    json.dumps(report.to_dict(), allow_nan=False)
+    # The API serialises the report as strict JSON, in UTF-8.
+    json.dumps(report.to_dict(), allow_nan=False, ensure_ascii=False).encode()
 
 
 @settings(max_examples=300, deadline=None)
@@ -99,6 +125,7 @@ def test_mutated_valid_documents_never_raise(
         # Whatever survived the mutations, a valid document is one the engine can run.
         view = view_from_document(document)
         assert len(view.stages) >= codes.MIN_STAGES
+        assert_fits_the_calendar(document, context)
         if context.on_submission:
             assert document.get("wedge_state", "PENDING") == "PENDING"
 
@@ -171,3 +198,68 @@ def test_huge_inputs_stay_fast() -> None:
     report = validate(document, ValidationContext())
     check_report(report)
     assert all(len(issue.message) < 500 for issue in report.errors)
+
+
+def assert_fits_the_calendar(document: Document, context: ValidationContext) -> None:
+    """Every gate of a valid plan is a date the engine and the pages can compute."""
+    hours = [document["observation_window_hours"]]
+    hours += [stage["duration_hours"] for stage in document["wedge_stages"]]
+    for value in hours:
+        assert value <= context.max_stage_hours
+        NOW + timedelta(hours=value) * codes.PAUSE_AFTER_WINDOWS  # never raises
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.data(),
+    st.one_of(extreme_numbers, st.floats(allow_nan=True, allow_infinity=True), st.integers()),
+    contexts,
+)
+def test_any_number_of_hours_is_refused_or_fits_the_calendar(
+    make_document: Callable[..., Document],
+    data: st.DataObject,
+    hours: object,
+    context: ValidationContext,
+) -> None:
+    document = make_document()
+    target = data.draw(st.sampled_from(["window", *range(len(document["wedge_stages"]))]))
+    if target == "window":
+        document["observation_window_hours"] = hours
+    else:
+        document["wedge_stages"][target]["duration_hours"] = hours
+    report = validate(document, context)
+    check_report(report)
+    if report.valid:
+        assert_fits_the_calendar(document, context)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data(), unstorable_text, contexts)
+def test_unstorable_text_anywhere_is_refused_and_never_echoed(
+    make_document: Callable[..., Document],
+    data: st.DataObject,
+    text: str,
+    context: ValidationContext,
+) -> None:
+    document = make_document()
+    stage = data.draw(st.sampled_from(document["wedge_stages"]))
+    where = data.draw(
+        st.sampled_from(
+            ["stage_id", "rollback_trigger", "criterion", "policy", "state", "key", "number"]
+        )
+    )
+    if where == "criterion":
+        stage["success_criteria"].append(text)
+    elif where == "policy":
+        document["increment_policy"] = text
+    elif where == "state":
+        document["wedge_state"] = text
+    elif where == "key":
+        stage[text] = 1
+    elif where == "number":
+        stage["target_percentage"] = text
+    else:
+        stage[where] = text
+    report = validate(document, context)
+    check_report(report)
+    assert not report.valid

@@ -10,7 +10,13 @@ from typing import Any
 import pytest
 
 from wedges.policy import codes
-from wedges.policy.validation import Issue, Report, ValidationContext, validate
+from wedges.policy.validation import (
+    Issue,
+    Report,
+    ValidationContext,
+    unstorable_character,
+    validate,
+)
 
 Document = dict[str, Any]
 MakeDocument = Callable[..., Document]
@@ -197,6 +203,67 @@ FAILING_CASES = [
         codes.WRONG_TYPE,
     ),
     case(
+        "duration a year and a second",
+        _set(1, duration_hours=codes.MAX_STAGE_HOURS + 1 / 3600),
+        f"{STAGES}[1].duration_hours",
+        codes.DURATION_TOO_LONG,
+    ),
+    case(
+        "duration 1e8",
+        _set(1, duration_hours=1e8),
+        f"{STAGES}[1].duration_hours",
+        codes.DURATION_TOO_LONG,
+    ),
+    case(
+        "duration 1e308",
+        _set(2, duration_hours=1e308),
+        f"{STAGES}[2].duration_hours",
+        codes.DURATION_TOO_LONG,
+    ),
+    case(
+        "duration huge int",
+        _set(2, duration_hours=10**18),
+        f"{STAGES}[2].duration_hours",
+        codes.DURATION_TOO_LONG,
+    ),
+    case(
+        "duration beyond a lowered bound",
+        _set(0, duration_hours=24.5),
+        f"{STAGES}[0].duration_hours",
+        codes.DURATION_TOO_LONG,
+        ValidationContext(max_stage_hours=24),
+    ),
+    case(
+        "stage_id with NUL",
+        _set(0, stage_id="can\x00ary"),
+        f"{STAGES}[0].stage_id",
+        codes.INVALID_CHARACTERS,
+    ),
+    case(
+        "stage_id with a lone surrogate",
+        _set(1, stage_id="\ud800"),
+        f"{STAGES}[1].stage_id",
+        codes.INVALID_CHARACTERS,
+    ),
+    case(
+        "criterion with NUL",
+        _set(0, success_criteria=["a < 1\x00"]),
+        f"{STAGES}[0].success_criteria[0]",
+        codes.INVALID_CHARACTERS,
+    ),
+    case(
+        "trigger with a lone surrogate",
+        _set(0, rollback_trigger="a > 1 or \udfff"),
+        f"{STAGES}[0].rollback_trigger",
+        codes.INVALID_CHARACTERS,
+    ),
+    case(
+        "number typed as text with NUL",
+        _set(0, target_percentage="1\x00"),
+        f"{STAGES}[0].target_percentage",
+        codes.INVALID_CHARACTERS,
+    ),
+    case(
         "criteria empty",
         _set(1, success_criteria=[]),
         f"{STAGES}[1].success_criteria",
@@ -356,6 +423,37 @@ FAILING_CASES = [
         "rollout_wedge.observation_window_hours",
         codes.WRONG_TYPE,
     ),
+    case(
+        "window a year and a second",
+        lambda d: d.update(observation_window_hours=codes.MAX_STAGE_HOURS + 1 / 3600),
+        "rollout_wedge.observation_window_hours",
+        codes.OBSERVATION_WINDOW_TOO_LONG,
+    ),
+    case(
+        "window 1e8",
+        lambda d: d.update(observation_window_hours=1e8),
+        "rollout_wedge.observation_window_hours",
+        codes.OBSERVATION_WINDOW_TOO_LONG,
+    ),
+    case(
+        "window 1e308",
+        lambda d: d.update(observation_window_hours=1e308),
+        "rollout_wedge.observation_window_hours",
+        codes.OBSERVATION_WINDOW_TOO_LONG,
+    ),
+    case(
+        "window huge int",
+        lambda d: d.update(observation_window_hours=2**63),
+        "rollout_wedge.observation_window_hours",
+        codes.OBSERVATION_WINDOW_TOO_LONG,
+    ),
+    case(
+        "window beyond a lowered bound",
+        lambda d: d.update(observation_window_hours=48),
+        "rollout_wedge.observation_window_hours",
+        codes.OBSERVATION_WINDOW_TOO_LONG,
+        ValidationContext(max_stage_hours=24),
+    ),
     # Rule 8: increment policy.
     case(
         "policy unknown",
@@ -374,6 +472,12 @@ FAILING_CASES = [
         lambda d: d.update(increment_policy=1),
         "rollout_wedge.increment_policy",
         codes.WRONG_TYPE,
+    ),
+    case(
+        "policy with NUL",
+        lambda d: d.update(increment_policy="linear\x00"),
+        "rollout_wedge.increment_policy",
+        codes.INVALID_CHARACTERS,
     ),
     # Rule 9: wedge state.
     case(
@@ -490,6 +594,27 @@ PASSING_CASES = [
     ),
     pytest.param(
         lambda d: d.update(observation_window_hours=1), ValidationContext(), id="window int 1"
+    ),
+    pytest.param(
+        lambda d: (
+            d.update(observation_window_hours=codes.MAX_STAGE_HOURS),
+            [s.update(duration_hours=codes.MAX_STAGE_HOURS) for s in d["wedge_stages"]],
+        ),
+        ValidationContext(),
+        id="window and durations of exactly a year",
+    ),
+    pytest.param(
+        lambda d: (
+            d.update(observation_window_hours=24),
+            [s.update(duration_hours=24) for s in d["wedge_stages"]],
+        ),
+        ValidationContext(max_stage_hours=24),
+        id="exactly a lowered bound",
+    ),
+    pytest.param(
+        _set(0, stage_id="kanarienvogel-\u00fc-\U0001f426"),
+        ValidationContext(),
+        id="stage_id with non-ASCII text",
     ),
     pytest.param(
         lambda d: d.pop("wedge_state"), ValidationContext(), id="state omitted on submission"
@@ -856,3 +981,48 @@ def test_context_defaults_to_a_non_critical_submission(make_document: MakeDocume
     stage(document, 0)["target_percentage"] = 20
     assert validate(document).valid
     assert not validate(document, CRITICAL).valid
+
+
+# --- Bounded hours and unstorable text --------------------------------------------------------
+
+
+def test_a_too_long_window_is_one_error_and_no_warnings(make_document: MakeDocument) -> None:
+    report = validate(make_document(observation_window_hours=1e8), ValidationContext())
+    assert [issue.code for issue in report.errors] == [codes.OBSERVATION_WINDOW_TOO_LONG]
+    assert report.warnings == ()
+
+
+def test_the_bound_can_be_lowered_but_not_raised() -> None:
+    assert ValidationContext(max_stage_hours=1).max_stage_hours == 1
+    for bound in (codes.MAX_STAGE_HOURS + 1, 0.5, math.inf, math.nan):
+        with pytest.raises(ValueError, match="max_stage_hours"):
+            ValidationContext(max_stage_hours=bound)
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("ok", None),
+        ("caf\u00e9 \U0001f426", None),
+        ("a\x00b", "a NUL character at position 1"),
+        ("\ud800", "an unpaired surrogate U+D800 at position 0"),
+        ("xy\udfff", "an unpaired surrogate U+DFFF at position 2"),
+    ],
+)
+def test_unstorable_character(text: str, problem: str | None) -> None:
+    assert unstorable_character(text) == problem
+
+
+def test_no_message_or_path_quotes_an_unstorable_character(make_document: MakeDocument) -> None:
+    document = make_document(increment_policy="\ud800", wedge_state="\x00")
+    document["\ud800"] = 1
+    document["wedge_stages"][0].update(
+        {"stage_id": "\udc00", "\x00": 1, "rollback_trigger": "a > 1\ud800"}
+    )
+    document["wedge_stages"][1]["success_criteria"] = ["\x00"]
+    report = validate(document, ValidationContext())
+    assert len(report.errors) == 7, report.errors
+    for issue in report.errors:
+        assert unstorable_character(issue.message) is None, issue
+        assert unstorable_character(issue.path or "") is None, issue
+    json.dumps(report.to_dict(), ensure_ascii=False).encode()
