@@ -38,7 +38,10 @@ from waivers.models import (
     WaiverState,
 )
 from wedges.models import ChangeProposal, ChangeType, State
+from wedges.selectors import readable_proposals
 
+# The code DRF gives an unknown id; an unreadable proposal gets the same answer.
+UNKNOWN_PROPOSAL = "does_not_exist"
 RATIONALE_MAX = 20_000
 TEXT_MAX = 5_000  # comments and reasons
 
@@ -58,9 +61,10 @@ def waiver_request(
     """File a waiver request for one proposal, or a standing one for subsystem + change type.
 
     Anyone who may submit proposals may request, and so may a proposal's
-    author for that proposal. A proposal must need a waiver, not have
-    started, not be covered by an active waiver already and have no other
-    open request.
+    author for that proposal. A proposal must be one the requester may read
+    (otherwise it is answered as an unknown id: its existence is not told),
+    need a waiver, not have started, not be covered by an active waiver
+    already and have no other open request.
     """
     is_author = proposal is not None and proposal.author_id == requester.pk
     if not (access.can_submit(requester) or is_author):
@@ -72,6 +76,7 @@ def waiver_request(
         rationale=rationale,
         duration_days=duration_days,
         proposal=proposal,
+        readable=proposal is None or readable_proposals(requester).filter(pk=proposal.pk).exists(),
         subsystem=subsystem,
         change_type=change_type,
     )
@@ -130,11 +135,16 @@ def _validate_request(
     rationale: str,
     duration_days: int,
     proposal: ChangeProposal | None,
+    readable: bool,
     subsystem: Subsystem | None,
     change_type: str | None,
 ) -> str:
     """Every input problem at once; returns the stripped rationale."""
     problems: list[FieldError] = []
+    if proposal is not None and not readable:
+        # The words and code of the API's answer for an id that does not exist.
+        message = f'Invalid pk "{proposal.pk}" - object does not exist.'
+        problems.append(FieldError("proposal", UNKNOWN_PROPOSAL, message))
     rationale = (rationale or "").strip()
     if not rationale:
         problems.append(FieldError("rationale", errors.BLANK, "Give the rationale for the waiver."))

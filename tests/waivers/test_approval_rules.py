@@ -37,7 +37,7 @@ def test_a_requester_approving_their_own_waiver_is_refused(demo, request_waiver)
 
 
 def test_the_author_of_the_covered_proposal_cannot_approve_it(demo, single_stage, request_waiver):
-    waiver = request_waiver("alice", proposal=single_stage("bob"))
+    waiver = request_waiver("dave", proposal=single_stage("bob"))
     with pytest.raises(WaiverRuleError) as refused:
         waiver_approve(waiver=waiver, approver=demo["bob"])
     assert refused.value.code == errors.AUTHOR_APPROVAL

@@ -38,7 +38,7 @@ def proposal_waiver_info(proposal: ChangeProposal, user: Any) -> dict[str, Any]:
     """What the proposal page says about waivers: the cover, open requests, a request link."""
     now = timezone.now()
     waiver = proposal.waiver
-    requests = list(selectors.proposal_waivers(proposal.pk))
+    requests = list(selectors.proposal_waivers(proposal.pk, user))
     started = proposal.rollout_wedge.wedge_state != State.PENDING
     covered = waiver is not None and waiver.is_active_at(now)
     open_requests = [request for request in requests if request.state in OPEN_STATES]
