@@ -54,8 +54,9 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Final, Protocol
 
-from django.contrib.auth.models import AnonymousUser
+from django.contrib.auth.models import AnonymousUser, Permission
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.http import HttpRequest
 
 from org.models import Section, Subsystem, User
@@ -126,8 +127,24 @@ def can_view_all(user: AnyUser) -> bool:
     return user.is_authenticated and user.has_perm("org.view_all")
 
 
+def holds(user: AnyUser, permission: str) -> bool:
+    """Whether a role (or a direct grant) gives ``user`` the permission.
+
+    Unlike ``has_perm``, being a superuser does not count: where the rule is
+    that a person *in a role* does something (the approvals of four eyes),
+    an administrator takes part only through a role like anyone else.
+    """
+    if not (user.is_authenticated and user.is_active):
+        return False
+    app_label, codename = permission.split(".", 1)
+    return Permission.objects.filter(
+        Q(group__user=user) | Q(user=user), content_type__app_label=app_label, codename=codename
+    ).exists()
+
+
 def can_review_waivers(user: AnyUser) -> bool:
-    return user.is_authenticated and user.has_perm("org.review_waivers")
+    """May fill a waiver approval slot: section leads and reviewers, by their role."""
+    return holds(user, "org.review_waivers")
 
 
 def is_lead_of(user: AnyUser, section: Section) -> bool:

@@ -105,20 +105,47 @@ def awaiting(queryset: QuerySet[WaiverRequest], user: AnyUser) -> QuerySet[Waive
 
 
 def active_standing_waiver(
-    *, subsystem_id: int, change_type: str, now: datetime
+    *, subsystem_id: int, change_type: str, author_id: int, now: datetime
 ) -> WaiverRequest | None:
-    """The approved standing waiver for this scope that lasts longest, if any."""
+    """The approved standing waiver for this scope that lasts longest and may cover the author's.
+
+    Four eyes: an approval does not count for the approver's own proposals,
+    so a standing waiver one of whose approvers is ``author_id`` is passed
+    over (``covers_authors_of``).
+    """
     return (
-        WaiverRequest.objects.filter(
-            proposal__isnull=True,
-            subsystem_id=subsystem_id,
-            change_type=change_type,
-            state=WaiverState.APPROVED,
-            expires_at__gt=now,
-        )
+        active_standing_waivers(subsystem_id=subsystem_id, change_type=change_type, now=now)
+        .exclude(approvals__approver_id=author_id)
         .order_by("-expires_at", "-id")
         .first()
     )
+
+
+def active_standing_waivers(
+    *, subsystem_id: int, change_type: str, now: datetime
+) -> QuerySet[WaiverRequest]:
+    """Every approved, unexpired standing waiver for this subsystem and change type."""
+    return WaiverRequest.objects.filter(
+        proposal__isnull=True,
+        subsystem_id=subsystem_id,
+        change_type=change_type,
+        state=WaiverState.APPROVED,
+        expires_at__gt=now,
+    )
+
+
+def approved_by_author(
+    proposal: ChangeProposal, user: AnyUser, now: datetime
+) -> list[WaiverRequest]:
+    """The active standing waivers of the proposal's scope that its author approved.
+
+    They do not cover it (four eyes); the proposal page says so to ``user``,
+    naming those of them ``user`` may read.
+    """
+    scope = active_standing_waivers(
+        subsystem_id=proposal.subsystem_id, change_type=proposal.change_type, now=now
+    ).filter(approvals__approver_id=proposal.author_id)
+    return list(_readable(user, scope).order_by("-expires_at", "-id"))
 
 
 def uncovered(queryset: QuerySet[ChangeProposal], now: datetime) -> QuerySet[ChangeProposal]:

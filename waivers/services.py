@@ -424,8 +424,10 @@ def waivers_expire(*, now: datetime) -> int:
 def apply_standing_waiver(*, proposal: ChangeProposal, now: datetime) -> WaiverRequest | None:
     """Cover a just-submitted proposal with the active standing waiver of its scope, if any.
 
-    Runs inside the submission's transaction (the ``proposal_submitted``
-    receiver). Returns the waiver applied, or ``None``.
+    A standing waiver the proposal's author approved does not count
+    (``selectors.active_standing_waiver``). Runs inside the submission's
+    transaction (the ``proposal_submitted`` receiver). Returns the waiver
+    applied, or ``None``.
     """
     if not proposal.waiver_required or proposal.waiver_id is not None:
         return None
@@ -437,7 +439,10 @@ def apply_standing_waiver(*, proposal: ChangeProposal, now: datetime) -> WaiverR
         # does not conflict with the key-share locks the inserts take.
         _lock_subsystem(proposal.subsystem_id)
         waiver = selectors.active_standing_waiver(
-            subsystem_id=proposal.subsystem_id, change_type=proposal.change_type, now=now
+            subsystem_id=proposal.subsystem_id,
+            change_type=proposal.change_type,
+            author_id=proposal.author_id,
+            now=now,
         )
         if waiver is None:
             return None
@@ -450,7 +455,10 @@ def _cover(waiver: WaiverRequest, now: datetime) -> list[int]:
 
     A proposal waiver covers its proposal. A standing waiver covers every
     proposal of its subsystem and change type that needs a waiver, has not
-    started and has no active waiver — submitted before the request or since.
+    started and has no active waiver — submitted before the request or since
+    — except its approvers' own: an approval does not count for the
+    approver's proposals (four eyes, as ``rules.vote_role`` refuses the
+    author of a proposal waiver), so those stay waiting for another waiver.
     """
     if waiver.proposal_id is not None:
         candidates = ChangeProposal.objects.filter(pk=waiver.proposal_id)
@@ -458,7 +466,7 @@ def _cover(waiver: WaiverRequest, now: datetime) -> list[int]:
         _lock_subsystem(waiver.subsystem_id)
         candidates = ChangeProposal.objects.filter(
             subsystem_id=waiver.subsystem_id, change_type=waiver.change_type
-        )
+        ).exclude(author_id__in=waiver.approvals.values("approver_id"))
     covered = []
     for proposal in _lock_proposals(selectors.uncovered(candidates, now).order_by("id")):
         _apply(waiver, proposal, now, actor=None)
