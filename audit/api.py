@@ -95,8 +95,10 @@ class AuditEventList(mixins.ListModelMixin, _AuditEventsView):
         summary="List audit events",
         description=(
             "Newest first, cursor-paginated. Operators, section leads, reviewers and "
-            "auditors see every event; others see the events of their own proposals "
-            "and the events they caused. `?format=csv` streams all matching events."
+            "auditors see every event; others see every event of the proposals they "
+            "authored, the events of the waivers they may read that name no proposal, "
+            "and the events about neither that they caused. The proposal and waiver "
+            "pages show exactly these. `?format=csv` streams all matching events."
         ),
         parameters=[_FORMAT],
         responses={

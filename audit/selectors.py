@@ -1,67 +1,73 @@
-"""Reads of the audit trail that the page, the API and the exports share."""
+"""Reads of the audit trail that the pages, the API and the exports share.
+
+An event follows the object it is about (the visibility table in
+``org.access``): whoever may read a proposal reads all its events; an event
+of a waiver that names no proposal is read by whoever may read the waiver;
+an event about neither (sign-in, tokens) by its actor only. Holders of
+``org.view_all`` read every event.
+
+Proposals and waivers live in apps that import ``audit``, never the reverse,
+so those apps tell the audit trail who reads them: each registers, in its
+``AppConfig.ready``, a function giving the ids of the objects a user may
+read (``register_readable``). A read of the trail without both is a
+configuration error, raised, never quietly narrowed or widened.
+"""
 
 from __future__ import annotations
 
-import functools
-import logging
 from collections.abc import Callable
-from typing import Any, Final
+from enum import StrEnum
+from typing import Any
 
-from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Q, QuerySet
-from django.utils.module_loading import import_string
 
 from audit.models import AuditEvent
-from org.access import AnyUser, can_view_all
-from org.models import User
-
-logger = logging.getLogger(__name__)
-
-# A function(user) -> QuerySet of the ids of the proposals the user authored.
-# It lives with the proposals (in `wedges`), which import `audit` — never the
-# reverse — so it is found by name, lazily, rather than imported here.
-OWN_PROPOSALS_SETTING: Final = "AUDIT_OWN_PROPOSALS_QUERY"
-DEFAULT_OWN_PROPOSALS_QUERY: Final = "wedges.selectors.proposal_ids_authored_by"
-
-OwnProposalsQuery = Callable[[User], "QuerySet[Any]"]
+from org import access
+from org.access import AnyUser, Reach
 
 
-@functools.cache
-def _resolve(dotted_path: str) -> OwnProposalsQuery | None:
+class Subject(StrEnum):
+    """What an audit event can be about besides its actor: a column of the event."""
+
+    PROPOSAL = "proposal_id"
+    WAIVER = "waiver_id"
+
+
+ReadableIds = Callable[[AnyUser], "QuerySet[Any]"]
+
+# Filled by the apps that own the subjects; see the module docstring.
+READABLE: dict[Subject, ReadableIds] = {}
+
+
+def register_readable(subject: Subject, readable_ids: ReadableIds) -> None:
+    """Declare who reads ``subject``: ``readable_ids(user)`` is a query of the ids they may read."""
+    READABLE[subject] = readable_ids
+
+
+def _readable(subject: Subject) -> ReadableIds:
     try:
-        query: OwnProposalsQuery = import_string(dotted_path)
-    except ImportError:
-        # Until `wedges` provides it (or if it breaks), engineers see only the
-        # events they caused themselves: narrower, never wider, than intended.
-        logger.warning(
-            "%s (%s) cannot be imported; engineers see only their own actions in the audit trail.",
-            OWN_PROPOSALS_SETTING,
-            dotted_path,
-        )
-        return None
-    return query
-
-
-def own_proposals_query() -> OwnProposalsQuery | None:
-    """The configured authored-proposals query, or ``None`` when it is unavailable."""
-    return _resolve(getattr(settings, OWN_PROPOSALS_SETTING, DEFAULT_OWN_PROPOSALS_QUERY))
+        return READABLE[subject]
+    except KeyError:
+        raise ImproperlyConfigured(
+            f"No app has registered who may read the {subject.name.lower()}s that audit "
+            "events name (audit.selectors.register_readable); the audit trail cannot decide "
+            "who reads their events."
+        ) from None
 
 
 def visible_events(user: AnyUser) -> QuerySet[AuditEvent]:
-    """The events ``user`` may read, newest first.
-
-    Holders of ``org.view_all`` (operators, section leads, reviewers,
-    auditors) read every event. Everyone else signed in reads the events of
-    the proposals they authored and the events they caused themselves.
-    """
+    """The events ``user`` may read, newest first."""
+    proposals, waivers = _readable(Subject.PROPOSAL), _readable(Subject.WAIVER)
     events = AuditEvent.objects.order_by("-id")
-    if not user.is_authenticated:
-        return events.none()
-    if can_view_all(user):
+    reach = access.read_reach(user)
+    if reach is Reach.ALL:
         return events
-    assert isinstance(user, User)
-    own = Q(actor=user)
-    query = own_proposals_query()
-    if query is not None:
-        own |= Q(proposal_id__in=query(user))
-    return events.filter(own)
+    if reach is Reach.NONE:
+        return events.none()
+    about_neither = Q(proposal_id__isnull=True, waiver_id__isnull=True, actor_id=user.pk)
+    return events.filter(
+        Q(proposal_id__in=proposals(user))
+        | Q(proposal_id__isnull=True, waiver_id__in=waivers(user))
+        | about_neither
+    )

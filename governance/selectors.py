@@ -7,8 +7,8 @@ from datetime import datetime
 from django.db.models import QuerySet
 
 from governance.models import Incident
-from org import access
 from org.access import AnyUser
+from wedges.selectors import readable_proposals
 
 
 def incidents() -> QuerySet[Incident]:
@@ -22,18 +22,14 @@ def incidents() -> QuerySet[Incident]:
 
 
 def visible_incidents(user: AnyUser) -> QuerySet[Incident]:
-    """The incidents ``user`` may read.
+    """The incidents ``user`` may read: those of the proposals they may read.
 
-    Holders of ``org.view_all`` (operators, leads, reviewers, auditors) read
-    every incident; everyone else signed in reads those of the proposals they
-    authored — the same line the audit trail draws.
+    The incident row of the visibility table (``org.access``): holders of
+    ``org.view_all`` read every incident, everyone else signed in those of
+    the proposals they authored.
     """
-    queryset = incidents()
-    if not user.is_authenticated:
-        return queryset.none()
-    if access.can_view_all(user):
-        return queryset
-    return queryset.filter(proposal__author_id=user.pk)
+    result: QuerySet[Incident] = readable_proposals(user, incidents(), via="proposal__")
+    return result
 
 
 def incidents_between(start: datetime, end: datetime) -> QuerySet[Incident]:
@@ -45,10 +41,9 @@ def incidents_between(start: datetime, end: datetime) -> QuerySet[Incident]:
     )
 
 
-def proposal_incidents(proposal_id: int) -> QuerySet[Incident]:
-    """One proposal's incidents, newest first (its page's incident block)."""
-    return (
-        Incident.objects.filter(proposal_id=proposal_id)
-        .select_related("reported_by")
-        .order_by("-occurred_at", "-id")
+def proposal_incidents(proposal_id: int, user: AnyUser) -> QuerySet[Incident]:
+    """One proposal's incidents that ``user`` may read, newest first (its page's block)."""
+    result: QuerySet[Incident] = readable_proposals(
+        user, Incident.objects.filter(proposal_id=proposal_id), via="proposal__"
     )
+    return result.select_related("reported_by").order_by("-occurred_at", "-id")

@@ -1,16 +1,115 @@
-"""Who may do what. Checked on the server for every action, web and API alike."""
+"""Who may do what. Checked on the server for every action, web and API alike.
+
+Reading: the visibility table
+=============================
+
+Every page, fragment, API answer and export reads through the selectors
+below, and each of them asks ``read_reach`` first; nothing is shown on a page
+that the API would hide, nor the other way round. What a user cannot read is
+answered "not found" (404), never "forbidden", so its existence is not told.
+
++-----------------------------------+----------+----------+------+----------+---------+
+| object                            | engineer | operator | lead | reviewer | auditor |
++===================================+==========+==========+======+==========+=========+
+| proposal, its wedge and stages,   | own      | all      | all  | all      | all     |
+| snapshots, chart, desired state   |          |          |      |          |         |
++-----------------------------------+----------+----------+------+----------+---------+
+| audit events                      | own      | all      | all  | all      | all     |
++-----------------------------------+----------+----------+------+----------+---------+
+| waiver, with its rationale,       | own      | all      | all  | all      | all     |
+| approvals, covered proposals and  |          |          |      |          |         |
+| trail                             |          |          |      |          |         |
++-----------------------------------+----------+----------+------+----------+---------+
+| incident                          | own      | all      | all  | all      | all     |
++-----------------------------------+----------+----------+------+----------+---------+
+
+"all" is the reach of whoever holds ``org.view_all`` (``READ_REACH``; an
+administrator holds every permission), "own" that of every other signed-in
+user (engineers and the pipelines' service accounts), nothing for anonymous
+callers. What "own" covers, object by object (``OWN``):
+
+- proposal: the proposals the user authored (``wedges.selectors``).
+- waiver: those the user requested, and those for or covering one of their
+  proposals (``waivers.selectors``); its list of covered proposals names only
+  the proposals the user may read.
+- audit event: an event follows the object it is about: the events of a
+  proposal are read by whoever reads the proposal, all of them; an event of a
+  waiver with no proposal by whoever reads the waiver; an event about neither
+  (sign-in, tokens) only by its actor (``audit.selectors``).
+- incident: those recorded against a proposal the user may read
+  (``governance.selectors``).
+
+Section leads read everything although they act only in their own sections:
+they also give the second (reviewer) approval to other sections' waivers, and
+must read what they approve. Acting is not reading: who may start, pause,
+report metrics or approve is decided by the functions further down and by the
+services (403 for who may not), and every role that may act on an object
+reads it.
+"""
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Mapping
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Final, Protocol
 
-from django.contrib.auth.models import AnonymousUser
+from django.contrib.auth.models import AnonymousUser, Permission
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.http import HttpRequest
 
 from org.models import Section, Subsystem, User
+from org.roles import Role
 
 AnyUser = User | AnonymousUser
+
+
+class Reach(StrEnum):
+    """How far a user's reading reaches over one kind of object."""
+
+    ALL = "all"
+    OWN = "own"
+    NONE = "none"
+
+
+class Readable(StrEnum):
+    """The kinds of object the visibility table has a row for."""
+
+    PROPOSAL = "proposal"
+    AUDIT_EVENT = "audit event"
+    WAIVER = "waiver"
+    INCIDENT = "incident"
+
+
+# The table's columns: one reach per role, the same for every kind of object.
+READ_REACH: Final[Mapping[Role, Reach]] = MappingProxyType(
+    {
+        Role.ENGINEER: Reach.OWN,
+        Role.OPERATOR: Reach.ALL,
+        Role.SECTION_LEAD: Reach.ALL,
+        Role.REVIEWER: Reach.ALL,
+        Role.AUDITOR: Reach.ALL,
+    }
+)
+
+# The table's rows: what "own" covers for each kind of object.
+OWN: Final[Mapping[Readable, str]] = MappingProxyType(
+    {
+        Readable.PROPOSAL: "the proposals they authored",
+        Readable.AUDIT_EVENT: "the events of the proposals and waivers they read; "
+        "events about neither that they caused",
+        Readable.WAIVER: "the waivers they requested, and those for or covering their proposals",
+        Readable.INCIDENT: "the incidents of the proposals they read",
+    }
+)
+
+
+def read_reach(user: AnyUser) -> Reach:
+    """The user's column of the visibility table."""
+    if not user.is_authenticated:
+        return Reach.NONE
+    return Reach.ALL if can_view_all(user) else Reach.OWN
 
 
 class ChangeProposalLike(Protocol):
@@ -28,8 +127,24 @@ def can_view_all(user: AnyUser) -> bool:
     return user.is_authenticated and user.has_perm("org.view_all")
 
 
+def holds(user: AnyUser, permission: str) -> bool:
+    """Whether a role (or a direct grant) gives ``user`` the permission.
+
+    Unlike ``has_perm``, being a superuser does not count: where the rule is
+    that a person *in a role* does something (the approvals of four eyes),
+    an administrator takes part only through a role like anyone else.
+    """
+    if not (user.is_authenticated and user.is_active):
+        return False
+    app_label, codename = permission.split(".", 1)
+    return Permission.objects.filter(
+        Q(group__user=user) | Q(user=user), content_type__app_label=app_label, codename=codename
+    ).exists()
+
+
 def can_review_waivers(user: AnyUser) -> bool:
-    return user.is_authenticated and user.has_perm("org.review_waivers")
+    """May fill a waiver approval slot: section leads and reviewers, by their role."""
+    return holds(user, "org.review_waivers")
 
 
 def is_lead_of(user: AnyUser, section: Section) -> bool:

@@ -69,7 +69,7 @@ class WaiverViewSet(
         return selectors.visible_waivers(self.request.user)
 
     def _respond(self, waiver: WaiverRequest, code: int = status.HTTP_200_OK) -> Response:
-        fresh = selectors.waivers().get(pk=waiver.pk)
+        fresh = selectors.visible_waivers(self.request.user).get(pk=waiver.pk)
         headers = {"Location": f"/api/v1/waivers/{fresh.pk}/"} if code == 201 else None
         return Response(self.get_serializer(fresh).data, status=code, headers=headers)
 

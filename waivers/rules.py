@@ -4,6 +4,14 @@
 approval slot the vote fills, or raises the refusal. The services call it
 under the waiver's row lock; the pages call it (through ``allowed_actions``)
 only to decide which forms to show.
+
+Approval slots go by role, never by the superuser flag
+(``access.can_review_waivers``): an administrator fills the lead's slot only
+as a section lead of the owning section, the reviewer's only as a reviewer
+(or a lead). For a standing waiver, an approval does not count for the
+approver's own proposals: it never covers them (``services._cover`` and
+``selectors.active_standing_waiver``), the same four eyes that refuse the
+author's approval of a proposal waiver (``AUTHOR_APPROVAL``).
 """
 
 from __future__ import annotations

@@ -1,22 +1,28 @@
-"""Reads of waivers that the pages, the API and the services share (no N+1)."""
+"""Reads of waivers that the pages, the API and the services share (no N+1).
+
+Who reads which waiver is the waiver row of the visibility table in
+``org.access``, applied here once (``visible_waivers``).
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from audit.models import AuditEvent
+from audit.selectors import visible_events
 from org import access
-from org.access import AnyUser
+from org.access import AnyUser, Reach
 from org.models import Section, User
 from waivers.models import ApprovalRole, WaiverApproval, WaiverRequest, WaiverState
 from waivers.rules import OPEN_STATES
 from wedges.models import ChangeProposal, State
+from wedges.selectors import readable_proposals
 
 
-def waivers() -> QuerySet[WaiverRequest]:
-    """Waivers with everything their pages and JSON show, in a fixed number of queries."""
+def _waivers(covered: QuerySet[ChangeProposal]) -> QuerySet[WaiverRequest]:
     return WaiverRequest.objects.select_related(
         "requester", "subsystem__section", "proposal__author", "closed_by"
     ).prefetch_related(
@@ -25,27 +31,49 @@ def waivers() -> QuerySet[WaiverRequest]:
             queryset=WaiverApproval.objects.select_related("approver").order_by("created_at", "id"),
         ),
         Prefetch(
-            "covered_proposals",
-            queryset=ChangeProposal.objects.only("id", "title", "waiver_id").order_by("id"),
+            "covered_proposals", queryset=covered.only("id", "title", "waiver_id").order_by("id")
         ),
     )
 
 
-def visible_waivers(user: AnyUser) -> QuerySet[WaiverRequest]:
-    """The waivers ``user`` may read.
+def waivers() -> QuerySet[WaiverRequest]:
+    """Waivers with everything their pages and JSON show, in a fixed number of queries."""
+    return _waivers(ChangeProposal.objects.all())
 
-    Holders of ``org.view_all`` (operators, leads, reviewers, auditors) read
-    every waiver; everyone else the waivers they requested and those that
-    concern their own proposals (requested for one, or covering one).
-    """
-    queryset = waivers()
-    if not user.is_authenticated:
-        return queryset.none()
-    if access.can_view_all(user):
+
+def _readable(
+    user: AnyUser, queryset: QuerySet[WaiverRequest] | None = None
+) -> QuerySet[WaiverRequest]:
+    queryset = WaiverRequest.objects.all() if queryset is None else queryset
+    reach = access.read_reach(user)
+    if reach is Reach.ALL:
         return queryset
+    if reach is Reach.NONE:
+        return queryset.none()
     # Exists() rather than joins: no duplicate rows, so no DISTINCT needed.
     covers_own = Exists(ChangeProposal.objects.filter(waiver=OuterRef("pk"), author_id=user.pk))
     return queryset.filter(Q(requester_id=user.pk) | Q(proposal__author_id=user.pk) | covers_own)
+
+
+def visible_waivers(user: AnyUser) -> QuerySet[WaiverRequest]:
+    """The waivers ``user`` may read, with what their pages and JSON show.
+
+    Holders of ``org.view_all`` (operators, leads, reviewers, auditors) read
+    every waiver; everyone else the waivers they requested and those that
+    concern their own proposals (requested for one, or covering one). A
+    waiver's covered proposals are listed only as far as ``user`` may read
+    them: a standing waiver does not name other people's proposals to an
+    engineer.
+    """
+    return _readable(user, _waivers(readable_proposals(user, ChangeProposal.objects.all())))
+
+
+def readable_waiver_ids(user: AnyUser) -> QuerySet[Any]:
+    """Ids of the waivers ``user`` may read: what audit events of waivers follow.
+
+    Registered with the audit trail in ``waivers.receivers``.
+    """
+    return _readable(user).values_list("id", flat=True)
 
 
 def awaiting(queryset: QuerySet[WaiverRequest], user: AnyUser) -> QuerySet[WaiverRequest]:
@@ -77,20 +105,47 @@ def awaiting(queryset: QuerySet[WaiverRequest], user: AnyUser) -> QuerySet[Waive
 
 
 def active_standing_waiver(
-    *, subsystem_id: int, change_type: str, now: datetime
+    *, subsystem_id: int, change_type: str, author_id: int, now: datetime
 ) -> WaiverRequest | None:
-    """The approved standing waiver for this scope that lasts longest, if any."""
+    """The approved standing waiver for this scope that lasts longest and may cover the author's.
+
+    Four eyes: an approval does not count for the approver's own proposals,
+    so a standing waiver one of whose approvers is ``author_id`` is passed
+    over (``covers_authors_of``).
+    """
     return (
-        WaiverRequest.objects.filter(
-            proposal__isnull=True,
-            subsystem_id=subsystem_id,
-            change_type=change_type,
-            state=WaiverState.APPROVED,
-            expires_at__gt=now,
-        )
+        active_standing_waivers(subsystem_id=subsystem_id, change_type=change_type, now=now)
+        .exclude(approvals__approver_id=author_id)
         .order_by("-expires_at", "-id")
         .first()
     )
+
+
+def active_standing_waivers(
+    *, subsystem_id: int, change_type: str, now: datetime
+) -> QuerySet[WaiverRequest]:
+    """Every approved, unexpired standing waiver for this subsystem and change type."""
+    return WaiverRequest.objects.filter(
+        proposal__isnull=True,
+        subsystem_id=subsystem_id,
+        change_type=change_type,
+        state=WaiverState.APPROVED,
+        expires_at__gt=now,
+    )
+
+
+def approved_by_author(
+    proposal: ChangeProposal, user: AnyUser, now: datetime
+) -> list[WaiverRequest]:
+    """The active standing waivers of the proposal's scope that its author approved.
+
+    They do not cover it (four eyes); the proposal page says so to ``user``,
+    naming those of them ``user`` may read.
+    """
+    scope = active_standing_waivers(
+        subsystem_id=proposal.subsystem_id, change_type=proposal.change_type, now=now
+    ).filter(approvals__approver_id=proposal.author_id)
+    return list(_readable(user, scope).order_by("-expires_at", "-id"))
 
 
 def uncovered(queryset: QuerySet[ChangeProposal], now: datetime) -> QuerySet[ChangeProposal]:
@@ -106,25 +161,30 @@ def requestable_proposals(
 ) -> QuerySet[ChangeProposal]:
     """The proposals a waiver request could be filed for now: the user's own (or ``extra``).
 
-    Not started, stored with ``waiver_required``, not covered by an active
-    waiver and without an open request already.
+    Only proposals the user may read, not started, stored with
+    ``waiver_required``, not covered by an active waiver and without an open
+    request already.
     """
     open_request = Exists(
         WaiverRequest.objects.filter(proposal=OuterRef("pk"), state__in=OPEN_STATES)
     )
+    mine = readable_proposals(user, ChangeProposal.objects.filter(extra or Q(author=user)))
     return (
-        uncovered(ChangeProposal.objects.filter(extra or Q(author=user)), now)
+        uncovered(mine, now)
         .filter(~open_request)
         .select_related("subsystem")
         .order_by("-created_at", "-id")
     )
 
 
-def waiver_trail(waiver_id: int) -> QuerySet[AuditEvent]:
-    """Every audit event about the waiver, oldest first."""
-    return AuditEvent.objects.filter(waiver_id=waiver_id).select_related("actor").order_by("id")
+def waiver_trail(waiver_id: int, user: AnyUser) -> QuerySet[AuditEvent]:
+    """The audit events about the waiver that ``user`` may read, oldest first.
+
+    The same events as ``GET /api/v1/audit-events/?waiver=<id>``.
+    """
+    return visible_events(user).filter(waiver_id=waiver_id).select_related("actor").order_by("id")
 
 
-def proposal_waivers(proposal_id: int) -> QuerySet[WaiverRequest]:
-    """The requests filed for one proposal, newest first (its page's waiver block)."""
-    return WaiverRequest.objects.filter(proposal_id=proposal_id).order_by("-created_at", "-id")
+def proposal_waivers(proposal_id: int, user: AnyUser) -> QuerySet[WaiverRequest]:
+    """The requests filed for one proposal that ``user`` may read, newest first."""
+    return _readable(user).filter(proposal_id=proposal_id).order_by("-created_at", "-id")

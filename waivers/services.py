@@ -38,7 +38,10 @@ from waivers.models import (
     WaiverState,
 )
 from wedges.models import ChangeProposal, ChangeType, State
+from wedges.selectors import readable_proposals
 
+# The code DRF gives an unknown id; an unreadable proposal gets the same answer.
+UNKNOWN_PROPOSAL = "does_not_exist"
 RATIONALE_MAX = 20_000
 TEXT_MAX = 5_000  # comments and reasons
 
@@ -58,9 +61,10 @@ def waiver_request(
     """File a waiver request for one proposal, or a standing one for subsystem + change type.
 
     Anyone who may submit proposals may request, and so may a proposal's
-    author for that proposal. A proposal must need a waiver, not have
-    started, not be covered by an active waiver already and have no other
-    open request.
+    author for that proposal. A proposal must be one the requester may read
+    (otherwise it is answered as an unknown id: its existence is not told),
+    need a waiver, not have started, not be covered by an active waiver
+    already and have no other open request.
     """
     is_author = proposal is not None and proposal.author_id == requester.pk
     if not (access.can_submit(requester) or is_author):
@@ -72,6 +76,7 @@ def waiver_request(
         rationale=rationale,
         duration_days=duration_days,
         proposal=proposal,
+        readable=proposal is None or readable_proposals(requester).filter(pk=proposal.pk).exists(),
         subsystem=subsystem,
         change_type=change_type,
     )
@@ -130,11 +135,16 @@ def _validate_request(
     rationale: str,
     duration_days: int,
     proposal: ChangeProposal | None,
+    readable: bool,
     subsystem: Subsystem | None,
     change_type: str | None,
 ) -> str:
     """Every input problem at once; returns the stripped rationale."""
     problems: list[FieldError] = []
+    if proposal is not None and not readable:
+        # The words and code of the API's answer for an id that does not exist.
+        message = f'Invalid pk "{proposal.pk}" - object does not exist.'
+        problems.append(FieldError("proposal", UNKNOWN_PROPOSAL, message))
     rationale = (rationale or "").strip()
     if not rationale:
         problems.append(FieldError("rationale", errors.BLANK, "Give the rationale for the waiver."))
@@ -414,8 +424,10 @@ def waivers_expire(*, now: datetime) -> int:
 def apply_standing_waiver(*, proposal: ChangeProposal, now: datetime) -> WaiverRequest | None:
     """Cover a just-submitted proposal with the active standing waiver of its scope, if any.
 
-    Runs inside the submission's transaction (the ``proposal_submitted``
-    receiver). Returns the waiver applied, or ``None``.
+    A standing waiver the proposal's author approved does not count
+    (``selectors.active_standing_waiver``). Runs inside the submission's
+    transaction (the ``proposal_submitted`` receiver). Returns the waiver
+    applied, or ``None``.
     """
     if not proposal.waiver_required or proposal.waiver_id is not None:
         return None
@@ -427,7 +439,10 @@ def apply_standing_waiver(*, proposal: ChangeProposal, now: datetime) -> WaiverR
         # does not conflict with the key-share locks the inserts take.
         _lock_subsystem(proposal.subsystem_id)
         waiver = selectors.active_standing_waiver(
-            subsystem_id=proposal.subsystem_id, change_type=proposal.change_type, now=now
+            subsystem_id=proposal.subsystem_id,
+            change_type=proposal.change_type,
+            author_id=proposal.author_id,
+            now=now,
         )
         if waiver is None:
             return None
@@ -440,7 +455,10 @@ def _cover(waiver: WaiverRequest, now: datetime) -> list[int]:
 
     A proposal waiver covers its proposal. A standing waiver covers every
     proposal of its subsystem and change type that needs a waiver, has not
-    started and has no active waiver — submitted before the request or since.
+    started and has no active waiver — submitted before the request or since
+    — except its approvers' own: an approval does not count for the
+    approver's proposals (four eyes, as ``rules.vote_role`` refuses the
+    author of a proposal waiver), so those stay waiting for another waiver.
     """
     if waiver.proposal_id is not None:
         candidates = ChangeProposal.objects.filter(pk=waiver.proposal_id)
@@ -448,7 +466,7 @@ def _cover(waiver: WaiverRequest, now: datetime) -> list[int]:
         _lock_subsystem(waiver.subsystem_id)
         candidates = ChangeProposal.objects.filter(
             subsystem_id=waiver.subsystem_id, change_type=waiver.change_type
-        )
+        ).exclude(author_id__in=waiver.approvals.values("approver_id"))
     covered = []
     for proposal in _lock_proposals(selectors.uncovered(candidates, now).order_by("id")):
         _apply(waiver, proposal, now, actor=None)

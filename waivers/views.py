@@ -137,7 +137,7 @@ def _detail(
         "waiver": waiver,
         "approvals": approvals,
         "covered": list(waiver.covered_proposals.all()),
-        "trail": list(selectors.waiver_trail(waiver.pk)),
+        "trail": list(selectors.waiver_trail(waiver.pk, user)),
         "allowed": rules.allowed_actions(waiver, user, approvals),
         "is_active": waiver.is_active_at(timezone.now()),
         "approve_form": CommentForm(prefix="approve"),

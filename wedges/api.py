@@ -115,6 +115,9 @@ def errors_body(check: Any) -> dict[str, Any]:
 @extend_schema_view(
     list=extend_schema(
         summary="List proposals",
+        description="Operators, section leads, reviewers and auditors read every proposal; "
+        "engineers and pipelines the proposals they authored. A proposal one may not read "
+        "is answered 404, here, in `desired-state/` and on its page alike.",
         # 404: a page number past the end (DRF's page-number pagination).
         responses={200: ProposalSerializer(many=True), **error_responses(400, 404)},
     ),
@@ -134,7 +137,7 @@ class ProposalViewSet(
     lookup_value_regex = "[^/]+"
 
     def get_queryset(self) -> Any:
-        return selectors.proposals()
+        return selectors.visible_proposals(self.request.user)
 
     @extend_schema(
         summary="Submit a proposal",
@@ -306,7 +309,10 @@ class ProposalViewSet(
     )
     @action(detail=True, methods=["get"], url_path="desired-state")
     def desired_state(self, request: Request, pk: str) -> Response:
-        wedge = get_object_or_404(RolloutWedge.objects.only(*DESIRED_STATE_FIELDS), proposal_id=pk)
+        readable = selectors.readable_proposals(
+            request.user, RolloutWedge.objects.only(*DESIRED_STATE_FIELDS), via="proposal__"
+        )
+        wedge = get_object_or_404(readable, proposal_id=pk)
         body = desired_state_body(wedge)
         etag = desired_state_etag(body)
         if etag in {tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")}:

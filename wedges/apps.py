@@ -4,3 +4,11 @@ from django.apps import AppConfig
 class WedgesConfig(AppConfig):
     name = "wedges"
     verbose_name = "Proposals and rollout wedges"
+
+    def ready(self) -> None:
+        # The audit trail cannot import wedges (dependencies point the other
+        # way), so wedges tells it who reads the events of a proposal.
+        from audit.selectors import Subject, register_readable
+        from wedges.selectors import readable_proposal_ids
+
+        register_readable(Subject.PROPOSAL, readable_proposal_ids)

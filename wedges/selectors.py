@@ -1,10 +1,17 @@
-"""Reads shared by the pages and the API, with the joins they need (no N+1)."""
+"""Reads shared by the pages and the API, with the joins they need (no N+1).
+
+Who reads which proposal is the visibility table of ``org.access``; it is
+applied here once (``readable_proposals``) and nowhere else.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import Prefetch, Q, QuerySet
 
-from org.models import User
+from org import access
+from org.access import AnyUser, Reach
 from wedges.models import ChangeProposal, MetricSnapshot, RolloutWedge, State, WedgeStage
 
 
@@ -32,15 +39,47 @@ def search(queryset: QuerySet[ChangeProposal], text: str) -> QuerySet[ChangeProp
     return queryset.filter(query)
 
 
-def proposal_ids_authored_by(user: User) -> QuerySet[ChangeProposal, int]:
-    """Ids of the user's own proposals (the audit trail's visibility for engineers)."""
-    return ChangeProposal.objects.filter(author=user).values_list("id", flat=True)
+def readable_proposals(
+    user: AnyUser, queryset: QuerySet[Any] | None = None, *, via: str = ""
+) -> QuerySet[Any]:
+    """The rows of ``queryset`` (all proposals by default) whose proposal ``user`` may read.
+
+    The proposal row of the visibility table: everything for ``org.view_all``,
+    the proposals they authored for everyone else signed in, nothing for
+    anonymous callers. ``via`` is the lookup from the rows to their proposal
+    (``"proposal__"`` for wedges or incidents), so what hangs off a proposal
+    is read exactly as far as the proposal is.
+    """
+    queryset = ChangeProposal.objects.all() if queryset is None else queryset
+    reach = access.read_reach(user)
+    if reach is Reach.ALL:
+        return queryset
+    if reach is Reach.NONE:
+        return queryset.none()
+    return queryset.filter(**{f"{via}author_id": user.pk})
 
 
-def running_wedges() -> QuerySet[RolloutWedge]:
-    """ACTIVE and PAUSED wedges with all the dashboard shows, newest start first."""
+def visible_proposals(user: AnyUser) -> QuerySet[ChangeProposal]:
+    """What the proposal pages and the proposal API show ``user``, with their joins."""
+    return readable_proposals(user, proposals())
+
+
+def readable_proposal_ids(user: AnyUser) -> QuerySet[Any]:
+    """Ids of the proposals ``user`` may read: what audit events of proposals follow.
+
+    Registered with the audit trail in ``WedgesConfig.ready``.
+    """
+    return readable_proposals(user).values_list("id", flat=True)
+
+
+def running_wedges(user: AnyUser) -> QuerySet[RolloutWedge]:
+    """ACTIVE and PAUSED wedges ``user`` may read, with all the dashboard shows, newest first."""
     return (
-        RolloutWedge.objects.filter(wedge_state__in=[State.ACTIVE, State.PAUSED])
+        readable_proposals(
+            user,
+            RolloutWedge.objects.filter(wedge_state__in=[State.ACTIVE, State.PAUSED]),
+            via="proposal__",
+        )
         .select_related("proposal__subsystem__section", "proposal__author", "latest_snapshot")
         .prefetch_related(Prefetch("stages", queryset=WedgeStage.objects.order_by("position")))
         .order_by("-started_at", "-id")

@@ -14,7 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from audit.models import AuditEvent
+from audit.selectors import visible_events
 from org import access
 from org.access import signed_in_user
 from wedges import rollout, selectors
@@ -40,8 +40,9 @@ STAGE_PREFIX = "stages"
 
 @login_required
 def proposal_list(request: HttpRequest) -> HttpResponse:
-    filters = ProposalFilter(request.GET, queryset=selectors.proposals(), request=request)
-    queryset = filters.qs if filters.is_valid() else selectors.proposals().none()
+    visible = selectors.visible_proposals(request.user)
+    filters = ProposalFilter(request.GET, queryset=visible, request=request)
+    queryset = filters.qs if filters.is_valid() else visible.none()
     page = Paginator(queryset, 25).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
@@ -52,11 +53,18 @@ def proposal_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _readable(request: HttpRequest, pk: int) -> ChangeProposal:
+    """The proposal if the user may read it; 404 otherwise, as in the API."""
+    proposal: ChangeProposal = get_object_or_404(
+        selectors.visible_proposals(request.user).select_related("rollout_wedge__latest_snapshot"),
+        pk=pk,
+    )
+    return proposal
+
+
 @login_required
 def proposal_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    proposal = get_object_or_404(
-        selectors.proposals().select_related("rollout_wedge__latest_snapshot"), pk=pk
-    )
+    proposal = _readable(request, pk)
     return render(request, "wedges/proposal_detail.html", _detail_context(request, proposal))
 
 
@@ -197,7 +205,7 @@ OPERATOR_ACTIONS: dict[str, tuple[Callable[..., Any], str]] = {
 
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    page = Paginator(selectors.running_wedges(), DASHBOARD_PAGE_SIZE).get_page(
+    page = Paginator(selectors.running_wedges(request.user), DASHBOARD_PAGE_SIZE).get_page(
         request.GET.get("page")
     )
     now = timezone.now()
@@ -210,8 +218,12 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 def _detail_context(request: HttpRequest, proposal: ChangeProposal) -> dict[str, Any]:
     wedge = proposal.rollout_wedge
     now = timezone.now()
+    # The same events as GET /api/v1/audit-events/?proposal=<id>.
     events = list(
-        AuditEvent.objects.filter(proposal_id=proposal.pk).select_related("actor").order_by("id")
+        visible_events(request.user)
+        .filter(proposal_id=proposal.pk)
+        .select_related("actor")
+        .order_by("id")
     )
     snapshots = selectors.snapshots_of(wedge)
     return {
@@ -242,9 +254,7 @@ def available_actions(request: HttpRequest, proposal: ChangeProposal) -> list[st
 @login_required
 def proposal_live(request: HttpRequest, pk: int) -> HttpResponse:
     """HTMX: the live part of a proposal page; controls too when the state changed."""
-    proposal = get_object_or_404(
-        selectors.proposals().select_related("rollout_wedge__latest_snapshot"), pk=pk
-    )
+    proposal = _readable(request, pk)
     context = _detail_context(request, proposal)
     context["controls_changed"] = request.GET.get("state") != proposal.rollout_wedge.wedge_state
     return render(request, "wedges/_proposal_live.html", context)
@@ -280,7 +290,7 @@ def approvals_inbox(request: HttpRequest) -> HttpResponse:
         status
         for status in (
             rollout_status(wedge, now)
-            for wedge in selectors.running_wedges().filter(
+            for wedge in selectors.running_wedges(request.user).filter(
                 increment_policy="manual", wedge_state=State.ACTIVE
             )
         )

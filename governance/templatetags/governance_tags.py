@@ -9,7 +9,6 @@ from django import template
 
 from governance import rules, selectors
 from governance.forms import IncidentForm
-from org import access
 from wedges.models import ChangeProposal
 
 register = template.Library()
@@ -50,16 +49,15 @@ def seconds(value: float | None) -> str:
 def proposal_incidents(proposal: ChangeProposal, user: Any) -> dict[str, Any]:
     """The proposal's incidents for those who may read them, and the form for those who may record.
 
-    Readers are those of ``governance.selectors.visible_incidents``: holders
-    of ``org.view_all`` and the proposal's author. Containment reads the wedge
-    the page already loaded, so it costs no query per incident.
+    The block is on the page of a proposal the user reads, so they read its
+    incidents too (``governance.selectors.visible_incidents``). Containment
+    reads the wedge the page already loaded, so it costs no query per incident.
     """
     may_record = rules.may_record_incident(user, proposal.subsystem)
-    may_read = access.can_view_all(user) or proposal.author_id == getattr(user, "pk", None)
     wedge = proposal.rollout_wedge
-    incidents = list(selectors.proposal_incidents(proposal.pk)) if may_read else []
+    incidents = list(selectors.proposal_incidents(proposal.pk, user))
     return {
-        "visible": may_read or may_record,
+        "visible": True,
         "incidents": [
             {
                 "incident": incident,

@@ -16,10 +16,16 @@ from org.models import User
 
 
 @pytest.fixture(autouse=True)
-def _own_proposals_hook(settings: Any) -> None:
-    # Tests decide which proposals are "authored" without depending on the
-    # proposal models: see tests/audit/hooks.py.
-    settings.AUDIT_OWN_PROPOSALS_QUERY = "tests.audit.hooks.proposals_submitted_by"
+def _readable_hooks(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Tests decide who reads which proposal and waiver without depending on
+    # their models (the trails name ids that have no rows): see tests/audit/hooks.py.
+    from audit import selectors
+    from tests.audit import hooks
+
+    monkeypatch.setitem(
+        selectors.READABLE, selectors.Subject.PROPOSAL, hooks.proposals_submitted_by
+    )
+    monkeypatch.setitem(selectors.READABLE, selectors.Subject.WAIVER, hooks.waivers_requested_by)
 
 
 Record = Callable[..., AuditEvent]

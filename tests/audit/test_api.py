@@ -54,23 +54,19 @@ def test_engineers_see_their_proposals_events_and_their_own_actions(token_client
 
 
 @pytest.mark.django_db
-def test_without_the_proposals_hook_engineers_see_only_their_own_actions(
-    token_client, trail, settings
+@pytest.mark.parametrize("subject", ["PROPOSAL", "WAIVER"])
+@pytest.mark.parametrize("username", ["alice", "erin"])
+def test_without_a_registered_reader_the_trail_refuses_to_answer(
+    token_client, trail, monkeypatch, subject, username
 ):
-    settings.AUDIT_OWN_PROPOSALS_QUERY = "wedges.no_such_module.proposal_ids"
-    assert listed(token_client("alice").get(URL)) == newest_first(
-        trail["submitted_1"], trail["waiver_7"]
-    )
+    # Never a quiet fallback to a narrower (or wider) trail: a configuration error.
+    from django.core.exceptions import ImproperlyConfigured
 
+    from audit import selectors
 
-def test_the_default_hook_is_the_proposals_app_query(settings):
-    from audit.selectors import DEFAULT_OWN_PROPOSALS_QUERY, own_proposals_query
-
-    del settings.AUDIT_OWN_PROPOSALS_QUERY
-    assert DEFAULT_OWN_PROPOSALS_QUERY == "wedges.selectors.proposal_ids_authored_by"
-    query = own_proposals_query()
-    assert query is not None
-    assert query.__name__ == "proposal_ids_authored_by"
+    monkeypatch.delitem(selectors.READABLE, selectors.Subject[subject])
+    with pytest.raises(ImproperlyConfigured, match="register_readable"):
+        token_client(username).get(URL)
 
 
 @pytest.mark.django_db

@@ -71,7 +71,7 @@ def test_request_approve_cover_start_and_expire_through_the_api(demo, token_clie
             ("carol", "reviewer", "Reviewed."),
             ("bob", "lead", ""),
         ]
-        assert token_client("alice").get(f"/api/v1/proposals/{pid}/").json()["waiver"] == wid
+        assert token_client("pipeline").get(f"/api/v1/proposals/{pid}/").json()["waiver"] == wid
 
     # Expiry by the job; the proposal, never started, can no longer start.
     with time_machine.travel(T + dt.timedelta(days=30), tick=False):

@@ -106,7 +106,7 @@ def test_two_requests_for_one_proposal_at_once_leave_one_open(demo, single_stage
     proposal = single_stage()
     results = at_once(
         lambda: request_waiver("alice", proposal=proposal),
-        lambda: request_waiver("pipeline", proposal=proposal),
+        lambda: request_waiver("dave", proposal=proposal),
     )
     refusals = [r for r in results if isinstance(r, Exception)]
     assert len(refusals) == 1, results
@@ -141,7 +141,7 @@ def test_a_standing_approval_racing_a_request_in_its_scope_does_not_deadlock(
     standing = approve(request_waiver(**STANDING), "bob")
     results = at_once(
         lambda: waiver_approve(waiver=standing, approver=demo["carol"]),
-        lambda: request_waiver("pipeline", proposal=proposal),
+        lambda: request_waiver("dave", proposal=proposal),
     )
     # The request may lose to the cover ("already covered"), but nothing deadlocks.
     errors = [r for r in results if isinstance(r, Exception)]

@@ -117,7 +117,7 @@ def test_one_open_request_per_proposal(single_stage, request_waiver):
     proposal = single_stage()
     first = request_waiver(proposal=proposal)
     with pytest.raises(WaiverRuleError) as refused:
-        request_waiver("pipeline", proposal=proposal)
+        request_waiver("dave", proposal=proposal)
     assert refused.value.code == errors.REQUEST_PENDING
     assert f"#{first.pk}" in refused.value.message
 

@@ -35,18 +35,24 @@ def waiver_badge(state: str) -> str:
 
 @register.simple_tag
 def proposal_waiver_info(proposal: ChangeProposal, user: Any) -> dict[str, Any]:
-    """What the proposal page says about waivers: the cover, open requests, a request link."""
+    """What the proposal page says about waivers: the cover, open requests, a request link.
+
+    ``approved_by_author``: active standing waivers of the proposal's scope
+    that do not cover it because its author approved them (four eyes).
+    """
     now = timezone.now()
     waiver = proposal.waiver
-    requests = list(selectors.proposal_waivers(proposal.pk))
+    requests = list(selectors.proposal_waivers(proposal.pk, user))
     started = proposal.rollout_wedge.wedge_state != State.PENDING
     covered = waiver is not None and waiver.is_active_at(now)
     open_requests = [request for request in requests if request.state in OPEN_STATES]
     may_request = access.can_submit(user) or proposal.author_id == getattr(user, "pk", None)
+    waiting = proposal.waiver_required and not started and not covered
     return {
         "waiver": waiver,
         "covered": covered,
         "requests": requests,
+        "approved_by_author": selectors.approved_by_author(proposal, user, now) if waiting else [],
         "can_request": (
             proposal.waiver_required
             and not started
