@@ -9,10 +9,12 @@ from django.core.exceptions import ImproperlyConfigured
 
 from config.env import (
     env_bool,
+    env_choice,
     env_database,
     env_float,
     env_int,
     env_list,
+    env_owner_database,
     env_str,
     env_url,
 )
@@ -95,7 +97,15 @@ TEMPLATES = [
     },
 ]
 
+# The application connects as DATABASE_URL's role. On PostgreSQL that role
+# should own nothing: DATABASE_OWNER_URL (the "owner" alias) names the role that
+# owns the schema; `migrate` runs as it and grants the application role only
+# what it needs (audit.roles), so the application cannot disable the audit
+# triggers or rewrite the trail. SQLite has no roles and needs neither.
 DATABASES = {"default": env_database("DATABASE_URL", f"sqlite:///{VAR_DIR / 'wedge.sqlite3'}")}
+_OWNER_DATABASE = env_owner_database("DATABASE_OWNER_URL", DATABASES["default"])
+if _OWNER_DATABASE is not None:
+    DATABASES["owner"] = _OWNER_DATABASE
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "org.User"
 
