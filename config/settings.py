@@ -223,6 +223,27 @@ WEDGE_WEBHOOK_TIMEOUT_SECONDS = env_float("WEDGE_WEBHOOK_TIMEOUT_SECONDS", 5.0, 
 WEDGE_WEBHOOK_MAX_ATTEMPTS = env_int("WEDGE_WEBHOOK_MAX_ATTEMPTS", 12, minimum=1)
 WEDGE_WEBHOOK_BACKOFF_CAP_SECONDS = env_int("WEDGE_WEBHOOK_BACKOFF_CAP_SECONDS", 300, minimum=1)
 
+# --- Audit anchors --------------------------------------------------------------
+# Beat records the audit chain's head (id, hash, time) outside the database
+# every interval; `verify_audit --anchors FILE` checks every recorded head is
+# still in the chain, so a rewrite that recomputes every later hash is caught.
+# Sinks: "log" (a JSON line in the log), "file" (appended JSON lines), "webhook"
+# (a signed POST; X-Wedge-Signature as for webhook deliveries).
+WEDGE_AUDIT_ANCHOR_SECONDS = env_float("WEDGE_AUDIT_ANCHOR_SECONDS", 3600.0, minimum=1.0)
+WEDGE_AUDIT_ANCHOR_SINK = env_choice("WEDGE_AUDIT_ANCHOR_SINK", "log", {"log", "file", "webhook"})
+WEDGE_AUDIT_ANCHOR_FILE = Path(
+    env_str("WEDGE_AUDIT_ANCHOR_FILE", str(VAR_DIR / "audit-anchors.jsonl"))
+)
+WEDGE_AUDIT_ANCHOR_URL = env_url("WEDGE_AUDIT_ANCHOR_URL", schemes={"http", "https"})
+WEDGE_AUDIT_ANCHOR_SECRET = env_str("WEDGE_AUDIT_ANCHOR_SECRET", "")
+if WEDGE_AUDIT_ANCHOR_SINK == "webhook" and not (
+    WEDGE_AUDIT_ANCHOR_URL and WEDGE_AUDIT_ANCHOR_SECRET
+):
+    raise ImproperlyConfigured(
+        "WEDGE_AUDIT_ANCHOR_SINK=webhook needs WEDGE_AUDIT_ANCHOR_URL and "
+        "WEDGE_AUDIT_ANCHOR_SECRET (or WEDGE_AUDIT_ANCHOR_SECRET_FILE)."
+    )
+
 # --- Email --------------------------------------------------------------------
 EMAIL_BACKEND = env_str(
     "EMAIL_BACKEND",
