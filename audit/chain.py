@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
+from audit.anchors import Anchor
 from audit.hashing import GENESIS_HASH, HASHED_FIELDS, compute_hash
 from audit.models import AuditEvent
 
@@ -36,26 +38,60 @@ class ChainBreak:
 
 
 @dataclass(frozen=True)
+class AnchorMismatch:
+    """An anchor the chain no longer agrees with."""
+
+    anchor: Anchor
+    found: str | None  # the hash the chain now has at the anchor's id; None: no such row
+
+    def describe(self) -> str:
+        if self.found is None:
+            return (
+                f"{self.anchor.describe()}: event id={self.anchor.id} is not in the chain "
+                "(removed, or the chain was cut short or rewritten before it)"
+            )
+        return (
+            f"{self.anchor.describe()}: event id={self.anchor.id} now has hash {self.found} "
+            "(the chain was rewritten at or before this event, every later hash recomputed)"
+        )
+
+
+@dataclass(frozen=True)
 class ChainReport:
     verified: int  # rows checked and found sound, before any break
     head: str  # hash of the last sound row (GENESIS_HASH when there is none)
     broken: ChainBreak | None = None
     anchor_found: bool | None = None  # None when no anchor was asked for
+    anchors_checked: int = 0
+    anchor_mismatches: tuple[AnchorMismatch, ...] = ()
 
     @property
     def ok(self) -> bool:
+        """The chain links up; anchors are reported apart (``anchor_mismatches``)."""
         return self.broken is None
 
 
 def verify_chain(
-    *, using: str = "default", chunk_size: int = CHUNK_SIZE, anchor: str | None = None
+    *,
+    using: str = "default",
+    chunk_size: int = CHUNK_SIZE,
+    anchor: str | None = None,
+    anchors: Iterable[Anchor] = (),
 ) -> ChainReport:
     """Recompute every row's hash in id order; stop at the first broken row.
 
-    A chain cut short at its end (or emptied) is still a sound chain. To catch
-    that, keep a head hash from an earlier run somewhere else and pass it as
-    ``anchor``: ``anchor_found`` says whether it is still in the sound chain.
+    A chain cut short at its end (or emptied), or rewritten from some row on
+    with every later hash recomputed, is still a sound chain. To catch that,
+    keep heads from earlier somewhere else: ``anchor`` (a hash) is looked
+    for anywhere in the chain (``anchor_found``); each of ``anchors`` (id and
+    hash, ``audit.anchors``) must be the row with its id, or it is reported
+    in ``anchor_mismatches``. Anchors past a break are not checked.
     """
+    pending: dict[int, list[Anchor]] = {}
+    for item in anchors:
+        pending.setdefault(item.id, []).append(item)
+    checked = sum(len(items) for items in pending.values())
+    mismatches: list[AnchorMismatch] = []
     rows = (
         AuditEvent.objects.using(using)
         .order_by("id")
@@ -83,4 +119,15 @@ def verify_chain(
         verified += 1
         if anchor is not None and previous == anchor:
             found = True
-    return ChainReport(verified, previous, anchor_found=found)
+        for item in pending.pop(row["id"], ()):
+            if item.hash != previous:
+                mismatches.append(AnchorMismatch(item, previous))
+    mismatches += [AnchorMismatch(item, None) for items in pending.values() for item in items]
+    mismatches.sort(key=lambda mismatch: (mismatch.anchor.id, mismatch.anchor.line or 0))
+    return ChainReport(
+        verified,
+        previous,
+        anchor_found=found,
+        anchors_checked=checked,
+        anchor_mismatches=tuple(mismatches),
+    )

@@ -7,6 +7,7 @@ a deployment surfaces at start-up instead of as odd behaviour later.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -88,6 +89,16 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+def env_choice(name: str, default: str, choices: set[str]) -> str:
+    value = _raw(name)
+    if value is None:
+        return default
+    if value not in choices:
+        allowed = ", ".join(sorted(choices))
+        raise ImproperlyConfigured(f"{name} must be one of {allowed}; got {value!r}.")
+    return value
+
+
 _DB_SCHEMES = {"sqlite", "postgres", "postgresql", "pgsql"}
 
 
@@ -123,6 +134,31 @@ def env_database(name: str, default: str) -> dict[str, Any]:
         if not config.get("NAME"):
             raise ImproperlyConfigured(f"{name} must name a database, e.g. postgres://host/wedge.")
         config["CONN_HEALTH_CHECKS"] = True
+    return config
+
+
+def env_owner_database(
+    name: str, app: Mapping[str, Any], *, app_name: str = "DATABASE_URL"
+) -> dict[str, Any] | None:
+    """The schema owner's connection to the application's database; None when unset.
+
+    The owner runs migrations; the application connects as a role that does
+    not own the tables. Both must name the same PostgreSQL database, or the
+    migrations would change one database while the application uses another.
+    """
+    if not _raw(name):
+        return None
+    config = env_database(name, "")
+    postgres = "django.db.backends.postgresql"
+    if config["ENGINE"] != postgres or app["ENGINE"] != postgres:
+        raise ImproperlyConfigured(
+            f"{name} is for PostgreSQL: both it and {app_name} must be postgres:// URLs."
+        )
+    for key in ("HOST", "PORT", "NAME"):
+        if str(config.get(key) or "") != str(app.get(key) or ""):
+            raise ImproperlyConfigured(
+                f"{name} must name the same database as {app_name} ({key.lower()} differs)."
+            )
     return config
 
 

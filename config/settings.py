@@ -9,10 +9,12 @@ from django.core.exceptions import ImproperlyConfigured
 
 from config.env import (
     env_bool,
+    env_choice,
     env_database,
     env_float,
     env_int,
     env_list,
+    env_owner_database,
     env_str,
     env_url,
 )
@@ -96,7 +98,15 @@ TEMPLATES = [
     },
 ]
 
+# The application connects as DATABASE_URL's role. On PostgreSQL that role
+# should own nothing: DATABASE_OWNER_URL (the "owner" alias) names the role that
+# owns the schema; `migrate` runs as it and grants the application role only
+# what it needs (audit.roles), so the application cannot disable the audit
+# triggers or rewrite the trail. SQLite has no roles and needs neither.
 DATABASES = {"default": env_database("DATABASE_URL", f"sqlite:///{VAR_DIR / 'wedge.sqlite3'}")}
+_OWNER_DATABASE = env_owner_database("DATABASE_OWNER_URL", DATABASES["default"])
+if _OWNER_DATABASE is not None:
+    DATABASES["owner"] = _OWNER_DATABASE
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "org.User"
 
@@ -222,6 +232,27 @@ if WEDGE_MAX_STAGE_HOURS > MAX_STAGE_HOURS:
 WEDGE_WEBHOOK_TIMEOUT_SECONDS = env_float("WEDGE_WEBHOOK_TIMEOUT_SECONDS", 5.0, minimum=0.1)
 WEDGE_WEBHOOK_MAX_ATTEMPTS = env_int("WEDGE_WEBHOOK_MAX_ATTEMPTS", 12, minimum=1)
 WEDGE_WEBHOOK_BACKOFF_CAP_SECONDS = env_int("WEDGE_WEBHOOK_BACKOFF_CAP_SECONDS", 300, minimum=1)
+
+# --- Audit anchors --------------------------------------------------------------
+# Beat records the audit chain's head (id, hash, time) outside the database
+# every interval; `verify_audit --anchors FILE` checks every recorded head is
+# still in the chain, so a rewrite that recomputes every later hash is caught.
+# Sinks: "log" (a JSON line in the log), "file" (appended JSON lines), "webhook"
+# (a signed POST; X-Wedge-Signature as for webhook deliveries).
+WEDGE_AUDIT_ANCHOR_SECONDS = env_float("WEDGE_AUDIT_ANCHOR_SECONDS", 3600.0, minimum=1.0)
+WEDGE_AUDIT_ANCHOR_SINK = env_choice("WEDGE_AUDIT_ANCHOR_SINK", "log", {"log", "file", "webhook"})
+WEDGE_AUDIT_ANCHOR_FILE = Path(
+    env_str("WEDGE_AUDIT_ANCHOR_FILE", str(VAR_DIR / "audit-anchors.jsonl"))
+)
+WEDGE_AUDIT_ANCHOR_URL = env_url("WEDGE_AUDIT_ANCHOR_URL", schemes={"http", "https"})
+WEDGE_AUDIT_ANCHOR_SECRET = env_str("WEDGE_AUDIT_ANCHOR_SECRET", "")
+if WEDGE_AUDIT_ANCHOR_SINK == "webhook" and not (
+    WEDGE_AUDIT_ANCHOR_URL and WEDGE_AUDIT_ANCHOR_SECRET
+):
+    raise ImproperlyConfigured(
+        "WEDGE_AUDIT_ANCHOR_SINK=webhook needs WEDGE_AUDIT_ANCHOR_URL and "
+        "WEDGE_AUDIT_ANCHOR_SECRET (or WEDGE_AUDIT_ANCHOR_SECRET_FILE)."
+    )
 
 # --- Email --------------------------------------------------------------------
 EMAIL_BACKEND = env_str(

@@ -43,6 +43,12 @@ ensure_postgres() {
   if ! PGPASSWORD=postgres psql -h 127.0.0.1 -U postgres -d postgres -Atqc "select 1" >/dev/null 2>&1; then
     runuser -u postgres -- psql -q -c "ALTER ROLE postgres PASSWORD 'postgres'"
   fi
+  # The tests connect as the application role, which owns nothing (README,
+  # "Running it in production"); postgres creates and owns the test database.
+  PGPASSWORD=postgres psql -h 127.0.0.1 -U postgres -d postgres -q -v ON_ERROR_STOP=1 <<'SQL'
+SELECT 'CREATE ROLE wedge_app LOGIN PASSWORD ''wedge_app'''
+WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'wedge_app') \gexec
+SQL
 }
 
 ensure_redis() {

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pgtrigger
@@ -15,15 +17,99 @@ from wedges.services import proposal_submit
 from wedges.submission import check_submission
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(
+    request: pytest.FixtureRequest,
+    django_test_environment: None,
+    django_db_blocker: Any,
+    django_db_keepdb: bool,
+    django_db_createdb: bool,
+    django_db_modify_db_settings: None,
+) -> Iterator[None]:
+    """The test database, created and migrated by the owner; tests connect as the app role.
+
+    pytest-django's own fixture would create and migrate through the default
+    alias, which here is the application role: it may not create databases,
+    and tables it created would be its own. So the owner alias creates the
+    database (``migrate`` then grants the application role its privileges,
+    as in production) and the default alias is pointed at it afterwards.
+    """
+    from django.db import DEFAULT_DB_ALIAS, connections
+    from django.test.utils import setup_databases, teardown_databases
+
+    from audit.roles import OWNER_DB_ALIAS, create_login_role
+
+    verbosity = request.config.option.verbose
+    keepdb = django_db_keepdb and not django_db_createdb
+    app = connections[DEFAULT_DB_ALIAS].settings_dict
+    with django_db_blocker.unblock():
+        if OWNER_DB_ALIAS not in connections:
+            # One role for everything (DATABASE_URL connects as the owner).
+            config = setup_databases(verbosity=verbosity, interactive=False, keepdb=keepdb)
+        else:
+            with connections[OWNER_DB_ALIAS]._nodb_cursor() as cursor:
+                create_login_role(cursor, app["USER"], app["PASSWORD"] or None)
+            config = setup_databases(
+                verbosity=verbosity,
+                interactive=False,
+                keepdb=keepdb,
+                # The stubs ask for a mapping; Django only tests membership.
+                aliases={OWNER_DB_ALIAS},  # type: ignore[arg-type]
+                serialized_aliases=set(),
+            )
+            connections[DEFAULT_DB_ALIAS].close()
+            app["NAME"] = connections[OWNER_DB_ALIAS].settings_dict["NAME"]
+    yield
+    with django_db_blocker.unblock():
+        # The database cannot be dropped while the application role is connected.
+        connections[DEFAULT_DB_ALIAS].close()
+        if not keepdb:
+            teardown_databases(config, verbosity=verbosity)
+
+
+@contextmanager
+def _flush_as_owner() -> Iterator[None]:
+    """After a transactional test, let the owner empty the tables.
+
+    The application role may not TRUNCATE (and on the audit table may not
+    delete at all), but Django cleans up after a ``transaction=True`` test
+    with one TRUNCATE of every table through the default alias. For the
+    teardown only, in this thread only, the default alias becomes an owner
+    connection of its own. Tests wrapped in a transaction roll it back
+    instead, on the application role's connection: those are left alone.
+    """
+    from django.db import DEFAULT_DB_ALIAS, connections
+
+    from audit.roles import OWNER_DB_ALIAS
+
+    application = connections[DEFAULT_DB_ALIAS]
+    if OWNER_DB_ALIAS not in connections or application.in_atomic_block:
+        yield
+        return
+    # Under the default alias: the flush looks its connection up by the
+    # alias, and Django's test case refuses the owner alias to tests that did
+    # not ask for it.
+    owner = type(application)(connections.settings[OWNER_DB_ALIAS], alias=DEFAULT_DB_ALIAS)
+    # Closed now, not when the test case reloads its connections: after the
+    # last test the session's teardown (dropping the database) runs in here.
+    application.close()
+    connections[DEFAULT_DB_ALIAS] = owner
+    try:
+        yield
+    finally:
+        connections[DEFAULT_DB_ALIAS] = application
+        owner.close()
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Any:
     """Let pytest-django's flush TRUNCATE the audit table after transactional tests.
 
-    The audit table refuses TRUNCATE (its ``protect_truncate`` trigger), and
-    after a ``transaction=True`` test Django empties every table with one
-    TRUNCATE. Only that trigger is ignored, and only during teardown.
+    The flush runs as the owner (``_flush_as_owner``), and the audit table
+    refuses TRUNCATE even to its owner (its ``protect_truncate`` trigger):
+    only that trigger is ignored, and only during teardown.
     """
-    with pgtrigger.ignore("audit.AuditEvent:protect_truncate"):
+    with _flush_as_owner(), pgtrigger.ignore("audit.AuditEvent:protect_truncate"):
         return (yield)
 
 

@@ -38,9 +38,10 @@ class Worker:
     hostname: str = ""
 
     def start(self) -> None:
-        from django.db import connection
+        from django.db import DEFAULT_DB_ALIAS, connections
 
-        db = connection.settings_dict
+        # The application role, as workers connect in production (never the owner).
+        db = connections[DEFAULT_DB_ALIAS].settings_dict
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "config.settings_test",
