@@ -33,7 +33,7 @@ from django.utils import timezone
 
 from audit.hashing import canonical_datetime
 from audit.models import AuditEvent
-from webhooks.signing import signature
+from config.signing import signature
 
 logger = logging.getLogger(__name__)
 

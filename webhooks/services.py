@@ -16,9 +16,9 @@ from django.utils import timezone
 
 from audit.codes import EventCode
 from audit.services import record_event
+from config.signing import signature
 from org.models import User
 from webhooks.models import Delivery, DeliveryStatus, Subscription
-from webhooks.signing import signature
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,7 @@
-"""The signature deployers verify: HMAC-SHA256 over "<timestamp>.<body>"."""
+"""The signature receivers verify: HMAC-SHA256 over "<timestamp>.<body>".
+
+Webhook deliveries and audit anchors sign the same way, so it lives below both.
+"""
 
 from __future__ import annotations
 
