@@ -29,7 +29,16 @@ def tree_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The project's packages and contracts, copied so a test can add a bad import."""
     tree = tmp_path_factory.mktemp("tree")
     shutil.copy(ROOT / "pyproject.toml", tree)
-    for package in ("config", "org", "audit", "webhooks", "wedges", "waivers", "governance"):
+    for package in (
+        "config",
+        "org",
+        "audit",
+        "webhooks",
+        "wedges",
+        "waivers",
+        "governance",
+        "agent",
+    ):
         shutil.copytree(ROOT / package, tree / package, ignore=shutil.ignore_patterns("*.pyc"))
     for package in ("bench", "tests"):
         (tree / package).mkdir()
@@ -50,6 +59,8 @@ def test_the_project_keeps_its_contracts():
         ("wedges/models.py", "import governance.models", "Apps depend one way"),
         ("wedges/policy/engine.py", "import django.db", "The policy core"),
         ("waivers/services.py", "import tests.factories", "Nothing in the product imports"),
+        ("agent/haproxy.py", "import django.conf", "The agent imports no app"),
+        ("agent/wedge.py", "from wedges.api import desired_state_body", "The agent imports no app"),
     ],
 )
 def test_a_back_edge_breaks_the_build(tree_copy, module, line, contract):
