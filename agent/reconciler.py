@@ -118,7 +118,8 @@ class Reconciler:
             )
         else:
             track.newest_event_at = event.occurred_at
-        track.cause, track.cause_event = "webhook", event
+        # What a re-read brings after an older event is not that event's doing.
+        cause: tuple[str, Event | None] = ("desired-state", None) if older else ("webhook", event)
         if not self._read(track):
             final = track.desired.wedge_state if track.desired and track.desired.final else None
             if older or final:
@@ -130,7 +131,6 @@ class Reconciler:
                     reason="older than an event already seen" if older else f"wedge is {final}",
                     holding=_exposure(track),
                 )
-                track.cause, track.cause_event = None, None
                 self._publish()
                 return
             # Signed, fresh and newer than anything seen: trusted while Wedge is silent.
@@ -142,6 +142,7 @@ class Reconciler:
                 reason="desired-state unreachable; the signed event is the newest known",
             )
             track.desired, track.etag = event.state, None
+        track.cause, track.cause_event = cause
         self._converge(track)
         self._publish()
 

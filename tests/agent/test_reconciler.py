@@ -1,8 +1,14 @@
 """The reconciler against a real HAProxy and a stand-in Wedge over HTTP."""
 
+import queue
+import threading
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
+from agent.haproxy import RuntimeAPI
+from tests.workers import wait_until
 
 from .conftest import event
 
@@ -71,8 +77,6 @@ def test_a_new_stage_is_reported_even_at_the_same_exposure(reconciler, wedge, ha
 
 def test_a_stable_server_in_maintenance_is_reported_as_full_exposure(reconciler, wedge, haproxy):
     """Reality, not intent: with stable down every request goes to the canary."""
-    from agent.haproxy import RuntimeAPI
-
     RuntimeAPI(haproxy.config).command("set server app/stable state maint")
     reconciler.reconcile_all(source="start")
     assert haproxy.weights() == (25, 231)
@@ -268,8 +272,6 @@ def test_haproxy_down_is_reported_retried_and_never_reported_wrong(
 
 
 def test_a_missing_server_is_an_haproxy_error(reconciler, wedge, haproxy, caplog):
-    from dataclasses import replace
-
     track = reconciler.tracks[42]
     track.follow = replace(track.follow, canary="nope")
     reconciler.reconcile_all(source="start")
@@ -285,3 +287,27 @@ def test_the_canary_gets_the_exposure_and_stable_the_rest(reconciler, wedge, hap
     assert canary + stable == 256
     assert canary * 100 / 256 <= exposure
     assert wedge.reported() == [canary * 100 / 256]
+
+
+def test_the_loop_retries_haproxy_until_it_answers(reconciler, wedge, haproxy):
+    haproxy.stop()
+    events, stop = queue.Queue(), threading.Event()
+    loop = threading.Thread(
+        target=reconciler.run,
+        args=(events, stop),
+        kwargs={"poll_seconds": 60, "retry_seconds": 0.05},
+        daemon=True,
+    )
+    loop.start()
+    try:
+        assert wait_until(lambda: reconciler.tracks[42].haproxy_error is not None, 5)
+        assert wedge.reports == []
+        haproxy.start()
+        assert wait_until(lambda: wedge.reported() == [9.765625], 5)
+        assert haproxy.weights() == (25, 231)
+        assert len(wedge.reads) == 1  # retries go to HAProxy, not to Wedge
+    finally:
+        stop.set()
+        events.put(None)
+        loop.join(timeout=5)
+    assert not loop.is_alive()
