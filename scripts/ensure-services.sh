@@ -67,7 +67,16 @@ ensure_chromium() {
   fi
 }
 
+# The agent's tests start their own HAProxy (Debian's package) on a free port;
+# nothing is started here.
+ensure_haproxy() {
+  if [ ! -x /usr/sbin/haproxy ]; then
+    apt_install haproxy
+  fi
+}
+
 ensure_postgres
 ensure_redis
 ensure_chromium
-echo "ensure-services: PostgreSQL on :$PG_PORT, Redis on :$REDIS_PORT and Chromium are ready."
+ensure_haproxy
+echo "ensure-services: PostgreSQL on :$PG_PORT, Redis on :$REDIS_PORT, Chromium and HAProxy are ready."

@@ -31,6 +31,7 @@ def tree_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
     shutil.copy(ROOT / "pyproject.toml", tree)
     for package in ("config", "org", "audit", "webhooks", "wedges", "waivers", "governance"):
         shutil.copytree(ROOT / package, tree / package, ignore=shutil.ignore_patterns("*.pyc"))
+    shutil.copytree(ROOT / "agent", tree / "agent", ignore=shutil.ignore_patterns("*.pyc", "build"))
     for package in ("bench", "tests"):
         (tree / package).mkdir()
         (tree / package / "__init__.py").touch()
@@ -50,6 +51,8 @@ def test_the_project_keeps_its_contracts():
         ("wedges/models.py", "import governance.models", "Apps depend one way"),
         ("wedges/policy/engine.py", "import django.db", "The policy core"),
         ("waivers/services.py", "import tests.factories", "Nothing in the product imports"),
+        ("agent/haproxy.py", "import django.conf", "The agent imports no app"),
+        ("agent/wedge.py", "from wedges.api import desired_state_body", "The agent imports no app"),
     ],
 )
 def test_a_back_edge_breaks_the_build(tree_copy, module, line, contract):
