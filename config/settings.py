@@ -184,15 +184,25 @@ if REDIS_URL:
     CELERY_RESULT_BACKEND = REDIS_URL
 else:
     # Embedded default: a broker on the filesystem, so `make run` needs no Redis.
+    # Every process that may queue a task (runserver, shell, a management
+    # command) makes the folders itself: the transport and the result backend
+    # refuse to start without them.
     _broker_dir = VAR_DIR / "broker"
+    _results_dir = VAR_DIR / "results"
+    for _folder in ("queue", "processed", "control"):
+        (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
+    _results_dir.mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
+        # Without it the exchange tables land in ./control of whatever
+        # directory the process started in.
+        "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
-    CELERY_RESULT_BACKEND = f"file://{VAR_DIR / 'results'}"
+    CELERY_RESULT_BACKEND = f"file://{_results_dir}"
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
