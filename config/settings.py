@@ -6,6 +6,7 @@ from pathlib import Path
 
 import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 from config.env import (
     env_bool,
@@ -203,6 +204,16 @@ else:
         "store_processed": False,
     }
     CELERY_RESULT_BACKEND = f"file://{_results_dir}"
+# Two kinds of work, two queues, two worker pools (see Procfile): the engine's
+# periodic work must never wait behind deliveries to a slow receiver.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_QUEUES = [Queue("engine"), Queue("webhooks"), Queue(CELERY_TASK_DEFAULT_QUEUE)]
+CELERY_TASK_ROUTES = {
+    "wedges.tasks.*": {"queue": "engine"},  # the tick and metric polls
+    "waivers.tasks.*": {"queue": "engine"},  # waiver expiry
+    "audit.tasks.*": {"queue": "engine"},
+    "webhooks.tasks.*": {"queue": "webhooks"},  # fan-out, deliveries, the outbox re-drive
+}
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -222,6 +233,18 @@ WEDGE_WAIVER_EXPIRY_SECONDS = env_float("WEDGE_WAIVER_EXPIRY_SECONDS", 300.0, mi
 WEDGE_WEBHOOK_TIMEOUT_SECONDS = env_float("WEDGE_WEBHOOK_TIMEOUT_SECONDS", 5.0, minimum=0.1)
 WEDGE_WEBHOOK_MAX_ATTEMPTS = env_int("WEDGE_WEBHOOK_MAX_ATTEMPTS", 12, minimum=1)
 WEDGE_WEBHOOK_BACKOFF_CAP_SECONDS = env_int("WEDGE_WEBHOOK_BACKOFF_CAP_SECONDS", 300, minimum=1)
+# Attempts one subscription may have in flight at once: a slow receiver holds
+# at most this many delivery workers.
+WEDGE_WEBHOOK_MAX_IN_FLIGHT = env_int("WEDGE_WEBHOOK_MAX_IN_FLIGHT", 1, minimum=1)
+# The circuit breaker: this many failures in a row open a subscription's
+# circuit for the cooldown (doubling while probes fail, at most the backoff cap).
+WEDGE_WEBHOOK_CIRCUIT_FAILURES = env_int("WEDGE_WEBHOOK_CIRCUIT_FAILURES", 5, minimum=1)
+WEDGE_WEBHOOK_CIRCUIT_COOLDOWN_SECONDS = env_int(
+    "WEDGE_WEBHOOK_CIRCUIT_COOLDOWN_SECONDS", 30, minimum=1
+)
+WEDGE_WEBHOOK_MAX_SUBSCRIPTIONS_PER_SECTION = env_int(
+    "WEDGE_WEBHOOK_MAX_SUBSCRIPTIONS_PER_SECTION", 20, minimum=1
+)
 
 # --- Email --------------------------------------------------------------------
 EMAIL_BACKEND = env_str(
