@@ -6,7 +6,7 @@ from pathlib import Path
 
 import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
-from kombu import Queue
+from kombu import Exchange, Queue
 
 from config.env import (
     env_bool,
@@ -207,7 +207,12 @@ else:
 # Two kinds of work, two queues, two worker pools (see Procfile): the engine's
 # periodic work must never wait behind deliveries to a slow receiver.
 CELERY_TASK_DEFAULT_QUEUE = "celery"
-CELERY_TASK_QUEUES = [Queue("engine"), Queue("webhooks"), Queue(CELERY_TASK_DEFAULT_QUEUE)]
+# Each queue with its own direct exchange and routing key, so a message
+# published by exchange and key reaches that queue alone.
+CELERY_TASK_QUEUES = [
+    Queue(name, Exchange(name, type="direct"), routing_key=name)
+    for name in ("engine", "webhooks", CELERY_TASK_DEFAULT_QUEUE)
+]
 CELERY_TASK_ROUTES = {
     "wedges.tasks.*": {"queue": "engine"},  # the tick and metric polls
     "waivers.tasks.*": {"queue": "engine"},  # waiver expiry

@@ -26,6 +26,7 @@ class Receiver:
     requests: int = 0  # every POST, whatever was answered
     in_flight: int = 0
     max_in_flight: int = 0
+    request_times: list[float] = field(default_factory=list)  # time.monotonic() of each POST
     seen_ids: set[str] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
     arrived: threading.Condition = field(init=False)
@@ -41,6 +42,7 @@ class Receiver:
     def _enter(self) -> None:
         with self._counter:
             self.requests += 1
+            self.request_times.append(time.monotonic())
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
 
