@@ -23,6 +23,7 @@ NOT_SECTION_LEAD: Final = "not_section_lead"
 
 # --- 409 ------------------------------------------------------------------------------------
 SUBSCRIPTION_LIMIT: Final = "subscription_limit"
+SUBSCRIPTION_DELETED: Final = "subscription_deleted"
 
 
 class SubscriptionInvalid(InvalidInput):

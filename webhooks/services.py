@@ -144,6 +144,17 @@ def subscription_create(
     return subscription
 
 
+def _lock_live(subscription: Subscription) -> Subscription:
+    try:
+        return Subscription.objects.select_for_update().get(
+            pk=subscription.pk, deleted_at__isnull=True
+        )
+    except Subscription.DoesNotExist:
+        raise SubscriptionRefused(
+            errors.SUBSCRIPTION_DELETED, "This subscription has been deleted."
+        ) from None
+
+
 def _cancel_pending(subscription: Subscription) -> int:
     return Delivery.objects.filter(subscription=subscription, status=DeliveryStatus.PENDING).update(
         status=DeliveryStatus.CANCELLED, lease_until=None
@@ -163,9 +174,7 @@ def subscription_update(
     circuit, so it starts afresh.
     """
     with transaction.atomic():
-        locked = Subscription.objects.select_for_update().get(
-            pk=subscription.pk, deleted_at__isnull=True
-        )
+        locked = _lock_live(subscription)
         changes: dict[str, Any] = {}
         if events is not None and sorted(set(events)) != locked.events:
             locked.events = changes["events"] = sorted(set(events))
@@ -189,9 +198,7 @@ def subscription_update(
 def subscription_delete(*, actor: User, subscription: Subscription) -> None:
     """Soft delete: it gets nothing more and leaves the lists; its delivery log stays."""
     with transaction.atomic():
-        locked = Subscription.objects.select_for_update().get(
-            pk=subscription.pk, deleted_at__isnull=True
-        )
+        locked = _lock_live(subscription)
         locked.deleted_at = timezone.now()
         locked.active = False
         locked.save(update_fields=["deleted_at", "active"])

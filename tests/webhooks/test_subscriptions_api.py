@@ -184,3 +184,40 @@ def test_a_transition_writes_one_outbox_row_whatever_the_number_of_subscribers(
     assert len(created) == 30
     assert services.fan_out(str(event.pk)) == []  # a second fan-out (a re-drive) adds nothing
     assert Delivery.objects.filter(event=event).count() == 30
+
+
+@pytest.mark.django_db
+def test_a_lead_of_several_sections_names_one(token_client, demo):
+    from org.models import Section
+
+    Section.objects.get(slug="platform").leads.add(demo["frank"])
+    frank = token_client("frank")
+    unnamed = create(frank)
+    assert unnamed.status_code == 400
+    assert unnamed.json()["errors"][0]["field"] == "section"
+    assert create(frank, section="platform").json()["section"] == "platform"
+
+
+@pytest.mark.django_db
+def test_credentials_kept_from_before_are_not_shown(token_client, demo):
+    Subscription.objects.create(
+        url="http://deployer:s3cret@127.0.0.1:9/hook",
+        secret=SECRET,
+        events=["RWG-003"],
+        created_by=demo["dave"],
+    )
+    listed = token_client("dave").get("/api/v1/webhooks/")
+    assert listed.json()["results"][0]["url"] == "http://***@127.0.0.1:9/hook"
+    assert "s3cret" not in listed.content.decode()
+
+
+def test_errors_kept_from_before_become_short():
+    from importlib import import_module
+
+    migration = import_module("webhooks.migrations.0003_sections_and_short_errors")
+    assert migration.short_error(500, "<html>stack trace</html>") == "HTTP 500"
+    assert migration.short_error(302, "") == ""
+    assert migration.short_error(301, "moved") == "redirect not followed: HTTP 301"
+    assert migration.short_error(None, "ReadTimeout: ... Read timed out.") == "timeout"
+    refused = "ConnectionError: ... [Errno 111] Connection refused"
+    assert migration.short_error(None, refused) == "connection refused"
