@@ -242,7 +242,7 @@ WEDGE_WEBHOOK_BACKOFF_CAP_SECONDS = env_int("WEDGE_WEBHOOK_BACKOFF_CAP_SECONDS",
 # at most this many delivery workers.
 WEDGE_WEBHOOK_MAX_IN_FLIGHT = env_int("WEDGE_WEBHOOK_MAX_IN_FLIGHT", 1, minimum=1)
 # The circuit breaker: this many failures in a row open a subscription's
-# circuit for the cooldown (doubling while probes fail, at most the backoff cap).
+# circuit for the cooldown (doubling while trial attempts fail, at most the backoff cap).
 WEDGE_WEBHOOK_CIRCUIT_FAILURES = env_int("WEDGE_WEBHOOK_CIRCUIT_FAILURES", 5, minimum=1)
 WEDGE_WEBHOOK_CIRCUIT_COOLDOWN_SECONDS = env_int(
     "WEDGE_WEBHOOK_CIRCUIT_COOLDOWN_SECONDS", 30, minimum=1

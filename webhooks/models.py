@@ -38,7 +38,7 @@ class Subscription(models.Model):
         null=True, blank=True, help_text="Deleted through the API; its delivery log is kept."
     )
     # The circuit breaker: closed while circuit_open_until is empty; open until
-    # that time; once it has passed, half-open: one probe decides.
+    # that time; once it has passed, half-open: one trial attempt decides.
     consecutive_failures = models.PositiveIntegerField(default=0)
     circuit_open_until = models.DateTimeField(null=True, blank=True)
 

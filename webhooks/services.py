@@ -269,7 +269,7 @@ def backoff(attempts: int) -> timedelta:
 
 
 def circuit_cooldown(consecutive_failures: int) -> timedelta:
-    """How long a circuit stays open: the cooldown, doubled for each failed probe."""
+    """How long a circuit stays open: the cooldown, doubled for each failed trial attempt."""
     beyond = max(consecutive_failures - settings.WEDGE_WEBHOOK_CIRCUIT_FAILURES, 0)
     seconds = settings.WEDGE_WEBHOOK_CIRCUIT_COOLDOWN_SECONDS * 2 ** min(beyond, 16)
     return timedelta(seconds=min(seconds, settings.WEDGE_WEBHOOK_BACKOFF_CAP_SECONDS))
@@ -291,7 +291,7 @@ class Claim:
     payload: dict[str, Any]
     attempt: int
     lease_until: datetime
-    probe: bool  # the one attempt a half-open circuit lets through
+    trial: bool  # the one attempt a half-open circuit lets through
 
 
 @dataclass(frozen=True)
@@ -324,7 +324,7 @@ def claim(delivery_id: str, *, now: datetime) -> Claim | None:
         if row["lease_until"] is not None and row["lease_until"] > now:
             return None
         # A short lock on the subscription serialises claims for it, so the
-        # in-flight count and the half-open probe cannot be raced.
+        # in-flight count and the half-open trial cannot be raced.
         subscription = Subscription.objects.select_for_update().get(pk=row["subscription_id"])
         if not subscription.active or subscription.deleted_at is not None:
             Delivery.objects.filter(pk=delivery_id, status=DeliveryStatus.PENDING).update(
@@ -337,8 +337,8 @@ def claim(delivery_id: str, *, now: datetime) -> Claim | None:
                 pk=delivery_id, status=DeliveryStatus.PENDING, next_attempt_at__lt=open_until
             ).update(next_attempt_at=open_until)
             return None
-        probe = open_until is not None
-        allowed = 1 if probe else settings.WEDGE_WEBHOOK_MAX_IN_FLIGHT
+        trial = open_until is not None
+        allowed = 1 if trial else settings.WEDGE_WEBHOOK_MAX_IN_FLIGHT
         in_flight = Delivery.objects.filter(
             subscription=subscription, status=DeliveryStatus.PENDING, lease_until__gt=now
         ).count()
@@ -356,8 +356,8 @@ def claim(delivery_id: str, *, now: datetime) -> Claim | None:
         )
         if not claimed:
             return None
-        if probe:
-            # The others wait while the probe is out (or its lease runs, if it dies).
+        if trial:
+            # The others wait while the trial is out (or its lease runs, if it dies).
             Subscription.objects.filter(pk=subscription.pk).update(circuit_open_until=lease_until)
         delivery = Delivery.objects.only("attempts", "event_code", "payload").get(pk=delivery_id)
     return Claim(
@@ -369,7 +369,7 @@ def claim(delivery_id: str, *, now: datetime) -> Claim | None:
         payload=delivery.payload,
         attempt=delivery.attempts,
         lease_until=lease_until,
-        probe=probe,
+        trial=trial,
     )
 
 
@@ -458,8 +458,8 @@ def record(
             status = DeliveryStatus.DELIVERED
             subscription.consecutive_failures = 0
             subscription.circuit_open_until = None
-            if claim.probe:
-                # The rows that waited for this probe may go at once.
+            if claim.trial:
+                # The rows that waited for this trial may go at once.
                 Delivery.objects.filter(
                     subscription=subscription,
                     status=DeliveryStatus.PENDING,

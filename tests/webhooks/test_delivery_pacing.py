@@ -95,7 +95,7 @@ def test_one_delivery_in_flight_per_subscription_others_wait(subscribe, outbox_r
 
 
 @pytest.mark.django_db
-def test_a_failing_receiver_opens_its_circuit_then_gets_one_probe(subscribe, outbox_row, settings):
+def test_a_failing_receiver_opens_its_circuit_then_gets_one_trial(subscribe, outbox_row, settings):
     settings.WEDGE_WEBHOOK_CIRCUIT_FAILURES = 3
     settings.WEDGE_WEBHOOK_CIRCUIT_COOLDOWN_SECONDS = 30
     with webhook_receiver(SECRET) as receiver, time_machine.travel(NOW, tick=False) as clock:
@@ -114,19 +114,19 @@ def test_a_failing_receiver_opens_its_circuit_then_gets_one_probe(subscribe, out
         assert (rows[3].attempts, rows[3].next_attempt_at) == (0, NOW + seconds(30))
         assert str(rows[3].pk) not in services.due_deliveries(timezone.now())
 
-        clock.shift(seconds(30))  # half-open: one probe, the others wait for it
+        clock.shift(seconds(30))  # half-open: one trial, the others wait for it
         with mock.patch("webhooks.tasks.publish"):
             subscription.refresh_from_db()
             claim = services.claim(str(rows[3].pk), now=timezone.now())
             assert claim is not None
             assert services.claim(str(rows[4].pk), now=timezone.now()) is None
             services.post_and_record(claim)
-        assert receiver.requests == 4  # the probe failed: open again, for longer
+        assert receiver.requests == 4  # the trial failed: open again, for longer
         subscription.refresh_from_db()
         assert subscription.circuit_open_until == NOW + seconds(30) + seconds(60)
 
         clock.shift(seconds(60))
-        services.deliver(str(rows[4].pk))  # this probe succeeds: closed again
+        services.deliver(str(rows[4].pk))  # this trial succeeds: closed again
         subscription.refresh_from_db()
         assert subscription.circuit_open_until is None
         assert subscription.consecutive_failures == 0
