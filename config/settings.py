@@ -6,6 +6,7 @@ from pathlib import Path
 
 import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Exchange, Queue
 
 from config.env import (
     env_bool,
@@ -195,15 +196,40 @@ if REDIS_URL:
     CELERY_RESULT_BACKEND = REDIS_URL
 else:
     # Embedded default: a broker on the filesystem, so `make run` needs no Redis.
+    # Every process that may queue a task (runserver, shell, a management
+    # command) makes the folders itself: the transport and the result backend
+    # refuse to start without them.
     _broker_dir = VAR_DIR / "broker"
+    _results_dir = VAR_DIR / "results"
+    for _folder in ("queue", "processed", "control"):
+        (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
+    _results_dir.mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
+        # Without it the exchange tables land in ./control of whatever
+        # directory the process started in.
+        "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
-    CELERY_RESULT_BACKEND = f"file://{VAR_DIR / 'results'}"
+    CELERY_RESULT_BACKEND = f"file://{_results_dir}"
+# Two kinds of work, two queues, two worker pools (see Procfile): the engine's
+# periodic work must never wait behind deliveries to a slow receiver.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+# Each queue with its own direct exchange and routing key, so a message
+# published by exchange and key reaches that queue alone.
+CELERY_TASK_QUEUES = [
+    Queue(name, Exchange(name, type="direct"), routing_key=name)
+    for name in ("engine", "webhooks", CELERY_TASK_DEFAULT_QUEUE)
+]
+CELERY_TASK_ROUTES = {
+    "wedges.tasks.*": {"queue": "engine"},  # the tick and metric polls
+    "waivers.tasks.*": {"queue": "engine"},  # waiver expiry
+    "audit.tasks.*": {"queue": "engine"},
+    "webhooks.tasks.*": {"queue": "webhooks"},  # fan-out, deliveries, the outbox re-drive
+}
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -232,6 +258,18 @@ if WEDGE_MAX_STAGE_HOURS > MAX_STAGE_HOURS:
 WEDGE_WEBHOOK_TIMEOUT_SECONDS = env_float("WEDGE_WEBHOOK_TIMEOUT_SECONDS", 5.0, minimum=0.1)
 WEDGE_WEBHOOK_MAX_ATTEMPTS = env_int("WEDGE_WEBHOOK_MAX_ATTEMPTS", 12, minimum=1)
 WEDGE_WEBHOOK_BACKOFF_CAP_SECONDS = env_int("WEDGE_WEBHOOK_BACKOFF_CAP_SECONDS", 300, minimum=1)
+# Attempts one subscription may have in flight at once: a slow receiver holds
+# at most this many delivery workers.
+WEDGE_WEBHOOK_MAX_IN_FLIGHT = env_int("WEDGE_WEBHOOK_MAX_IN_FLIGHT", 1, minimum=1)
+# The circuit breaker: this many failures in a row open a subscription's
+# circuit for the cooldown (doubling while trial attempts fail, at most the backoff cap).
+WEDGE_WEBHOOK_CIRCUIT_FAILURES = env_int("WEDGE_WEBHOOK_CIRCUIT_FAILURES", 5, minimum=1)
+WEDGE_WEBHOOK_CIRCUIT_COOLDOWN_SECONDS = env_int(
+    "WEDGE_WEBHOOK_CIRCUIT_COOLDOWN_SECONDS", 30, minimum=1
+)
+WEDGE_WEBHOOK_MAX_SUBSCRIPTIONS_PER_SECTION = env_int(
+    "WEDGE_WEBHOOK_MAX_SUBSCRIPTIONS_PER_SECTION", 20, minimum=1
+)
 
 # --- Audit anchors --------------------------------------------------------------
 # Beat records the audit chain's head (id, hash, time) outside the database

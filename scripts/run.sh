@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 export PORT="${PORT:-8000}" WEDGE_PORT="${PORT:-8000}"
 export WEDGE_VAR_DIR="${WEDGE_VAR_DIR:-$PWD/var}"
-mkdir -p "$WEDGE_VAR_DIR"/broker/queue "$WEDGE_VAR_DIR"/broker/processed "$WEDGE_VAR_DIR"/results
+mkdir -p "$WEDGE_VAR_DIR"  # the settings make the broker and result folders inside
 
 # A local instance: production settings, a generated secret, plain HTTP on loopback.
 if [ ! -s "$WEDGE_VAR_DIR/secret_key" ]; then

@@ -140,7 +140,7 @@ def token_client(demo: dict[str, User]):
 
 @pytest.fixture(scope="session")
 def celery_worker_process(django_db_setup, tmp_path_factory):
-    """A real Celery worker on Redis, pointed at the test database.
+    """A real Celery worker on Redis, pointed at the test database, consuming every queue.
 
     Tests that use it must commit their data (``transaction=True``) so the
     worker's own connections can see it.

@@ -27,17 +27,24 @@ def wait_until(predicate: Any, timeout: float, interval: float = 0.05) -> bool:
 
 @dataclass
 class Worker:
-    """A Celery worker subprocess on a given broker, against the test database."""
+    """A Celery worker subprocess on a given broker, against the test database.
+
+    ``queues`` as in the Procfile (``"engine,celery"`` or ``"webhooks"``);
+    ``None`` consumes every queue of ``CELERY_TASK_QUEUES``, engine work and
+    deliveries alike.
+    """
 
     redis_url: str
     log_path: Path
     extra_env: dict[str, str] = field(default_factory=dict)
     name: str = "test-worker"
+    queues: str | None = None
     process: subprocess.Popen[bytes] | None = None
     log: IO[bytes] | None = None
     hostname: str = ""
 
     def start(self) -> None:
+        from django.conf import settings
         from django.db import DEFAULT_DB_ALIAS, connections
 
         # The application role, as workers connect in production (never the owner).
@@ -69,6 +76,8 @@ class Worker:
                 "--without-mingle",
                 "--hostname",
                 self.hostname,
+                "--queues",
+                self.queues or ",".join(queue.name for queue in settings.CELERY_TASK_QUEUES),
             ],
             cwd=ROOT,
             env=env,

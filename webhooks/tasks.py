@@ -1,24 +1,42 @@
+"""The delivery workers' tasks (queue ``webhooks``; see ``CELERY_TASK_ROUTES``)."""
+
 from __future__ import annotations
 
 from celery import shared_task
 from django.utils import timezone
 
 from webhooks import services
+from webhooks.dispatch import DELIVER, FAN_OUT, REDRIVE, publish
+
+# A hard stop a little past the lease: a receiver that trickles its answer
+# cannot hold a delivery worker for longer than the row stays claimed.
+_ATTEMPT_TIME_LIMIT = int(services.lease_duration().total_seconds()) + 1
 
 
-@shared_task(name="webhooks.tasks.deliver", ignore_result=True)
+@shared_task(name=FAN_OUT, ignore_result=True)
+def fan_out(event_id: str) -> int:
+    """One delivery per subscriber to the event, each queued at once."""
+    ids = services.fan_out(event_id)
+    return publish(DELIVER, ids)
+
+
+@shared_task(name=DELIVER, ignore_result=True, time_limit=_ATTEMPT_TIME_LIMIT)
 def deliver(delivery_id: str) -> None:
-    delivery = services.deliver(delivery_id)
-    if delivery is not None and delivery.status == "pending":
-        # Retry at the backoff time; the beat re-drive is the safety net.
-        delay = max((delivery.next_attempt_at - timezone.now()).total_seconds(), 0)
-        deliver.apply_async(args=(delivery_id,), countdown=delay)
+    result = services.deliver(delivery_id)
+    if result is None:
+        return  # not due, held by another attempt, or waiting for its circuit
+    if result.retry_at is not None:
+        # Not before the backoff allows; the beat re-drive is the safety net.
+        publish(DELIVER, [delivery_id], eta=result.retry_at)
+    if result.next_ids:
+        publish(DELIVER, result.next_ids)
 
 
-@shared_task(name="webhooks.tasks.redrive", ignore_result=True)
+@shared_task(name=REDRIVE, ignore_result=True)
 def redrive() -> int:
-    """Queue every due delivery: those whose queueing failed or whose retry is due."""
-    ids = services.due_deliveries(timezone.now())
-    for delivery_id in ids:
-        deliver.delay(delivery_id)
-    return len(ids)
+    """Queue what is waiting: events not fanned out, deliveries whose attempt is due."""
+    events = services.waiting_events()
+    publish(FAN_OUT, events)
+    due = services.due_deliveries(timezone.now())
+    publish(DELIVER, due)
+    return len(events) + len(due)

@@ -124,11 +124,17 @@ def broker(private_redis: PrivateRedis, settings: Any) -> Iterator[PrivateRedis]
 
 @pytest.fixture
 def workers(tmp_path: Path) -> Iterator[Any]:
-    """``workers(redis_url)`` starts a worker; every one started is stopped at the end."""
+    """``workers(redis_url)`` starts a worker; every one started is stopped at the end.
+
+    By default it consumes every queue; ``queues="webhooks"`` starts one pool
+    of the production layout (see Procfile).
+    """
     started: list[Worker] = []
 
-    def start(redis_url: str, **extra_env: str) -> Worker:
-        worker = Worker(redis_url, tmp_path / f"worker-{len(started)}.log", extra_env, "fault")
+    def start(redis_url: str, queues: str | None = None, **extra_env: str) -> Worker:
+        name = f"fault-{(queues or 'all').split(',')[0]}"
+        log = tmp_path / f"worker-{len(started)}.log"
+        worker = Worker(redis_url, log, extra_env, name, queues=queues)
         worker.start()
         started.append(worker)
         return worker

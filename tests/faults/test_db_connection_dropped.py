@@ -20,7 +20,7 @@ from rest_framework.test import APIClient
 
 from audit.models import AuditEvent
 from org.tokens import api_token_for
-from webhooks.models import Delivery
+from webhooks.models import OutboxEvent
 from webhooks.services import subscription_create
 from wedges import rollout
 from wedges.models import MetricSnapshot, RolloutWedge, State
@@ -80,7 +80,7 @@ def test_a_dropped_connection_leaves_no_half_written_rows(demo, submit, monkeypa
     client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_for(user=demo['alice'])}")
     before = RolloutWedge.objects.get(proposal=proposal)
     events_before = AuditEvent.objects.count()
-    deliveries_before = Delivery.objects.count()
+    outbox_before = OutboxEvent.objects.count()
 
     name, action, expected = FAULTS[fault]
     monkeypatch.setattr(rollout, name, fault_before(getattr(rollout, name), action))
@@ -101,7 +101,7 @@ def test_a_dropped_connection_leaves_no_half_written_rows(demo, submit, monkeypa
     assert not MetricSnapshot.objects.filter(wedge=after).exists()
     assert AuditEvent.objects.count() == events_before
     assert not AuditEvent.objects.filter(proposal_id=proposal.pk, code="RWG-003").exists()
-    assert Delivery.objects.count() == deliveries_before
+    assert OutboxEvent.objects.count() == outbox_before
 
     # The service is whole again: the same snapshot now rolls the wedge back.
     retried = client.post(url, {"metrics": {"error_rate": 0.5}}, format="json")
@@ -109,4 +109,4 @@ def test_a_dropped_connection_leaves_no_half_written_rows(demo, submit, monkeypa
     assert retried.json()["wedge_state"] == State.ROLLED_BACK
     assert AuditEvent.objects.filter(proposal_id=proposal.pk, code="RWG-003").count() == 1
     assert MetricSnapshot.objects.filter(wedge=after).count() == 1
-    assert Delivery.objects.filter(proposal_id=proposal.pk, event_code="RWG-003").count() == 1
+    assert OutboxEvent.objects.filter(proposal_id=proposal.pk, event_code="RWG-003").count() == 1

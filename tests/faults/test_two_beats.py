@@ -21,7 +21,7 @@ from django.db import connection
 from django.utils import timezone
 
 from audit.models import AuditEvent
-from webhooks.models import Delivery
+from webhooks.models import OutboxEvent
 from webhooks.services import subscription_create
 from wedges import rollout
 from wedges.models import MetricSnapshot, RolloutWedge, State
@@ -85,7 +85,11 @@ def assert_moved_exactly_once(groups: dict[str, list[int]]) -> None:
     expected = {(pk, "RWG-001"): 1 for pk in groups["advance"]}
     expected |= {(pk, "RWG-002"): 1 for pk in groups["pause"]}
     assert dict(events) == expected
-    outbox = Counter(Delivery.objects.values_list("proposal_id", "event_code"))
+    outbox = Counter(
+        OutboxEvent.objects.filter(event_code__startswith="RWG").values_list(
+            "proposal_id", "event_code"
+        )
+    )
     assert dict(outbox) == expected
     wedges = {w.proposal_id: w for w in RolloutWedge.objects.filter(proposal_id__in=due)}
     for pk in groups["advance"]:

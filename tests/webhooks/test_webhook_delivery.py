@@ -3,9 +3,11 @@
 import time
 
 import pytest
+import time_machine
+from django.utils import timezone
 
-from webhooks.models import Delivery, DeliveryStatus
-from webhooks.services import backoff, deliver, subscription_create
+from webhooks.models import Delivery, DeliveryStatus, OutboxEvent
+from webhooks.services import backoff, deliver, fan_out, subscription_create
 from wedges.rollout import validate_metrics, wedge_record_snapshot, wedge_start
 
 from .receiver import webhook_receiver
@@ -60,16 +62,22 @@ def test_failed_attempt_is_retried_with_the_same_delivery_id(
         proposal = submit("alice")
         with django_capture_on_commit_callbacks(execute=False):
             wedge_start(proposal_id=proposal.pk, actor=demo["dave"])
-        delivery = Delivery.objects.get()
-        first = deliver(str(delivery.pk))
-        assert first.status == DeliveryStatus.PENDING
-        assert first.attempts == 1
-        assert first.last_status_code == 500
-        assert first.next_attempt_at == first.last_attempt_at + backoff(1)
-        second = deliver(str(delivery.pk))
+        (delivery_id,) = fan_out(OutboxEvent.objects.get(event_code="WDG-102").pk)
+        with time_machine.travel(timezone.now(), tick=False) as clock:
+            first = deliver(delivery_id)
+            assert first is not None
+            assert first.status == DeliveryStatus.PENDING
+            delivery = Delivery.objects.get(pk=delivery_id)
+            assert delivery.attempts == 1
+            assert delivery.last_status_code == 500
+            assert delivery.next_attempt_at == delivery.last_attempt_at + backoff(1)
+            assert first.retry_at == delivery.next_attempt_at
+            clock.shift(backoff(1))
+            second = deliver(delivery_id)
+        assert second is not None
         assert second.status == DeliveryStatus.DELIVERED
-        assert second.attempts == 2
-    assert [e["delivery"] for e in receiver.received] == [str(delivery.pk)]
+        assert Delivery.objects.get(pk=delivery_id).attempts == 2
+    assert [e["delivery"] for e in receiver.received] == [delivery_id]
 
 
 def test_backoff_is_exponential_and_capped(settings):

@@ -1,0 +1,63 @@
+"""Handing outbox work to Celery by task name.
+
+The services and the tasks both use this module and it imports neither, so
+the service layer never reaches back into its own tasks.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from typing import Final
+
+from django.db import transaction
+
+from config.celery import app
+
+log = logging.getLogger(__name__)
+
+FAN_OUT: Final = "webhooks.tasks.fan_out"
+DELIVER: Final = "webhooks.tasks.deliver"
+REDRIVE: Final = "webhooks.tasks.redrive"
+
+_publisher: ThreadPoolExecutor | None = None
+_publisher_lock = threading.Lock()
+
+
+def publish(task: str, ids: Sequence[str], *, eta: datetime | None = None) -> int:
+    """Queue ``task`` once per id; stop at the first broker error. Returns how many went.
+
+    ``retry=False``: with the broker down the committed rows wait for the
+    re-drive, so there is nothing to gain from blocking here.
+    """
+    for queued, row_id in enumerate(ids):
+        try:
+            app.send_task(task, args=(row_id,), eta=eta, retry=False, ignore_result=True)
+        except Exception:
+            log.warning("broker down: %d %s left to the re-drive", len(ids) - queued, task)
+            return queued
+    return len(ids)
+
+
+def publish_on_commit(task: str, ids: Sequence[str]) -> None:
+    """Queue ``task`` for each id once the current transaction commits, off the caller's thread.
+
+    Publishing runs on one background thread: with the broker down, a publish
+    blocks for seconds in redis-py's connection retries, and the transition's
+    request (a rollback, say) must not. If publishing fails, or the process
+    ends first, the committed rows wait for the beat re-drive.
+    """
+    ids = list(ids)
+    if ids:
+        transaction.on_commit(lambda: _background().submit(publish, task, ids))
+
+
+def _background() -> ThreadPoolExecutor:
+    global _publisher
+    with _publisher_lock:
+        if _publisher is None:  # created lazily: after gunicorn or Celery fork
+            _publisher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wedge-outbox")
+        return _publisher
