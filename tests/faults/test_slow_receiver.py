@@ -27,7 +27,9 @@ from .conftest import wait_until
 SECRET = "fault-test-webhook-secret"
 ROLLBACKS = 12
 TIMEOUT = 2  # the delivery workers' WEDGE_WEBHOOK_TIMEOUT_SECONDS
-LATE = 3.0  # seconds: what "at once" allows on two busy cores
+# Seconds: what "at once" allows on two busy cores. Blocked behind the slow
+# receiver, arrivals were 0.7-35 s late and fewer than twelve came within 15 s.
+LATE = 5.0
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 
