@@ -19,7 +19,7 @@ from rest_framework.response import Response
 
 from config.api.schema import error_responses
 from org.models import User
-from waivers import selectors, services
+from waivers import rules, selectors, services
 from waivers.filters import WaiverFilter
 from waivers.models import WaiverRequest
 from waivers.serializers import (
@@ -76,7 +76,8 @@ class WaiverViewSet(
     @extend_schema(
         summary="Request a waiver",
         description='Scope: `{"proposal": <id>}` for one proposal, or `{"subsystem": '
-        '"<slug>", "change_type": "..."}` for a standing waiver. `duration_days` 1 to 90.',
+        f'"<slug>", "change_type": "..."}}` for a standing waiver. `duration_days` 1 to '
+        f"{rules.MAX_WAIVER_DAYS}.",
         request=WaiverInputSerializer,
         responses={201: WaiverSerializer, **error_responses(400, 403, 409)},
     )

@@ -17,7 +17,7 @@ database's ``one_open_request_per_proposal`` constraint settles a race.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -30,13 +30,7 @@ from org import access
 from org.models import Subsystem, User
 from waivers import errors, notifications, rules, selectors
 from waivers.errors import FieldError, NotAllowed, WaiverInvalid, WaiverRuleError
-from waivers.models import (
-    MAX_WAIVER_DAYS,
-    ApprovalRole,
-    WaiverApproval,
-    WaiverRequest,
-    WaiverState,
-)
+from waivers.models import ApprovalRole, WaiverApproval, WaiverRequest, WaiverState
 from wedges.models import ChangeProposal, ChangeType, State
 from wedges.selectors import readable_proposals
 
@@ -156,17 +150,9 @@ def _validate_request(
                 f"The rationale is longer than {RATIONALE_MAX} characters.",
             )
         )
-    if (
-        isinstance(duration_days, bool)
-        or not isinstance(duration_days, int)
-        or not 1 <= duration_days <= MAX_WAIVER_DAYS
-    ):
+    if not rules.duration_allowed(duration_days):
         problems.append(
-            FieldError(
-                "duration_days",
-                errors.DURATION_OUT_OF_RANGE,
-                f"A waiver lasts 1 to {MAX_WAIVER_DAYS} days from its approval.",
-            )
+            FieldError("duration_days", errors.DURATION_OUT_OF_RANGE, rules.DURATION_OUT_OF_RANGE)
         )
     standing = subsystem is not None or bool(change_type)
     if proposal is not None and standing:
@@ -251,7 +237,7 @@ def waiver_approve(
     The vote takes the lead's slot when the approver leads the owning section
     and that slot is free, the reviewer's slot otherwise (``rules.vote_role``).
     On activation the waiver covers what it was for (``_cover``) and runs
-    ``duration_days`` days, never more than 90, from ``now``.
+    ``duration_days`` days from ``now`` (``rules.expiry``).
     """
     rules.require_reviewer(approver, "approve")
     comment = _text("comment", comment, required=False)
@@ -286,8 +272,7 @@ def waiver_approve(
                 approval=approval,
             )
             return locked
-        days = min(locked.duration_days, MAX_WAIVER_DAYS)
-        locked.approve(now=now, expires_at=now + timedelta(days=days))
+        locked.approve(now=now, expires_at=rules.expiry(now, locked.duration_days))
         locked.save()
         record_event(
             code=EventCode.WAIVER_APPROVED,

@@ -10,7 +10,7 @@ from django.utils import timezone
 from org import access
 from waivers import selectors
 from waivers.models import WaiverState
-from waivers.rules import OPEN_STATES
+from waivers.rules import MAX_WAIVER_DAYS, OPEN_STATES
 from wedges.models import ChangeProposal, State
 
 register = template.Library()
@@ -31,6 +31,12 @@ _BADGES = {
 def waiver_badge(state: str) -> str:
     """The CSS class of a waiver state's badge."""
     return _BADGES.get(WaiverState(state), "") if state in WaiverState.values else ""
+
+
+@register.simple_tag
+def max_waiver_days() -> int:
+    """The most days an approved waiver runs (``waivers.rules.MAX_WAIVER_DAYS``)."""
+    return MAX_WAIVER_DAYS
 
 
 @register.simple_tag
