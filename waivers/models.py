@@ -56,6 +56,9 @@ class WaiverRequest(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
         related_name="+",
     )
     closing_reason = models.TextField(blank=True)
+    covered_proposals = models.ManyToManyField(
+        "wedges.ChangeProposal", through="WaiverCoverage", related_name="+", blank=True
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -143,3 +146,20 @@ class WaiverApproval(models.Model):
 
     def __str__(self) -> str:
         return f"{self.approver_id} approved waiver #{self.waiver_id} as {self.role}"
+
+
+class WaiverCoverage(models.Model):
+    """The waiver that lifted the waivable rules of a proposal: at most one per proposal.
+
+    The row stays when its waiver closes, the record of what lifted the
+    proposal's rules (a closed waiver no longer lets the proposal start); a
+    waiver that covers the proposal later takes its place.
+    """
+
+    waiver = models.ForeignKey(WaiverRequest, on_delete=models.PROTECT, related_name="coverages")
+    proposal = models.OneToOneField(
+        "wedges.ChangeProposal", on_delete=models.CASCADE, related_name="waiver_coverage"
+    )
+
+    def __str__(self) -> str:
+        return f"waiver #{self.waiver_id} covers proposal #{self.proposal_id}"

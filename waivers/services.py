@@ -9,7 +9,7 @@ Locks, to stay deadlock-free with the submission path and the engine:
 the order is the waiver row, then the subsystem row (standing waivers only),
 then proposal rows. Every lock is FOR NO KEY UPDATE (``no_key=True``): it
 excludes the other services just as well, but not the key-share locks that
-inserts referencing the row take (an approval row, a proposal's ``waiver``),
+inserts referencing the row take (an approval row, a ``WaiverCoverage`` row),
 so a transaction that already holds the audit chain lock is never stuck
 behind one that waits for it. Requesting locks no proposal at all: the
 database's ``one_open_request_per_proposal`` constraint settles a race.
@@ -30,8 +30,9 @@ from org import access
 from org.models import Subsystem, User
 from waivers import errors, notifications, rules, selectors
 from waivers.errors import FieldError, NotAllowed, WaiverInvalid, WaiverRuleError
-from waivers.models import ApprovalRole, WaiverApproval, WaiverRequest, WaiverState
+from waivers.models import ApprovalRole, WaiverApproval, WaiverCoverage, WaiverRequest, WaiverState
 from wedges.models import ChangeProposal, ChangeType, State
+from wedges.rollout import RolloutRefused
 from wedges.selectors import readable_proposals
 
 # The code DRF gives an unknown id; an unreadable proposal gets the same answer.
@@ -196,7 +197,7 @@ def _validate_request(
 def _proposal_for_request(proposal_id: int, now: datetime) -> ChangeProposal:
     """The proposal, re-read, if a request may be filed for it now; the refusal otherwise."""
     proposal = ChangeProposal.objects.select_related(
-        "rollout_wedge", "subsystem__section", "waiver", "author"
+        "rollout_wedge", "subsystem__section", "author", *selectors.COVER_JOINS
     ).get(pk=proposal_id)
     if proposal.rollout_wedge.wedge_state != State.PENDING:
         raise WaiverRuleError(
@@ -208,10 +209,11 @@ def _proposal_for_request(proposal_id: int, now: datetime) -> ChangeProposal:
             errors.WAIVER_NOT_NEEDED,
             f"Proposal #{proposal.pk} breaks no waivable rule; it needs no waiver.",
         )
-    if proposal.waiver is not None and proposal.waiver.is_active_at(now):
+    cover = selectors.covering_waiver(proposal)
+    if cover is not None and cover.is_active_at(now):
         raise WaiverRuleError(
             errors.ALREADY_COVERED,
-            f"Proposal #{proposal.pk} is already covered by waiver #{proposal.waiver_id}.",
+            f"Proposal #{proposal.pk} is already covered by waiver #{cover.pk}.",
         )
     pending = (
         WaiverRequest.objects.filter(proposal=proposal, state__in=rules.OPEN_STATES)
@@ -414,7 +416,7 @@ def apply_standing_waiver(*, proposal: ChangeProposal, now: datetime) -> WaiverR
     transaction (the ``proposal_submitted`` receiver). Returns the waiver
     applied, or ``None``.
     """
-    if not proposal.waiver_required or proposal.waiver_id is not None:
+    if not proposal.waiver_required or selectors.covering_waiver(proposal) is not None:
         return None
     with transaction.atomic():
         # Serialises with a standing waiver being approved for this subsystem
@@ -433,6 +435,32 @@ def apply_standing_waiver(*, proposal: ChangeProposal, now: datetime) -> WaiverR
             return None
         _apply(waiver, proposal, now, actor=None)
     return waiver
+
+
+def require_active_cover(proposal: ChangeProposal, now: datetime) -> dict[str, Any] | None:
+    """Refuse to start a proposal that needs a waiver unless an active one covers it.
+
+    A start check (``wedges.hooks``, registered in ``WaiversConfig.ready``):
+    ``wedge_start`` calls it holding the wedge's row lock. It locks the
+    covering waiver (wedge first, then waiver; the services here never lock
+    a wedge) so a revocation or expiry cannot commit between this check and
+    the start. Returns the waiver for the start's audit event.
+    """
+    if not proposal.waiver_required:
+        return None
+    waiver = (
+        WaiverRequest.objects.select_for_update(of=("self",), no_key=True)
+        .filter(coverages__proposal_id=proposal.pk)
+        .first()
+    )
+    if waiver is None or not waiver.is_active_at(now):
+        raise RolloutRefused(
+            "waiver_required",
+            "This proposal breaks rules that only a waiver can lift "
+            f"({', '.join(proposal.waivable_codes)}); it cannot start until an active "
+            "waiver covers it.",
+        )
+    return {"waiver": waiver.pk}
 
 
 def _cover(waiver: WaiverRequest, now: datetime) -> list[int]:
@@ -462,8 +490,7 @@ def _cover(waiver: WaiverRequest, now: datetime) -> list[int]:
 def _apply(
     waiver: WaiverRequest, proposal: ChangeProposal, now: datetime, *, actor: User | None
 ) -> None:
-    proposal.waiver = waiver
-    proposal.save(update_fields=["waiver"])
+    WaiverCoverage.objects.update_or_create(proposal=proposal, defaults={"waiver": waiver})
     record_event(
         code=EventCode.WAIVER_APPLIED,
         actor=actor,
@@ -493,7 +520,7 @@ def _lock(waiver: WaiverRequest) -> WaiverRequest:
 
 def _lock_proposals(queryset: QuerySet[ChangeProposal]) -> QuerySet[ChangeProposal]:
     return queryset.select_for_update(of=("self",), no_key=True).select_related(
-        "rollout_wedge", "subsystem__section", "waiver", "author"
+        "rollout_wedge", "subsystem__section", "author"
     )
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from audit.models import AuditEvent
 from waivers.models import WaiverRequest
+from waivers.selectors import covering_waiver
 from wedges.models import ChangeProposal
 
 # A fixed moment to travel to; tests move from it by whole days and seconds.
@@ -41,7 +42,12 @@ def fresh(waiver: WaiverRequest) -> WaiverRequest:
 
 
 def fresh_proposal(proposal: ChangeProposal) -> ChangeProposal:
-    return ChangeProposal.objects.select_related("waiver", "rollout_wedge").get(pk=proposal.pk)
+    return ChangeProposal.objects.select_related("rollout_wedge").get(pk=proposal.pk)
+
+
+def waiver_of(proposal: ChangeProposal) -> WaiverRequest | None:
+    """The waiver that covers ``proposal`` now, read afresh."""
+    return covering_waiver(fresh_proposal(proposal))
 
 
 def codes(waiver_id: int) -> list[str]:

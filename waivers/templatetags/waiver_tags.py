@@ -47,7 +47,7 @@ def proposal_waiver_info(proposal: ChangeProposal, user: Any) -> dict[str, Any]:
     that do not cover it because its author approved them (four eyes).
     """
     now = timezone.now()
-    waiver = proposal.waiver
+    waiver = selectors.covering_waiver(proposal)
     requests = list(selectors.proposal_waivers(proposal.pk, user))
     started = proposal.rollout_wedge.wedge_state != State.PENDING
     covered = waiver is not None and waiver.is_active_at(now)
