@@ -162,6 +162,21 @@ def can_operate(user: AnyUser, subsystem: Subsystem) -> bool:
     return user.has_perm("org.operate_section_rollouts") and is_lead_of(user, subsystem.section)
 
 
+def operated_by(user: AnyUser, *, via: str = "") -> Q:
+    """``can_operate`` as a filter: the rows whose subsystem ``user`` may operate.
+
+    ``via`` is the lookup from the rows to their subsystem, ending in ``__``
+    (``"proposal__subsystem__"`` for wedges); empty for subsystems themselves.
+    """
+    if not user.is_authenticated:
+        return Q(pk__in=[])
+    if user.has_perm("org.operate_rollouts"):
+        return Q()
+    if user.has_perm("org.operate_section_rollouts"):
+        return Q(**{f"{via}section__leads": user.pk})
+    return Q(pk__in=[])
+
+
 def can_operate_anything(user: AnyUser) -> bool:
     return user.is_authenticated and (
         user.has_perm("org.operate_rollouts") or user.has_perm("org.operate_section_rollouts")
