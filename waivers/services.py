@@ -17,6 +17,8 @@ database's ``one_open_request_per_proposal`` constraint settles a race.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -34,6 +36,8 @@ from waivers.models import ApprovalRole, WaiverApproval, WaiverCoverage, WaiverR
 from wedges.models import ChangeProposal, ChangeType, State
 from wedges.rollout import RolloutRefused
 from wedges.selectors import readable_proposals
+
+logger = logging.getLogger(__name__)
 
 # The code DRF gives an unknown id; an unreadable proposal gets the same answer.
 UNKNOWN_PROPOSAL = "does_not_exist"
@@ -308,57 +312,81 @@ def waiver_reject(*, waiver: WaiverRequest, approver: User, reason: str) -> Waiv
     waiver is closed for good (a new request starts over).
     """
     rules.require_reviewer(approver, "reject")
-    reason = _text("reason", reason, required=True)
-    now = timezone.now()
-    with transaction.atomic():
-        locked = _lock(waiver)
+
+    def check(locked: WaiverRequest) -> None:
         approvals = list(locked.approvals.select_related("approver"))
         rules.vote_role(rules.vote_facts(locked, approver, approvals), action="reject")
-        previous = locked.state
-        locked.reject(now=now, by=approver, reason=reason)
-        locked.save()
-        record_event(
-            code=EventCode.WAIVER_REJECTED,
-            actor=approver,
-            waiver_id=locked.pk,
-            proposal_id=locked.proposal_id,
-            reason=reason,
-            data={"previous_state": previous},
-            occurred_at=now,
-        )
-        notifications.queue(
-            "rejected", waiver=locked, recipients=notifications.parties(locked), actor=approver
-        )
-    return locked
+
+    return _close(
+        waiver,
+        by=approver,
+        reason=reason,
+        check=check,
+        transition=WaiverRequest.reject,
+        code=EventCode.WAIVER_REJECTED,
+        notice="rejected",
+    )
 
 
 def waiver_revoke(*, waiver: WaiverRequest, actor: User, reason: str) -> WaiverRequest:
     """Withdraw a waiver, open or active: a lead of its section, or an administrator.
 
-    Proposals it covers keep pointing at it (the record of what lifted their
-    rules), but one that has not started can no longer start:
-    ``is_active_at`` is false from now on. Running rollouts are not touched.
+    Proposals it covers keep their record of it (what lifted their rules),
+    but one that has not started can no longer start: ``is_active_at`` is
+    false from now on. Running rollouts are not touched.
     """
     rules.require_revoker(waiver, actor)
+    return _close(
+        waiver,
+        by=actor,
+        reason=reason,
+        check=lambda locked: rules.check_revoke(locked, actor),
+        transition=WaiverRequest.revoke,
+        code=EventCode.WAIVER_REVOKED,
+        notice="revoked",
+        with_covered=True,
+    )
+
+
+def _close(
+    waiver: WaiverRequest,
+    *,
+    by: User,
+    reason: str,
+    check: Callable[[WaiverRequest], None],
+    transition: Callable[..., None],
+    code: EventCode,
+    notice: str,
+    with_covered: bool = False,
+) -> WaiverRequest:
+    """Close ``waiver`` by a person's decision, with a reason: rejection and revocation.
+
+    ``check`` re-checks the rules under the waiver's row lock; ``transition``
+    is the model's transition; ``with_covered`` adds the covered proposals
+    to the audit event.
+    """
     reason = _text("reason", reason, required=True)
     now = timezone.now()
     with transaction.atomic():
         locked = _lock(waiver)
-        rules.check_revoke(locked, actor)
+        check(locked)
         previous = locked.state
-        locked.revoke(now=now, by=actor, reason=reason)
+        transition(locked, now=now, by=by, reason=reason)
         locked.save()
+        data: dict[str, Any] = {"previous_state": previous}
+        if with_covered:
+            data["covered_proposals"] = _covered_ids(locked)
         record_event(
-            code=EventCode.WAIVER_REVOKED,
-            actor=actor,
+            code=code,
+            actor=by,
             waiver_id=locked.pk,
             proposal_id=locked.proposal_id,
             reason=reason,
-            data={"previous_state": previous, "covered_proposals": _covered_ids(locked)},
+            data=data,
             occurred_at=now,
         )
         notifications.queue(
-            "revoked", waiver=locked, recipients=notifications.parties(locked), actor=actor
+            notice, waiver=locked, recipients=notifications.parties(locked), actor=by
         )
     return locked
 
@@ -372,7 +400,8 @@ def waivers_expire(*, now: datetime) -> int:
     Idempotent and safe to run concurrently: each waiver is claimed under its
     row lock (skipping rows another run holds) and re-checked there, so two
     beats never expire one waiver twice. Each waiver is its own transaction,
-    so one failure does not hold back the rest. Returns how many expired.
+    and one that fails is logged and left for the next run: it does not hold
+    back the rest. Returns how many expired.
     """
     due = list(
         WaiverRequest.objects.filter(state=WaiverState.APPROVED, expires_at__lte=now)
@@ -381,28 +410,36 @@ def waivers_expire(*, now: datetime) -> int:
     )
     expired = 0
     for pk in due:
-        with transaction.atomic():
-            waiver = (
-                WaiverRequest.objects.select_for_update(of=("self",), skip_locked=True, no_key=True)
-                .select_related("requester", "subsystem__section", "proposal__author")
-                .filter(pk=pk, state=WaiverState.APPROVED, expires_at__lte=now)
-                .first()
-            )
-            if waiver is None:  # another run has it, or had it
-                continue
-            waiver.expire(now=now)
-            waiver.save()
-            record_event(
-                code=EventCode.WAIVER_EXPIRED,
-                waiver_id=waiver.pk,
-                proposal_id=waiver.proposal_id,
-                reason=f"{waiver.duration_days} days after approval",
-                data={"expires_at": waiver.expires_at, "covered_proposals": _covered_ids(waiver)},
-                occurred_at=now,
-            )
-            notifications.queue("expired", waiver=waiver, recipients=notifications.parties(waiver))
-        expired += 1
+        try:
+            expired += _expire(pk, now)
+        except Exception:
+            logger.exception("Waiver #%s could not be expired; the next run tries again.", pk)
     return expired
+
+
+def _expire(pk: int, now: datetime) -> int:
+    """Expire one waiver if it is still due and no other run holds it; 1 if it expired."""
+    with transaction.atomic():
+        waiver = (
+            WaiverRequest.objects.select_for_update(of=("self",), skip_locked=True, no_key=True)
+            .select_related("requester", "subsystem__section", "proposal__author")
+            .filter(pk=pk, state=WaiverState.APPROVED, expires_at__lte=now)
+            .first()
+        )
+        if waiver is None:  # another run has it, or had it
+            return 0
+        waiver.expire(now=now)
+        waiver.save()
+        record_event(
+            code=EventCode.WAIVER_EXPIRED,
+            waiver_id=waiver.pk,
+            proposal_id=waiver.proposal_id,
+            reason=f"{waiver.duration_days} days after approval",
+            data={"expires_at": waiver.expires_at, "covered_proposals": _covered_ids(waiver)},
+            occurred_at=now,
+        )
+        notifications.queue("expired", waiver=waiver, recipients=notifications.parties(waiver))
+    return 1
 
 
 # --- Effect on proposals ----------------------------------------------------------------------
