@@ -33,7 +33,8 @@ BODY: dict[str, Any] = {
         "observation_window_hours": 1.0,
     },
 }
-# One stage at 20 %: breaks only rule 1 (at least two stages), which a waiver lifts.
+# One stage at 20 %: breaks only validation rule 1 of docs/policy.md (at least two
+# stages), which a waiver lifts.
 SINGLE_STAGE: list[dict[str, Any]] = [{**STAGE, "stage_id": "all", "target_percentage": 20}]
 
 
