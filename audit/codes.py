@@ -2,7 +2,7 @@
 
 The values are stable: exports, webhooks and the governance report match on
 them, so a code never changes meaning once released. The four ``RWG-`` codes
-are the policy's own (``seed/rollout-wedge-policy.md``) and are recorded for
+are the policy's own (``docs/policy.md``, "Event Codes") and are recorded for
 those four events whoever causes them — an operator's hold is ``RWG-002`` with
 the operator as actor. The ``WDG-`` codes are the application's.
 """

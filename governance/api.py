@@ -17,12 +17,12 @@ from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from config.api.auth import acting_user
 from config.api.schema import error_responses
 from governance import rules, selectors, services
 from governance.filters import IncidentFilter
 from governance.models import Incident
 from governance.serializers import IncidentInputSerializer, IncidentSerializer
+from org.access import signed_in_user
 from wedges.models import ChangeProposal
 
 VISIBILITY = (
@@ -68,7 +68,7 @@ class ProposalIncidents(generics.ListCreateAPIView[Incident]):
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         proposal = self.proposal()
-        user = acting_user(request)
+        user = signed_in_user(request)
         # Before the body: who may not record learns that, whatever they sent.
         if not rules.may_record_incident(user, proposal.subsystem):
             raise PermissionDenied(

@@ -57,7 +57,6 @@ from typing import Final, Protocol
 from django.contrib.auth.models import AnonymousUser, Permission
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
-from django.http import HttpRequest
 
 from org.models import Section, Subsystem, User
 from org.roles import Role
@@ -162,6 +161,21 @@ def can_operate(user: AnyUser, subsystem: Subsystem) -> bool:
     return user.has_perm("org.operate_section_rollouts") and is_lead_of(user, subsystem.section)
 
 
+def operated_by(user: AnyUser, *, via: str = "") -> Q:
+    """``can_operate`` as a filter: the rows whose subsystem ``user`` may operate.
+
+    ``via`` is the lookup from the rows to their subsystem, ending in ``__``
+    (``"proposal__subsystem__"`` for wedges); empty for subsystems themselves.
+    """
+    if not user.is_authenticated:
+        return Q(pk__in=[])
+    if user.has_perm("org.operate_rollouts"):
+        return Q()
+    if user.has_perm("org.operate_section_rollouts"):
+        return Q(**{f"{via}section__leads": user.pk})
+    return Q(pk__in=[])
+
+
 def can_operate_anything(user: AnyUser) -> bool:
     return user.is_authenticated and (
         user.has_perm("org.operate_rollouts") or user.has_perm("org.operate_section_rollouts")
@@ -177,8 +191,19 @@ def can_report_metrics(user: AnyUser, proposal: ChangeProposalLike) -> bool:
     return can_operate(user, proposal.subsystem)
 
 
-def signed_in_user(request: HttpRequest) -> User:
-    """The signed-in user of a page behind ``login_required``."""
+class HasUser(Protocol):
+    """A page's ``HttpRequest`` or an API call's DRF ``Request``."""
+
+    @property
+    def user(self) -> object: ...
+
+
+def signed_in_user(request: HasUser) -> User:
+    """The signed-in user of a page behind ``login_required``, or of an authenticated API call.
+
+    The one place that narrows ``request.user`` to a ``User``; the views
+    guard the sign-in first, so the refusal below is a last resort.
+    """
     user = request.user
     if not isinstance(user, User):
         raise PermissionDenied("Sign in first.")

@@ -60,7 +60,7 @@ class World:
 def _submit(author: User, title: str, *, change_type: str, single_stage: bool) -> ChangeProposal:
     body = copy.deepcopy(PROPOSAL)
     body.update(title=title, change_type=change_type)
-    if single_stage:  # breaks only rule 1: stored, needing a waiver
+    if single_stage:  # breaks only rule 1 (docs/policy.md): stored, needing a waiver
         stage = {**body["rollout_wedge"]["wedge_stages"][0], "target_percentage": 20}
         body["rollout_wedge"]["wedge_stages"] = [stage]
     check = check_submission(body)

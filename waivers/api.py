@@ -18,8 +18,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from config.api.schema import error_responses
-from org.models import User
-from waivers import selectors, services
+from org.access import signed_in_user
+from waivers import rules, selectors, services
 from waivers.filters import WaiverFilter
 from waivers.models import WaiverRequest
 from waivers.serializers import (
@@ -30,12 +30,6 @@ from waivers.serializers import (
 )
 
 DECISION_ERRORS = error_responses(400, 403, 404, 409)
-
-
-def actor(request: Request) -> User:
-    """The signed-in user (every endpoint here requires authentication)."""
-    assert isinstance(request.user, User)
-    return request.user
 
 
 @extend_schema_view(
@@ -76,7 +70,8 @@ class WaiverViewSet(
     @extend_schema(
         summary="Request a waiver",
         description='Scope: `{"proposal": <id>}` for one proposal, or `{"subsystem": '
-        '"<slug>", "change_type": "..."}` for a standing waiver. `duration_days` 1 to 90.',
+        f'"<slug>", "change_type": "..."}}` for a standing waiver. `duration_days` 1 to '
+        f"{rules.MAX_WAIVER_DAYS}.",
         request=WaiverInputSerializer,
         responses={201: WaiverSerializer, **error_responses(400, 403, 409)},
     )
@@ -86,7 +81,7 @@ class WaiverViewSet(
         data = body.validated_data
         # The services' refusals become 400/403/409 in config.api.errors.
         waiver = services.waiver_request(
-            requester=actor(request),
+            requester=signed_in_user(request),
             rationale=data["rationale"],
             duration_days=data["duration_days"],
             proposal=data.get("proposal"),
@@ -117,7 +112,7 @@ class WaiverViewSet(
             request,
             WaiverCommentSerializer,
             lambda waiver, comment: services.waiver_approve(
-                waiver=waiver, approver=actor(request), comment=comment
+                waiver=waiver, approver=signed_in_user(request), comment=comment
             ),
         )
 
@@ -132,7 +127,7 @@ class WaiverViewSet(
             request,
             WaiverReasonSerializer,
             lambda waiver, reason: services.waiver_reject(
-                waiver=waiver, approver=actor(request), reason=reason
+                waiver=waiver, approver=signed_in_user(request), reason=reason
             ),
         )
 
@@ -149,6 +144,6 @@ class WaiverViewSet(
             request,
             WaiverReasonSerializer,
             lambda waiver, reason: services.waiver_revoke(
-                waiver=waiver, actor=actor(request), reason=reason
+                waiver=waiver, actor=signed_in_user(request), reason=reason
             ),
         )

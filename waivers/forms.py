@@ -8,9 +8,8 @@ from django import forms
 from django.db.models import QuerySet
 
 from org.models import Subsystem
-from waivers import errors
+from waivers import errors, rules
 from waivers.errors import WaiverInvalid
-from waivers.models import MAX_WAIVER_DAYS
 from wedges.models import ChangeProposal, ChangeType
 
 SCOPE_PROPOSAL = "proposal"
@@ -72,8 +71,8 @@ class WaiverRequestForm(DescribedForm):
     duration_days = forms.IntegerField(
         required=False,
         label="Duration (days)",
-        widget=forms.NumberInput(attrs={"min": 1, "max": MAX_WAIVER_DAYS}),
-        help_text=f"1 to {MAX_WAIVER_DAYS} days, counted from the second approval.",
+        widget=forms.NumberInput(attrs={"min": 1, "max": rules.MAX_WAIVER_DAYS}),
+        help_text=rules.DURATION_HELP,
     )
 
     def __init__(self, *args: Any, proposals: QuerySet[ChangeProposal], **kwargs: Any) -> None:

@@ -1,4 +1,8 @@
-"""Waivers: the policy's appeal process, with dual approval and a 90-day limit."""
+"""Waivers: the policy's appeal process, with dual approval and a time limit.
+
+The states, the approval slots and the cap on ``duration_days`` are defined in
+``waivers.rules``; the models store them, and the database holds rows to them.
+"""
 
 from __future__ import annotations
 
@@ -9,22 +13,7 @@ from django.conf import settings
 from django.db import models
 from django_fsm import ConcurrentTransitionMixin, FSMField, FSMModelMixin, transition
 
-MAX_WAIVER_DAYS = 90
-
-
-class WaiverState(models.TextChoices):
-    REQUESTED = "REQUESTED", "Requested"
-    # One of the two approvals is in; reads better than a vote counter on REQUESTED.
-    PARTIALLY_APPROVED = "PARTIALLY_APPROVED", "Awaiting second approval"
-    APPROVED = "APPROVED", "Approved"
-    REJECTED = "REJECTED", "Rejected"
-    EXPIRED = "EXPIRED", "Expired"
-    REVOKED = "REVOKED", "Revoked"
-
-
-class ApprovalRole(models.TextChoices):
-    LEAD = "lead", "Section lead"
-    REVIEWER = "reviewer", "Additional reviewer"
+from waivers.rules import MAX_WAIVER_DAYS, OPEN_STATES, REVOCABLE_STATES, ApprovalRole, WaiverState
 
 
 class WaiverRequest(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
@@ -67,6 +56,9 @@ class WaiverRequest(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
         related_name="+",
     )
     closing_reason = models.TextField(blank=True)
+    covered_proposals = models.ManyToManyField(
+        "wedges.ChangeProposal", through="WaiverCoverage", related_name="+", blank=True
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -116,11 +108,7 @@ class WaiverRequest(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
         self.approved_at = now
         self.expires_at = expires_at
 
-    @transition(
-        field=state,
-        source=[WaiverState.REQUESTED, WaiverState.PARTIALLY_APPROVED],
-        target=WaiverState.REJECTED,
-    )
+    @transition(field=state, source=sorted(OPEN_STATES), target=WaiverState.REJECTED)
     def reject(self, *, now: datetime, by: Any, reason: str) -> None:
         self._close(now=now, by=by, reason=reason)
 
@@ -128,11 +116,7 @@ class WaiverRequest(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
     def expire(self, *, now: datetime) -> None:
         self.closed_at = now
 
-    @transition(
-        field=state,
-        source=[WaiverState.REQUESTED, WaiverState.PARTIALLY_APPROVED, WaiverState.APPROVED],
-        target=WaiverState.REVOKED,
-    )
+    @transition(field=state, source=sorted(REVOCABLE_STATES), target=WaiverState.REVOKED)
     def revoke(self, *, now: datetime, by: Any, reason: str) -> None:
         self._close(now=now, by=by, reason=reason)
 
@@ -162,3 +146,20 @@ class WaiverApproval(models.Model):
 
     def __str__(self) -> str:
         return f"{self.approver_id} approved waiver #{self.waiver_id} as {self.role}"
+
+
+class WaiverCoverage(models.Model):
+    """The waiver that lifted the waivable rules of a proposal: at most one per proposal.
+
+    The row stays when its waiver closes, the record of what lifted the
+    proposal's rules (a closed waiver no longer lets the proposal start); a
+    waiver that covers the proposal later takes its place.
+    """
+
+    waiver = models.ForeignKey(WaiverRequest, on_delete=models.PROTECT, related_name="coverages")
+    proposal = models.OneToOneField(
+        "wedges.ChangeProposal", on_delete=models.CASCADE, related_name="waiver_coverage"
+    )
+
+    def __str__(self) -> str:
+        return f"waiver #{self.waiver_id} covers proposal #{self.proposal_id}"

@@ -1,4 +1,9 @@
-"""The four-eyes rules of waivers, decided in one place.
+"""The rules of waivers, decided in one place: their states, the 90-day cap, four eyes.
+
+The states, the approval slots and the duration cap are defined here, not in
+``waivers.models``: the models enforce them (the check constraint on
+``duration_days``, the transitions' sources) and so depend on this module,
+which needs the models for type hints only.
 
 ``vote_role`` is pure: it gets the facts about a vote and answers with the
 approval slot the vote fills, or raises the refusal. The services call it
@@ -18,16 +23,65 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Final
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Final
+
+from django.db import models
 
 from org import access
 from org.access import AnyUser
 from waivers import errors
 from waivers.errors import NotAllowed, WaiverRuleError
-from waivers.models import ApprovalRole, WaiverApproval, WaiverRequest, WaiverState
+
+if TYPE_CHECKING:
+    from waivers.models import WaiverApproval, WaiverRequest
+
+
+class WaiverState(models.TextChoices):
+    REQUESTED = "REQUESTED", "Requested"
+    # One of the two approvals is in; reads better than a vote counter on REQUESTED.
+    PARTIALLY_APPROVED = "PARTIALLY_APPROVED", "Awaiting second approval"
+    APPROVED = "APPROVED", "Approved"
+    REJECTED = "REJECTED", "Rejected"
+    EXPIRED = "EXPIRED", "Expired"
+    REVOKED = "REVOKED", "Revoked"
+
+
+class ApprovalRole(models.TextChoices):
+    LEAD = "lead", "Section lead"
+    REVIEWER = "reviewer", "Additional reviewer"
+
 
 OPEN_STATES: Final = frozenset({WaiverState.REQUESTED, WaiverState.PARTIALLY_APPROVED})
 REVOCABLE_STATES: Final = frozenset({*OPEN_STATES, WaiverState.APPROVED})
+
+# --- Duration ---------------------------------------------------------------------------------
+
+# An approved waiver runs at most this many days (docs/policy.md, "Waivers").
+MAX_WAIVER_DAYS: Final = 90
+DURATION_HELP: Final = f"1 to {MAX_WAIVER_DAYS} days, counted from the second approval."
+DURATION_OUT_OF_RANGE: Final = f"A waiver lasts 1 to {MAX_WAIVER_DAYS} days from its approval."
+
+
+def duration_allowed(duration_days: object) -> bool:
+    """Whether a request may ask for ``duration_days`` (a whole number, 1 to the cap)."""
+    return (
+        isinstance(duration_days, int)
+        and not isinstance(duration_days, bool)
+        and 1 <= duration_days <= MAX_WAIVER_DAYS
+    )
+
+
+def expiry(approved_at: datetime, duration_days: int) -> datetime:
+    """When a waiver approved at ``approved_at`` expires.
+
+    ``duration_days`` never exceeds the cap: the request is refused otherwise
+    (``duration_allowed``) and the database's check constraint holds it.
+    """
+    return approved_at + timedelta(days=duration_days)
+
+
+# --- Votes ------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)

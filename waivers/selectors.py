@@ -16,10 +16,14 @@ from audit.selectors import visible_events
 from org import access
 from org.access import AnyUser, Reach
 from org.models import Section, User
-from waivers.models import ApprovalRole, WaiverApproval, WaiverRequest, WaiverState
+from waivers.models import ApprovalRole, WaiverApproval, WaiverCoverage, WaiverRequest, WaiverState
 from waivers.rules import OPEN_STATES
+from wedges.hooks import WaiverCover
 from wedges.models import ChangeProposal, State
 from wedges.selectors import readable_proposals
+
+# The joins from a proposal that ``covering_waiver`` reads (``wedges.hooks``).
+COVER_JOINS = ("waiver_coverage__waiver",)
 
 
 def _waivers(covered: QuerySet[ChangeProposal]) -> QuerySet[WaiverRequest]:
@@ -30,9 +34,7 @@ def _waivers(covered: QuerySet[ChangeProposal]) -> QuerySet[WaiverRequest]:
             "approvals",
             queryset=WaiverApproval.objects.select_related("approver").order_by("created_at", "id"),
         ),
-        Prefetch(
-            "covered_proposals", queryset=covered.only("id", "title", "waiver_id").order_by("id")
-        ),
+        Prefetch("covered_proposals", queryset=covered.only("id", "title").order_by("id")),
     )
 
 
@@ -51,7 +53,9 @@ def _readable(
     if reach is Reach.NONE:
         return queryset.none()
     # Exists() rather than joins: no duplicate rows, so no DISTINCT needed.
-    covers_own = Exists(ChangeProposal.objects.filter(waiver=OuterRef("pk"), author_id=user.pk))
+    covers_own = Exists(
+        WaiverCoverage.objects.filter(waiver=OuterRef("pk"), proposal__author_id=user.pk)
+    )
     return queryset.filter(Q(requester_id=user.pk) | Q(proposal__author_id=user.pk) | covers_own)
 
 
@@ -150,10 +154,33 @@ def approved_by_author(
 
 def uncovered(queryset: QuerySet[ChangeProposal], now: datetime) -> QuerySet[ChangeProposal]:
     """Proposals in ``queryset`` that need a waiver, have not started and have no active one."""
-    active_waiver = Q(waiver__state=WaiverState.APPROVED, waiver__expires_at__gt=now)
-    return queryset.filter(waiver_required=True, rollout_wedge__wedge_state=State.PENDING).exclude(
-        active_waiver
+    actively_covered = Exists(
+        WaiverCoverage.objects.filter(
+            proposal=OuterRef("pk"), waiver__state=WaiverState.APPROVED, waiver__expires_at__gt=now
+        )
     )
+    return queryset.filter(waiver_required=True, rollout_wedge__wedge_state=State.PENDING).filter(
+        ~actively_covered
+    )
+
+
+def covering_waiver(proposal: ChangeProposal) -> WaiverRequest | None:
+    """The waiver that lifted the proposal's waivable rules, active or since closed.
+
+    No query when the proposal was read with ``COVER_JOINS``.
+    """
+    try:
+        return proposal.waiver_coverage.waiver
+    except WaiverCoverage.DoesNotExist:
+        return None
+
+
+def waiver_cover(proposal: ChangeProposal) -> WaiverCover | None:
+    """``covering_waiver`` as the proposal's answer shows it (registered in ``WaiversConfig``)."""
+    waiver = covering_waiver(proposal)
+    if waiver is None:
+        return None
+    return WaiverCover(waiver_id=waiver.pk, state=waiver.state, expires_at=waiver.expires_at)
 
 
 def requestable_proposals(

@@ -8,7 +8,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from org.models import Subsystem, User
-from waivers.models import MAX_WAIVER_DAYS, ApprovalRole, WaiverApproval, WaiverRequest
+from waivers import rules
+from waivers.models import ApprovalRole, WaiverApproval, WaiverRequest
 from waivers.models import WaiverState as WaiverStates
 from wedges.models import ChangeProposal, ChangeType
 
@@ -105,9 +106,7 @@ class WaiverInputSerializer(StrictSerializer):
     """Shape only: the rules (range, blank, scope) are the service's, so every caller gets them."""
 
     rationale = serializers.CharField(allow_blank=True, trim_whitespace=False)
-    duration_days = serializers.IntegerField(
-        help_text=f"1 to {MAX_WAIVER_DAYS} days, counted from the second approval."
-    )
+    duration_days = serializers.IntegerField(help_text=rules.DURATION_HELP)
     proposal = serializers.PrimaryKeyRelatedField(
         queryset=ChangeProposal.objects.select_related("subsystem"),
         required=False,

@@ -9,7 +9,7 @@ Locks, to stay deadlock-free with the submission path and the engine:
 the order is the waiver row, then the subsystem row (standing waivers only),
 then proposal rows. Every lock is FOR NO KEY UPDATE (``no_key=True``): it
 excludes the other services just as well, but not the key-share locks that
-inserts referencing the row take (an approval row, a proposal's ``waiver``),
+inserts referencing the row take (an approval row, a ``WaiverCoverage`` row),
 so a transaction that already holds the audit chain lock is never stuck
 behind one that waits for it. Requesting locks no proposal at all: the
 database's ``one_open_request_per_proposal`` constraint settles a race.
@@ -17,7 +17,9 @@ database's ``one_open_request_per_proposal`` constraint settles a race.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import logging
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -30,15 +32,12 @@ from org import access
 from org.models import Subsystem, User
 from waivers import errors, notifications, rules, selectors
 from waivers.errors import FieldError, NotAllowed, WaiverInvalid, WaiverRuleError
-from waivers.models import (
-    MAX_WAIVER_DAYS,
-    ApprovalRole,
-    WaiverApproval,
-    WaiverRequest,
-    WaiverState,
-)
+from waivers.models import ApprovalRole, WaiverApproval, WaiverCoverage, WaiverRequest, WaiverState
 from wedges.models import ChangeProposal, ChangeType, State
+from wedges.rollout import RolloutRefused
 from wedges.selectors import readable_proposals
+
+logger = logging.getLogger(__name__)
 
 # The code DRF gives an unknown id; an unreadable proposal gets the same answer.
 UNKNOWN_PROPOSAL = "does_not_exist"
@@ -156,17 +155,9 @@ def _validate_request(
                 f"The rationale is longer than {RATIONALE_MAX} characters.",
             )
         )
-    if (
-        isinstance(duration_days, bool)
-        or not isinstance(duration_days, int)
-        or not 1 <= duration_days <= MAX_WAIVER_DAYS
-    ):
+    if not rules.duration_allowed(duration_days):
         problems.append(
-            FieldError(
-                "duration_days",
-                errors.DURATION_OUT_OF_RANGE,
-                f"A waiver lasts 1 to {MAX_WAIVER_DAYS} days from its approval.",
-            )
+            FieldError("duration_days", errors.DURATION_OUT_OF_RANGE, rules.DURATION_OUT_OF_RANGE)
         )
     standing = subsystem is not None or bool(change_type)
     if proposal is not None and standing:
@@ -210,7 +201,7 @@ def _validate_request(
 def _proposal_for_request(proposal_id: int, now: datetime) -> ChangeProposal:
     """The proposal, re-read, if a request may be filed for it now; the refusal otherwise."""
     proposal = ChangeProposal.objects.select_related(
-        "rollout_wedge", "subsystem__section", "waiver", "author"
+        "rollout_wedge", "subsystem__section", "author", *selectors.COVER_JOINS
     ).get(pk=proposal_id)
     if proposal.rollout_wedge.wedge_state != State.PENDING:
         raise WaiverRuleError(
@@ -222,10 +213,11 @@ def _proposal_for_request(proposal_id: int, now: datetime) -> ChangeProposal:
             errors.WAIVER_NOT_NEEDED,
             f"Proposal #{proposal.pk} breaks no waivable rule; it needs no waiver.",
         )
-    if proposal.waiver is not None and proposal.waiver.is_active_at(now):
+    cover = selectors.covering_waiver(proposal)
+    if cover is not None and cover.is_active_at(now):
         raise WaiverRuleError(
             errors.ALREADY_COVERED,
-            f"Proposal #{proposal.pk} is already covered by waiver #{proposal.waiver_id}.",
+            f"Proposal #{proposal.pk} is already covered by waiver #{cover.pk}.",
         )
     pending = (
         WaiverRequest.objects.filter(proposal=proposal, state__in=rules.OPEN_STATES)
@@ -251,7 +243,7 @@ def waiver_approve(
     The vote takes the lead's slot when the approver leads the owning section
     and that slot is free, the reviewer's slot otherwise (``rules.vote_role``).
     On activation the waiver covers what it was for (``_cover``) and runs
-    ``duration_days`` days, never more than 90, from ``now``.
+    ``duration_days`` days from ``now`` (``rules.expiry``).
     """
     rules.require_reviewer(approver, "approve")
     comment = _text("comment", comment, required=False)
@@ -286,8 +278,7 @@ def waiver_approve(
                 approval=approval,
             )
             return locked
-        days = min(locked.duration_days, MAX_WAIVER_DAYS)
-        locked.approve(now=now, expires_at=now + timedelta(days=days))
+        locked.approve(now=now, expires_at=rules.expiry(now, locked.duration_days))
         locked.save()
         record_event(
             code=EventCode.WAIVER_APPROVED,
@@ -321,57 +312,81 @@ def waiver_reject(*, waiver: WaiverRequest, approver: User, reason: str) -> Waiv
     waiver is closed for good (a new request starts over).
     """
     rules.require_reviewer(approver, "reject")
-    reason = _text("reason", reason, required=True)
-    now = timezone.now()
-    with transaction.atomic():
-        locked = _lock(waiver)
+
+    def check(locked: WaiverRequest) -> None:
         approvals = list(locked.approvals.select_related("approver"))
         rules.vote_role(rules.vote_facts(locked, approver, approvals), action="reject")
-        previous = locked.state
-        locked.reject(now=now, by=approver, reason=reason)
-        locked.save()
-        record_event(
-            code=EventCode.WAIVER_REJECTED,
-            actor=approver,
-            waiver_id=locked.pk,
-            proposal_id=locked.proposal_id,
-            reason=reason,
-            data={"previous_state": previous},
-            occurred_at=now,
-        )
-        notifications.queue(
-            "rejected", waiver=locked, recipients=notifications.parties(locked), actor=approver
-        )
-    return locked
+
+    return _close(
+        waiver,
+        by=approver,
+        reason=reason,
+        check=check,
+        transition=WaiverRequest.reject,
+        code=EventCode.WAIVER_REJECTED,
+        notice="rejected",
+    )
 
 
 def waiver_revoke(*, waiver: WaiverRequest, actor: User, reason: str) -> WaiverRequest:
     """Withdraw a waiver, open or active: a lead of its section, or an administrator.
 
-    Proposals it covers keep pointing at it (the record of what lifted their
-    rules), but one that has not started can no longer start:
-    ``is_active_at`` is false from now on. Running rollouts are not touched.
+    Proposals it covers keep their record of it (what lifted their rules),
+    but one that has not started can no longer start: ``is_active_at`` is
+    false from now on. Running rollouts are not touched.
     """
     rules.require_revoker(waiver, actor)
+    return _close(
+        waiver,
+        by=actor,
+        reason=reason,
+        check=lambda locked: rules.check_revoke(locked, actor),
+        transition=WaiverRequest.revoke,
+        code=EventCode.WAIVER_REVOKED,
+        notice="revoked",
+        with_covered=True,
+    )
+
+
+def _close(
+    waiver: WaiverRequest,
+    *,
+    by: User,
+    reason: str,
+    check: Callable[[WaiverRequest], None],
+    transition: Callable[..., None],
+    code: EventCode,
+    notice: str,
+    with_covered: bool = False,
+) -> WaiverRequest:
+    """Close ``waiver`` by a person's decision, with a reason: rejection and revocation.
+
+    ``check`` re-checks the rules under the waiver's row lock; ``transition``
+    is the model's transition; ``with_covered`` adds the covered proposals
+    to the audit event.
+    """
     reason = _text("reason", reason, required=True)
     now = timezone.now()
     with transaction.atomic():
         locked = _lock(waiver)
-        rules.check_revoke(locked, actor)
+        check(locked)
         previous = locked.state
-        locked.revoke(now=now, by=actor, reason=reason)
+        transition(locked, now=now, by=by, reason=reason)
         locked.save()
+        data: dict[str, Any] = {"previous_state": previous}
+        if with_covered:
+            data["covered_proposals"] = _covered_ids(locked)
         record_event(
-            code=EventCode.WAIVER_REVOKED,
-            actor=actor,
+            code=code,
+            actor=by,
             waiver_id=locked.pk,
             proposal_id=locked.proposal_id,
             reason=reason,
-            data={"previous_state": previous, "covered_proposals": _covered_ids(locked)},
+            data=data,
             occurred_at=now,
         )
         notifications.queue(
-            "revoked", waiver=locked, recipients=notifications.parties(locked), actor=actor
+            notice, waiver=locked, recipients=notifications.parties(locked), actor=by
         )
     return locked
 
@@ -385,7 +400,8 @@ def waivers_expire(*, now: datetime) -> int:
     Idempotent and safe to run concurrently: each waiver is claimed under its
     row lock (skipping rows another run holds) and re-checked there, so two
     beats never expire one waiver twice. Each waiver is its own transaction,
-    so one failure does not hold back the rest. Returns how many expired.
+    and one that fails is logged and left for the next run: it does not hold
+    back the rest. Returns how many expired.
     """
     due = list(
         WaiverRequest.objects.filter(state=WaiverState.APPROVED, expires_at__lte=now)
@@ -394,28 +410,36 @@ def waivers_expire(*, now: datetime) -> int:
     )
     expired = 0
     for pk in due:
-        with transaction.atomic():
-            waiver = (
-                WaiverRequest.objects.select_for_update(of=("self",), skip_locked=True, no_key=True)
-                .select_related("requester", "subsystem__section", "proposal__author")
-                .filter(pk=pk, state=WaiverState.APPROVED, expires_at__lte=now)
-                .first()
-            )
-            if waiver is None:  # another run has it, or had it
-                continue
-            waiver.expire(now=now)
-            waiver.save()
-            record_event(
-                code=EventCode.WAIVER_EXPIRED,
-                waiver_id=waiver.pk,
-                proposal_id=waiver.proposal_id,
-                reason=f"{waiver.duration_days} days after approval",
-                data={"expires_at": waiver.expires_at, "covered_proposals": _covered_ids(waiver)},
-                occurred_at=now,
-            )
-            notifications.queue("expired", waiver=waiver, recipients=notifications.parties(waiver))
-        expired += 1
+        try:
+            expired += _expire(pk, now)
+        except Exception:
+            logger.exception("Waiver #%s could not be expired; the next run tries again.", pk)
     return expired
+
+
+def _expire(pk: int, now: datetime) -> int:
+    """Expire one waiver if it is still due and no other run holds it; 1 if it expired."""
+    with transaction.atomic():
+        waiver = (
+            WaiverRequest.objects.select_for_update(of=("self",), skip_locked=True, no_key=True)
+            .select_related("requester", "subsystem__section", "proposal__author")
+            .filter(pk=pk, state=WaiverState.APPROVED, expires_at__lte=now)
+            .first()
+        )
+        if waiver is None:  # another run has it, or had it
+            return 0
+        waiver.expire(now=now)
+        waiver.save()
+        record_event(
+            code=EventCode.WAIVER_EXPIRED,
+            waiver_id=waiver.pk,
+            proposal_id=waiver.proposal_id,
+            reason=f"{waiver.duration_days} days after approval",
+            data={"expires_at": waiver.expires_at, "covered_proposals": _covered_ids(waiver)},
+            occurred_at=now,
+        )
+        notifications.queue("expired", waiver=waiver, recipients=notifications.parties(waiver))
+    return 1
 
 
 # --- Effect on proposals ----------------------------------------------------------------------
@@ -429,7 +453,7 @@ def apply_standing_waiver(*, proposal: ChangeProposal, now: datetime) -> WaiverR
     transaction (the ``proposal_submitted`` receiver). Returns the waiver
     applied, or ``None``.
     """
-    if not proposal.waiver_required or proposal.waiver_id is not None:
+    if not proposal.waiver_required or selectors.covering_waiver(proposal) is not None:
         return None
     with transaction.atomic():
         # Serialises with a standing waiver being approved for this subsystem
@@ -448,6 +472,32 @@ def apply_standing_waiver(*, proposal: ChangeProposal, now: datetime) -> WaiverR
             return None
         _apply(waiver, proposal, now, actor=None)
     return waiver
+
+
+def require_active_cover(proposal: ChangeProposal, now: datetime) -> dict[str, Any] | None:
+    """Refuse to start a proposal that needs a waiver unless an active one covers it.
+
+    A start check (``wedges.hooks``, registered in ``WaiversConfig.ready``):
+    ``wedge_start`` calls it holding the wedge's row lock. It locks the
+    covering waiver (wedge first, then waiver; the services here never lock
+    a wedge) so a revocation or expiry cannot commit between this check and
+    the start. Returns the waiver for the start's audit event.
+    """
+    if not proposal.waiver_required:
+        return None
+    waiver = (
+        WaiverRequest.objects.select_for_update(of=("self",), no_key=True)
+        .filter(coverages__proposal_id=proposal.pk)
+        .first()
+    )
+    if waiver is None or not waiver.is_active_at(now):
+        raise RolloutRefused(
+            "waiver_required",
+            "This proposal breaks rules that only a waiver can lift "
+            f"({', '.join(proposal.waivable_codes)}); it cannot start until an active "
+            "waiver covers it.",
+        )
+    return {"waiver": waiver.pk}
 
 
 def _cover(waiver: WaiverRequest, now: datetime) -> list[int]:
@@ -477,8 +527,7 @@ def _cover(waiver: WaiverRequest, now: datetime) -> list[int]:
 def _apply(
     waiver: WaiverRequest, proposal: ChangeProposal, now: datetime, *, actor: User | None
 ) -> None:
-    proposal.waiver = waiver
-    proposal.save(update_fields=["waiver"])
+    WaiverCoverage.objects.update_or_create(proposal=proposal, defaults={"waiver": waiver})
     record_event(
         code=EventCode.WAIVER_APPLIED,
         actor=actor,
@@ -508,7 +557,7 @@ def _lock(waiver: WaiverRequest) -> WaiverRequest:
 
 def _lock_proposals(queryset: QuerySet[ChangeProposal]) -> QuerySet[ChangeProposal]:
     return queryset.select_for_update(of=("self",), no_key=True).select_related(
-        "rollout_wedge", "subsystem__section", "waiver", "author"
+        "rollout_wedge", "subsystem__section", "author"
     )
 
 

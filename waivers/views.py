@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from org import access
+from org.access import signed_in_user
 from org.models import User
 from waivers import rules, selectors, services
 from waivers.errors import NotAllowed, WaiverInvalid, WaiverRuleError
@@ -32,13 +33,8 @@ from waivers.models import WaiverRequest
 PAGE_SIZE = 25
 
 
-def _user(request: HttpRequest) -> User:
-    assert isinstance(request.user, User)  # every view here is login_required
-    return request.user
-
-
 def _list(request: HttpRequest, *, inbox: bool) -> HttpResponse:
-    user = _user(request)
+    user = signed_in_user(request)
     queryset = selectors.visible_waivers(user)
     inbox = inbox or request.GET.get("awaiting") == "me"
     if inbox:
@@ -88,7 +84,7 @@ def _requestable(request: HttpRequest, user: User) -> Any:
 
 @login_required
 def waiver_create(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = signed_in_user(request)
     proposals = _requestable(request, user)
     if not access.can_submit(user) and not proposals.exists():
         raise PermissionDenied("Only engineers, or the author of a proposal, may request waivers.")
@@ -131,7 +127,7 @@ def _detail(
     forms: dict[str, Form] | None = None,
     status: int = 200,
 ) -> HttpResponse:
-    user = _user(request)
+    user = signed_in_user(request)
     approvals = list(waiver.approvals.all())
     context: dict[str, Any] = {
         "waiver": waiver,
@@ -166,7 +162,7 @@ def _decide(
     form = form_class(request.POST, prefix=prefix)
     form.is_valid()  # optional text fields: only their cleaning matters
     try:
-        act(waiver, _user(request), form.cleaned_data)
+        act(waiver, signed_in_user(request), form.cleaned_data)
     except NotAllowed as refused:
         raise PermissionDenied(refused.message) from None
     except WaiverInvalid as invalid:

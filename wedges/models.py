@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import models
 from django_fsm import ConcurrentTransitionMixin, FSMField, FSMModelMixin, transition
 
+from wedges import hooks
 from wedges.policy import codes
 from wedges.policy.codes import WedgeState
 from wedges.policy.engine import saturating_hours, saturating_plus
@@ -67,14 +68,6 @@ class ChangeProposal(models.Model):
     waivable_codes = models.JSONField(
         default=list, blank=True, help_text="The rule codes a waiver has to lift."
     )
-    waiver = models.ForeignKey(
-        "waivers.WaiverRequest",
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="covered_proposals",
-        help_text="The waiver that lifted the waivable rules this proposal breaks.",
-    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -82,6 +75,14 @@ class ChangeProposal(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.title}"
+
+    @property
+    def waiver_cover(self) -> hooks.WaiverCover | None:
+        """The waiver that lifted the waivable rules this proposal breaks, if one did.
+
+        The waivers app keeps that record and answers through ``wedges.hooks``.
+        """
+        return hooks.waiver_cover(self)
 
 
 class RolloutWedge(ConcurrentTransitionMixin, FSMModelMixin, models.Model):

@@ -25,7 +25,8 @@ from audit.services import record_event
 from config.refusals import FieldError, InvalidInput, Refused
 from org.models import User
 from webhooks.services import enqueue
-from wedges.models import ChangeProposal, MetricSnapshot, RolloutWedge, State, WedgeStage
+from wedges import hooks
+from wedges.models import MetricSnapshot, RolloutWedge, State, WedgeStage
 from wedges.policy import codes
 from wedges.policy.engine import (
     Action,
@@ -239,24 +240,11 @@ def wedge_start(
                 "invalid_transition",
                 f"The wedge is {wedge.wedge_state}; only a PENDING wedge can start.",
             )
-        if proposal.waiver_required:
-            # Lock the waiver (wedge first, then waiver; the waiver services
-            # never lock a wedge) so a revocation or expiry cannot commit
-            # between this check and the start.
-            covered = (
-                ChangeProposal.objects.filter(pk=proposal.pk, waiver__isnull=False)
-                .select_related("waiver")
-                .select_for_update(of=("waiver",), no_key=True)
-                .first()
-            )
-            waiver = covered.waiver if covered is not None else None
-            if waiver is None or not waiver.is_active_at(now):
-                raise RolloutRefused(
-                    "waiver_required",
-                    "This proposal breaks rules that only a waiver can lift "
-                    f"({', '.join(proposal.waivable_codes)}); it cannot start until an active "
-                    "waiver covers it.",
-                )
+        # What the apps above wedges require of a start (an active waiver).
+        # Lock order: wedge first, then waiver; the waiver services never lock
+        # a wedge, so a revocation or expiry cannot commit between the check
+        # and the start (``wedges.hooks``).
+        facts = hooks.run_start_checks(proposal, now)
         view = wedge_view(wedge)
         index = initial_stage_index(view)
         exposure = exposure_for(view, index)
@@ -272,7 +260,7 @@ def wedge_start(
             actor=actor,
             reason=reason,
             metrics=None,
-            data={"waiver": proposal.waiver_id} if proposal.waiver_id else None,
+            data=facts or None,
         )
     return wedge
 

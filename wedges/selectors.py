@@ -12,13 +12,14 @@ from django.db.models import Prefetch, Q, QuerySet
 
 from org import access
 from org.access import AnyUser, Reach
+from wedges import hooks
 from wedges.models import ChangeProposal, MetricSnapshot, RolloutWedge, State, WedgeStage
 
 
 def proposals() -> QuerySet[ChangeProposal]:
     """Proposals with their subsystem, author, wedge and ordered stages."""
     return ChangeProposal.objects.select_related(
-        "subsystem__section", "author", "rollout_wedge", "waiver"
+        "subsystem__section", "author", "rollout_wedge", *hooks.cover_joins()
     ).prefetch_related(
         Prefetch("rollout_wedge__stages", queryset=WedgeStage.objects.order_by("position"))
     )

@@ -73,14 +73,14 @@ class ProposalSerializer(serializers.ModelSerializer[ChangeProposal]):
     rollout_wedge = RolloutWedgeSerializer(read_only=True)
     waiver = serializers.SerializerMethodField()
     waiver_state = serializers.CharField(
-        source="waiver.state",
+        source="waiver_cover.state",
         read_only=True,
         allow_null=True,
         default=None,
         help_text="The covering waiver's state: it lifts the waivable rules only while APPROVED.",
     )
     waiver_expires_at = serializers.DateTimeField(
-        source="waiver.expires_at", read_only=True, allow_null=True, default=None
+        source="waiver_cover.expires_at", read_only=True, allow_null=True, default=None
     )
 
     class Meta:
@@ -104,7 +104,8 @@ class ProposalSerializer(serializers.ModelSerializer[ChangeProposal]):
 
     @extend_schema_field(serializers.IntegerField(allow_null=True))
     def get_waiver(self, proposal: ChangeProposal) -> int | None:
-        return getattr(proposal, "waiver_id", None)
+        cover = proposal.waiver_cover
+        return cover.waiver_id if cover is not None else None
 
 
 # --- Request bodies, for the OpenAPI document (validation is the policy engine's) ---

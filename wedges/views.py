@@ -286,15 +286,15 @@ def proposal_operate(request: HttpRequest, pk: int, action: str) -> HttpResponse
 def approvals_inbox(request: HttpRequest) -> HttpResponse:
     """Manual wedges whose current stage is eligible and waits for this operator."""
     now = timezone.now()
+    wedges = selectors.running_wedges(request.user).filter(
+        access.operated_by(request.user, via="proposal__subsystem__"),
+        increment_policy="manual",
+        wedge_state=State.ACTIVE,
+    )
+    # Only whether a stage is eligible needs the engine; who may approve is SQL.
     statuses = [
         status
-        for status in (
-            rollout_status(wedge, now)
-            for wedge in selectors.running_wedges(request.user).filter(
-                increment_policy="manual", wedge_state=State.ACTIVE
-            )
-        )
+        for status in (rollout_status(wedge, now) for wedge in wedges)
         if status.awaiting_approval
-        and access.can_operate(request.user, status.wedge.proposal.subsystem)
     ]
     return render(request, "wedges/approvals.html", {"statuses": statuses, "now": now})

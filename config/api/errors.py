@@ -1,7 +1,7 @@
 """The API's single error shape.
 
-Every 4xx body is ``{"errors": [{"field", "code", "message"}]}`` (SPEC.md,
-"Interfaces"). DRF's nested ``ValidationError`` details are flattened into
+Every 4xx body is ``{"errors": [{"field", "code", "message"}]}`` (README.md,
+"Using the API from a pipeline"). DRF's nested ``ValidationError`` details are flattened into
 JSON paths such as ``rollout_wedge.wedge_stages[1].target_percentage``.
 """
 
@@ -138,7 +138,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         errors = [error(None, str(code), str(detail))]
     if isinstance(exc, exceptions.UnsupportedMediaType):
         # The API speaks JSON only; a body in another type is a bad request
-        # like any other malformed body (the issue's contract: 400, one shape).
+        # like any other malformed body: 400, in the one shape.
         response.status_code = status.HTTP_400_BAD_REQUEST
     response.data = {"errors": errors}
     # Errors are JSON whatever the view renders on success (OpenAPI YAML, CSV).

@@ -7,6 +7,7 @@ from typing import Any
 
 from audit.models import AuditEvent
 from waivers.models import WaiverRequest
+from waivers.selectors import covering_waiver
 from wedges.models import ChangeProposal
 
 # A fixed moment to travel to; tests move from it by whole days and seconds.
@@ -32,7 +33,8 @@ BODY: dict[str, Any] = {
         "observation_window_hours": 1.0,
     },
 }
-# One stage at 20 %: breaks only rule 1 (at least two stages), which a waiver lifts.
+# One stage at 20 %: breaks only validation rule 1 of docs/policy.md (at least two
+# stages), which a waiver lifts.
 SINGLE_STAGE: list[dict[str, Any]] = [{**STAGE, "stage_id": "all", "target_percentage": 20}]
 
 
@@ -41,7 +43,12 @@ def fresh(waiver: WaiverRequest) -> WaiverRequest:
 
 
 def fresh_proposal(proposal: ChangeProposal) -> ChangeProposal:
-    return ChangeProposal.objects.select_related("waiver", "rollout_wedge").get(pk=proposal.pk)
+    return ChangeProposal.objects.select_related("rollout_wedge").get(pk=proposal.pk)
+
+
+def waiver_of(proposal: ChangeProposal) -> WaiverRequest | None:
+    """The waiver that covers ``proposal`` now, read afresh."""
+    return covering_waiver(fresh_proposal(proposal))
 
 
 def codes(waiver_id: int) -> list[str]:

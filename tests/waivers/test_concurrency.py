@@ -16,9 +16,11 @@ from django.db import connections
 
 from audit.models import AuditEvent
 from config.refusals import ServiceError
-from tests.waivers.helpers import T, fresh, fresh_proposal
+from tests.waivers.helpers import T, fresh, fresh_proposal, waiver_of
 from waivers.models import WaiverState
-from waivers.services import waiver_approve, waiver_reject, waivers_expire
+from waivers.services import waiver_approve, waiver_reject, waiver_revoke, waivers_expire
+from wedges.models import State
+from wedges.rollout import RolloutRefused, wedge_start
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -64,7 +66,7 @@ def test_two_approvers_at_the_same_moment(demo, waiver, repeat):
     assert AuditEvent.objects.filter(waiver_id=waiver.pk, code="WDG-202").count() == 2
     assert AuditEvent.objects.filter(waiver_id=waiver.pk, code="WDG-203").count() == 1
     assert AuditEvent.objects.filter(waiver_id=waiver.pk, code="WDG-207").count() == 1
-    assert fresh_proposal(waiver.proposal).waiver == final
+    assert waiver_of(waiver.proposal) == final
 
 
 def test_one_person_double_clicking_approve_votes_once(demo, waiver):
@@ -130,7 +132,7 @@ def test_a_standing_approval_racing_a_submission_still_covers_it(
     assert not [r for r in results if isinstance(r, Exception)], results
     proposal = results[1]
     # Whichever committed second saw the other: the new proposal is covered.
-    assert fresh_proposal(proposal).waiver == fresh(standing)
+    assert waiver_of(proposal) == fresh(standing)
 
 
 @pytest.mark.parametrize("repeat", range(3))
@@ -147,4 +149,47 @@ def test_a_standing_approval_racing_a_request_in_its_scope_does_not_deadlock(
     errors = [r for r in results if isinstance(r, Exception)]
     assert all(isinstance(e, ServiceError) and e.code == "already_covered" for e in errors), errors
     assert fresh(standing).state == WaiverState.APPROVED
-    assert fresh_proposal(proposal).waiver == fresh(standing)
+    assert waiver_of(proposal) == fresh(standing)
+
+
+@pytest.mark.parametrize("repeat", range(3))
+def test_a_start_racing_a_revocation_starts_only_under_an_active_waiver(
+    demo, single_stage, request_waiver, approve, repeat
+):
+    proposal = single_stage()
+    waiver = approve(request_waiver(proposal=proposal), "bob", "carol")
+    results = at_once(
+        lambda: wedge_start(proposal_id=proposal.pk, actor=demo["dave"]),
+        lambda: waiver_revoke(waiver=waiver, actor=demo["bob"], reason="Changed plans."),
+    )
+    started, revoked = results
+    assert not isinstance(revoked, Exception), results
+    events = AuditEvent.objects.filter(proposal_id=proposal.pk)
+    revocation = events.get(code="WDG-206")
+    if isinstance(started, Exception):
+        # The revocation committed first; the start saw it under the waiver's lock.
+        assert isinstance(started, RolloutRefused)
+        assert started.code == "waiver_required"
+        assert fresh_proposal(proposal).rollout_wedge.wedge_state == State.PENDING
+    else:
+        # The start committed first, under the still active waiver.
+        start = events.get(code="WDG-102")
+        assert start.data == {"waiver": waiver.pk}
+        assert start.pk < revocation.pk
+
+
+@pytest.mark.parametrize("repeat", range(3))
+def test_two_waivers_approved_at_once_for_one_proposal_cover_it_once(
+    demo, single_stage, request_waiver, approve, repeat
+):
+    proposal = single_stage()
+    own = approve(request_waiver(proposal=proposal), "bob")
+    standing = approve(request_waiver("dave", **STANDING), "bob")
+    results = at_once(
+        lambda: waiver_approve(waiver=own, approver=demo["carol"]),
+        lambda: waiver_approve(waiver=standing, approver=demo["frank"]),
+    )
+    assert not [r for r in results if isinstance(r, Exception)], results
+    applied = AuditEvent.objects.filter(code="WDG-207", proposal_id=proposal.pk)
+    assert applied.count() == 1
+    assert waiver_of(proposal).pk == applied.get().waiver_id

@@ -9,8 +9,8 @@ import time_machine
 from django.utils import timezone
 
 from audit.models import AuditEvent
-from tests.waivers.helpers import T, fresh_proposal
-from waivers.models import WaiverState
+from tests.waivers.helpers import T, fresh_proposal, waiver_of
+from waivers.models import WaiverCoverage, WaiverState
 from waivers.services import apply_standing_waiver, waiver_revoke, waivers_expire
 from wedges.models import ChangeProposal
 from wedges.rollout import RolloutRefused, wedge_start
@@ -35,11 +35,11 @@ def test_a_proposal_waiver_covers_its_proposal_when_the_second_approval_lands(
 ):
     proposal = single_stage()
     waiver = approve(request_waiver(proposal=proposal), "bob")
-    assert fresh_proposal(proposal).waiver is None
+    assert waiver_of(proposal) is None
     waiver = approve(waiver, "carol")
-    covered = fresh_proposal(proposal)
-    assert covered.waiver == waiver
-    assert covered.waiver.is_active_at(timezone.now())
+    cover = waiver_of(proposal)
+    assert cover == waiver
+    assert cover.is_active_at(timezone.now())
     assert applied(proposal) == [waiver.pk]
     event = AuditEvent.objects.get(code="WDG-207", proposal_id=proposal.pk)
     assert event.data["lifted"] == ["stages_too_few"]
@@ -51,23 +51,23 @@ def test_a_standing_waiver_active_at_submission_covers_the_proposal_at_once(
 ):
     waiver = approve(request_waiver(**STANDING, days=60), "bob", "carol")
     proposal = single_stage()  # through the real submission path
-    assert fresh_proposal(proposal).waiver == waiver
+    assert waiver_of(proposal) == waiver
     assert applied(proposal) == [waiver.pk]
     # Valid proposals, other change types and other subsystems are not touched.
-    assert fresh_proposal(submit()).waiver is None
-    assert fresh_proposal(single_stage(change_type="policy_update")).waiver is None
+    assert waiver_of(submit()) is None
+    assert waiver_of(single_stage(change_type="policy_update")) is None
     other = single_stage(subsystem="control-plane", change_type="connector_deployment")
-    assert fresh_proposal(other).waiver is None
+    assert waiver_of(other) is None
 
 
 def test_the_submission_signal_runs_the_receiver(single_stage, request_waiver, approve):
     proposal = single_stage()
     waiver = approve(request_waiver(**STANDING), "bob", "carol")
     # Covered by the approval already; undo it to see the receiver do it again.
-    ChangeProposal.objects.filter(pk=proposal.pk).update(waiver=None)
+    WaiverCoverage.objects.filter(proposal=proposal).delete()
     proposal = fresh_proposal(proposal)
     proposal_submitted.send(sender=ChangeProposal, proposal=proposal)
-    assert fresh_proposal(proposal).waiver == waiver
+    assert waiver_of(proposal) == waiver
 
 
 def test_approving_a_standing_waiver_covers_the_waiting_proposals_in_its_scope(
@@ -79,15 +79,13 @@ def test_approving_a_standing_waiver_covers_the_waiting_proposals_in_its_scope(
     started = single_stage()
     approve(request_waiver(proposal=started), "bob", "carol")
     wedge_start(proposal_id=started.pk, actor=demo["dave"])
-    waiver_revoke(
-        waiver=fresh_proposal(started).waiver, actor=demo["bob"], reason="rollout went fine"
-    )
+    waiver_revoke(waiver=waiver_of(started), actor=demo["bob"], reason="rollout went fine")
 
     standing = approve(request_waiver(**STANDING), "bob", "frank")
     for proposal in waiting:
-        assert fresh_proposal(proposal).waiver == standing
-    assert fresh_proposal(other_type).waiver is None
-    assert fresh_proposal(started).waiver.state == WaiverState.REVOKED
+        assert waiver_of(proposal) == standing
+    assert waiver_of(other_type) is None
+    assert waiver_of(started).state == WaiverState.REVOKED
     assert sorted(standing.covered_proposals.values_list("id", flat=True)) == sorted(
         p.pk for p in waiting
     )
@@ -98,16 +96,16 @@ def test_a_revoked_standing_waiver_stops_covering_new_proposals(
 ):
     covered = single_stage()
     waiver = approve(request_waiver(**STANDING), "bob", "carol")
-    assert fresh_proposal(covered).waiver == waiver
+    assert waiver_of(covered) == waiver
     waiver_revoke(waiver=waiver, actor=demo["bob"], reason="Incident INC-42: stop.")
 
     new = single_stage()
-    assert fresh_proposal(new).waiver is None
+    assert waiver_of(new) is None
     assert applied(new) == []
     # The covered proposal keeps its record but can no longer start.
-    covered = fresh_proposal(covered)
-    assert covered.waiver == waiver
-    assert not covered.waiver.is_active_at(timezone.now())
+    cover = waiver_of(covered)
+    assert cover == waiver
+    assert not cover.is_active_at(timezone.now())
     with pytest.raises(RolloutRefused) as refused:
         wedge_start(proposal_id=covered.pk, actor=demo["dave"])
     assert refused.value.code == "waiver_required"
@@ -119,16 +117,16 @@ def test_an_expired_standing_waiver_covers_nothing_new(single_stage, request_wai
     later = T + dt.timedelta(days=7)
     with time_machine.travel(later, tick=False):
         # Before the beat has run: the waiver is APPROVED but no longer active.
-        assert fresh_proposal(single_stage()).waiver is None
+        assert waiver_of(single_stage()) is None
         waivers_expire(now=later)
-        assert fresh_proposal(single_stage()).waiver is None
+        assert waiver_of(single_stage()) is None
 
 
 def test_apply_standing_waiver_prefers_the_longest_lasting(single_stage, request_waiver, approve):
     short = approve(request_waiver(**STANDING, days=5), "bob", "carol")
     long = approve(request_waiver(**STANDING, days=50), "bob", "frank")
     proposal = single_stage()
-    assert fresh_proposal(proposal).waiver == long
+    assert waiver_of(proposal) == long
     assert short != long
     # Nothing to do for a proposal that is covered already, or needs no waiver.
     assert apply_standing_waiver(proposal=fresh_proposal(proposal), now=timezone.now()) is None
@@ -141,5 +139,5 @@ def test_a_new_waiver_can_cover_a_proposal_whose_waiver_was_revoked(
     first = approve(request_waiver(proposal=proposal), "bob", "carol")
     waiver_revoke(waiver=first, actor=demo["bob"], reason="Wrong rationale.")
     second = approve(request_waiver(proposal=proposal), "bob", "carol")
-    assert fresh_proposal(proposal).waiver == second
+    assert waiver_of(proposal) == second
     assert applied(proposal) == [first.pk, second.pk]

@@ -10,7 +10,8 @@ from django.utils import timezone
 
 from audit.models import AuditEvent
 from tests.waivers.helpers import T, fresh
-from waivers.models import MAX_WAIVER_DAYS, WaiverState
+from waivers.models import WaiverState
+from waivers.rules import MAX_WAIVER_DAYS
 from waivers.services import waivers_expire
 
 pytestmark = pytest.mark.django_db

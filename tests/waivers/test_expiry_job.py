@@ -11,6 +11,7 @@ from django.conf import settings
 from audit.models import AuditEvent
 from config.celery import beat_schedule
 from tests.waivers.helpers import T, fresh
+from waivers import services
 from waivers.models import WaiverState
 from waivers.services import waivers_expire
 from waivers.tasks import expire_waivers
@@ -60,3 +61,33 @@ def test_beat_runs_the_expiry_every_configured_interval():
     assert entry["task"] == "waivers.tasks.expire_waivers"
     assert entry["schedule"] == settings.WEDGE_WAIVER_EXPIRY_SECONDS
     assert expire_waivers.name == "waivers.tasks.expire_waivers"
+
+
+def test_a_waiver_that_keeps_failing_does_not_hold_back_the_others(
+    two_waivers, monkeypatch, caplog
+):
+    short, long = two_waivers  # the short one comes first: it expires first
+    real = services.record_event
+
+    def failing_for_short(**event):
+        if event.get("waiver_id") == short.pk:
+            raise RuntimeError("the audit chain refused this one")
+        return real(**event)
+
+    monkeypatch.setattr(services, "record_event", failing_for_short)
+    now = T + dt.timedelta(days=21)
+    assert waivers_expire(now=now) == 1
+    assert waivers_expire(now=now) == 0  # it keeps failing, run after run
+    assert fresh(short).state == WaiverState.APPROVED  # its transaction rolled back
+    assert fresh(long).state == WaiverState.EXPIRED
+    assert list(AuditEvent.objects.filter(code="WDG-205").values_list("waiver_id", flat=True)) == [
+        long.pk
+    ]
+    failures = [r for r in caplog.records if r.name == "waivers.services"]
+    assert len(failures) == 2
+    assert f"Waiver #{short.pk}" in failures[0].getMessage()
+    assert failures[0].exc_info is not None
+
+    monkeypatch.setattr(services, "record_event", real)
+    assert waivers_expire(now=now) == 1  # the next run, once it works again
+    assert fresh(short).state == WaiverState.EXPIRED

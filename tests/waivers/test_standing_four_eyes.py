@@ -15,7 +15,7 @@ from rest_framework.test import APIClient
 from org.models import Section
 from org.roles import Role
 from tests.factories import UserFactory
-from tests.waivers.helpers import fresh, fresh_proposal
+from tests.waivers.helpers import fresh, fresh_proposal, waiver_of
 from waivers import errors
 from waivers.errors import NotAllowed
 from waivers.models import ApprovalRole, WaiverState
@@ -35,9 +35,9 @@ def test_proposals_waiting_when_it_is_approved_are_not_covered_for_its_approvers
     bobs, franks, alices = single_stage("bob"), single_stage("frank"), single_stage("alice")
     waiver = approve(request_waiver("alice", **SCOPE), "bob", "frank")
     assert waiver.state == WaiverState.APPROVED
-    assert fresh_proposal(alices).waiver == waiver
-    assert fresh_proposal(bobs).waiver is None
-    assert fresh_proposal(franks).waiver is None
+    assert waiver_of(alices) == waiver
+    assert waiver_of(bobs) is None
+    assert waiver_of(franks) is None
     assert list(fresh(waiver).covered_proposals.values_list("pk", flat=True)) == [alices.pk]
     for own in (bobs, franks):
         with pytest.raises(RolloutRefused) as refused:
@@ -51,9 +51,9 @@ def test_proposals_submitted_while_it_is_active_are_not_covered_for_its_approver
 ):
     waiver = approve(request_waiver("alice", **SCOPE), "bob", "carol")
     bobs, alices = single_stage("bob"), single_stage("alice")
-    assert fresh_proposal(bobs).waiver is None
+    assert waiver_of(bobs) is None
     assert fresh_proposal(bobs).waiver_required
-    assert fresh_proposal(alices).waiver == waiver
+    assert waiver_of(alices) == waiver
     with pytest.raises(RolloutRefused) as refused:
         wedge_start(proposal_id=bobs.pk, actor=demo["bob"])
     assert refused.value.code == "waiver_required"
@@ -67,9 +67,9 @@ def test_another_active_standing_waiver_the_author_did_not_approve_covers_instea
     longer = approve(request_waiver("alice", days=60, **SCOPE), "bob", "carol")
     shorter = waiver_approve(waiver=request_waiver("dave", days=30, **SCOPE), approver=gina)
     shorter = approve(shorter, "carol")
-    assert fresh_proposal(single_stage("alice")).waiver == longer  # the longest, as before
-    assert fresh_proposal(single_stage("bob")).waiver == shorter
-    assert fresh_proposal(single_stage("dave")).waiver == longer
+    assert waiver_of(single_stage("alice")) == longer  # the longest, as before
+    assert waiver_of(single_stage("bob")) == shorter
+    assert waiver_of(single_stage("dave")) == longer
 
 
 def test_the_proposal_page_and_api_say_why_it_is_not_covered(
@@ -100,7 +100,7 @@ def test_the_author_may_still_get_a_waiver_from_two_other_people(
     Section.objects.get(slug="platform").leads.add(gina)
     own = waiver_approve(waiver=request_waiver("bob", proposal=bobs), approver=gina)
     own = approve(own, "carol")
-    assert fresh_proposal(bobs).waiver == own
+    assert waiver_of(bobs) == own
     wedge_start(proposal_id=bobs.pk, actor=demo["dave"])
 
 

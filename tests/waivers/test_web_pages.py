@@ -11,7 +11,7 @@ from django.test import Client
 from django.urls import reverse
 
 from audit.models import AuditEvent
-from tests.waivers.helpers import T, codes, fresh, fresh_proposal
+from tests.waivers.helpers import T, codes, fresh, fresh_proposal, waiver_of
 from waivers.models import WaiverRequest, WaiverState
 from waivers.services import waivers_expire
 from wedges.models import State
@@ -82,7 +82,7 @@ def test_request_approve_cover_start_and_expire_through_the_pages(
         assert "Approve as reviewer" in text(carol.get(reverse("waivers:detail", args=[waiver.pk])))
         carol.post(reverse("waivers:approve", args=[waiver.pk]), {"approve-comment": ""})
         assert fresh(waiver).state == WaiverState.APPROVED
-        assert fresh_proposal(proposal).waiver == fresh(waiver)
+        assert waiver_of(proposal) == fresh(waiver)
 
         # The waiver page shows the approvals and the full trail.
         page = text(carol.get(reverse("waivers:detail", args=[waiver.pk])))

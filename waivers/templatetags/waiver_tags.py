@@ -10,7 +10,7 @@ from django.utils import timezone
 from org import access
 from waivers import selectors
 from waivers.models import WaiverState
-from waivers.rules import OPEN_STATES
+from waivers.rules import MAX_WAIVER_DAYS, OPEN_STATES
 from wedges.models import ChangeProposal, State
 
 register = template.Library()
@@ -34,6 +34,12 @@ def waiver_badge(state: str) -> str:
 
 
 @register.simple_tag
+def max_waiver_days() -> int:
+    """The most days an approved waiver runs (``waivers.rules.MAX_WAIVER_DAYS``)."""
+    return MAX_WAIVER_DAYS
+
+
+@register.simple_tag
 def proposal_waiver_info(proposal: ChangeProposal, user: Any) -> dict[str, Any]:
     """What the proposal page says about waivers: the cover, open requests, a request link.
 
@@ -41,7 +47,7 @@ def proposal_waiver_info(proposal: ChangeProposal, user: Any) -> dict[str, Any]:
     that do not cover it because its author approved them (four eyes).
     """
     now = timezone.now()
-    waiver = proposal.waiver
+    waiver = selectors.covering_waiver(proposal)
     requests = list(selectors.proposal_waivers(proposal.pk, user))
     started = proposal.rollout_wedge.wedge_state != State.PENDING
     covered = waiver is not None and waiver.is_active_at(now)

@@ -1,4 +1,4 @@
-"""The engine's decisions at their time edges (SPEC "The rollout engine")."""
+"""The engine's decisions at their time edges (docs/policy.md, "The rollout engine")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Validation rules 1-10 of SPEC "Validation", each at its edges, plus warnings and the report."""
+"""Validation rules 1-10 of docs/policy.md, each at its edges, plus warnings and the report."""
 
 from __future__ import annotations
 
@@ -748,7 +748,7 @@ def test_long_values_are_shortened_in_messages(make_document: MakeDocument) -> N
 
 def test_increase_is_checked_against_the_last_valid_target(make_document: MakeDocument) -> None:
     document = make_document()
-    stage(document, 1)["target_percentage"] = "40"  # invalid: skipped by rule 3
+    stage(document, 1)["target_percentage"] = "40"  # invalid: skipped by rule 3 (docs/policy.md)
     stage(document, 2)["target_percentage"] = 10  # equal to stage 0
     report = validate(document, ValidationContext())
     assert (f"{STAGES}[2].target_percentage", codes.TARGETS_NOT_INCREASING) in found(report)
