@@ -27,14 +27,14 @@ from tests.documents import PROPOSAL
 from waivers.models import WaiverRequest
 from waivers.services import waiver_approve, waiver_request
 from wedges.models import ChangeProposal
-from wedges.rollout import (
+from wedges.services import (
+    proposal_submit,
     validate_metrics,
     wedge_pause,
     wedge_record_snapshot,
     wedge_rollback,
     wedge_start,
 )
-from wedges.services import proposal_submit
 from wedges.submission import check_submission
 
 pytestmark = pytest.mark.django_db

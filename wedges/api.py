@@ -24,7 +24,7 @@ from config.api.auth import acting_user
 from config.api.errors import Conflict
 from config.api.schema import error_responses
 from org import access
-from wedges import rollout, selectors
+from wedges import selectors
 from wedges.models import ChangeProposal, ChangeType, RolloutWedge, State
 from wedges.policy import codes
 from wedges.serializers import (
@@ -36,7 +36,7 @@ from wedges.serializers import (
     ReasonSerializer,
     SnapshotOutcomeSerializer,
 )
-from wedges.services import IdempotencyConflict, SubmissionRejected, proposal_submit
+from wedges.services import IdempotencyConflict, SubmissionRejected, proposal_submit, rollout
 from wedges.submission import check_submission
 
 

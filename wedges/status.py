@@ -19,7 +19,7 @@ from wedges.policy.engine import (
     saturating_hours,
     saturating_plus,
 )
-from wedges.rollout import decide
+from wedges.services.rollout import decide
 
 
 @dataclass(frozen=True)

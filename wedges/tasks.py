@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from wedges.rollout import wedges_tick
+from wedges.services import wedges_tick
 
 
 @shared_task(name="wedges.tasks.tick", ignore_result=True)

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 from audit.selectors import visible_events
 from org import access
 from org.access import signed_in_user
-from wedges import rollout, selectors
+from wedges import selectors
 from wedges.api import ProposalFilter
 from wedges.charts import chart_data
 from wedges.forms import (
@@ -31,7 +31,7 @@ from wedges.forms import (
 )
 from wedges.models import ChangeProposal, State
 from wedges.policy import generate_ladder
-from wedges.services import proposal_submit
+from wedges.services import proposal_submit, rollout
 from wedges.status import rollout_status
 from wedges.submission import check_submission
 

@@ -20,7 +20,7 @@ from config.celery import app
 from tests.webhooks.receiver import webhook_receiver
 from webhooks.models import Delivery, DeliveryStatus
 from webhooks.services import subscription_create
-from wedges.rollout import validate_metrics, wedge_record_snapshot, wedge_start
+from wedges.services import validate_metrics, wedge_record_snapshot, wedge_start
 
 from .conftest import wait_until
 

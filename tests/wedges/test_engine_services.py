@@ -7,7 +7,7 @@ import time_machine
 
 from audit.models import AuditEvent
 from wedges.models import RolloutWedge
-from wedges.rollout import wedges_tick
+from wedges.services import wedges_tick
 
 pytestmark = pytest.mark.django_db
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)

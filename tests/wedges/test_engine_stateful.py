@@ -21,7 +21,7 @@ from hypothesis.stateful import (
 
 from audit.models import AuditEvent
 from wedges.models import RolloutWedge
-from wedges.rollout import (
+from wedges.services import (
     RolloutRefused,
     wedge_approve_advance,
     wedge_pause,

@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from pytest_django.asserts import assertContains, assertNotContains
 
 from wedges.models import RolloutWedge
-from wedges.rollout import validate_metrics, wedge_record_snapshot, wedge_start
+from wedges.services import validate_metrics, wedge_record_snapshot, wedge_start
 
 from .bulk import bulk_proposals
 
