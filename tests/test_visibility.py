@@ -26,10 +26,10 @@ from org.roles import ROLE_SPECS
 from tests.documents import PROPOSAL
 from waivers.models import WaiverRequest
 from waivers.services import waiver_approve, waiver_request
+from wedges.metrics import validate_metrics
 from wedges.models import ChangeProposal
 from wedges.services import (
     proposal_submit,
-    validate_metrics,
     wedge_pause,
     wedge_record_snapshot,
     wedge_rollback,

@@ -21,10 +21,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from config.api.auth import acting_user
-from config.api.errors import Conflict
 from config.api.schema import error_responses
 from org import access
 from wedges import selectors
+from wedges.errors import SubmissionRejected
+from wedges.metrics import validate_metrics
 from wedges.models import ChangeProposal, ChangeType, RolloutWedge, State
 from wedges.policy import codes
 from wedges.serializers import (
@@ -36,7 +37,7 @@ from wedges.serializers import (
     ReasonSerializer,
     SnapshotOutcomeSerializer,
 )
-from wedges.services import IdempotencyConflict, SubmissionRejected, proposal_submit, rollout
+from wedges.services import proposal_submit, rollout
 from wedges.submission import check_submission
 
 
@@ -108,10 +109,6 @@ class CanSubmit(permissions.BasePermission):
         return access.can_submit(request.user)
 
 
-def errors_body(check: Any) -> dict[str, Any]:
-    return {"errors": [issue.to_dict() for issue in check.errors]}
-
-
 @extend_schema_view(
     list=extend_schema(
         summary="List proposals",
@@ -161,18 +158,14 @@ class ProposalViewSet(
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         check = check_submission(request.data)
         if not check.storable:
-            return Response(errors_body(check), status=status.HTTP_400_BAD_REQUEST)
+            raise SubmissionRejected(check.errors)
         key = request.headers.get("Idempotency-Key", "").strip() or None
         if key is not None and len(key) > 200:
             raise ValidationError({"Idempotency-Key": ["must be at most 200 characters"]})
-        try:
-            submitted = proposal_submit(
-                check=check, author=acting_user(request), idempotency_key=key, raw=request.data
-            )
-        except SubmissionRejected as rejected:
-            return Response(errors_body(rejected.check), status=status.HTTP_400_BAD_REQUEST)
-        except IdempotencyConflict as conflict:
-            raise Conflict(str(conflict), code="idempotency_key_reused") from None
+        # SubmissionRejected (400) and IdempotencyConflict (409) map in config.api.errors.
+        submitted = proposal_submit(
+            check=check, author=acting_user(request), idempotency_key=key, raw=request.data
+        )
         proposal = selectors.proposals().get(pk=submitted.proposal.pk)
         headers = {"Location": f"/api/v1/proposals/{proposal.pk}/"}
         if submitted.replayed:
@@ -278,7 +271,7 @@ class ProposalViewSet(
                 "Metrics are reported by the proposal's author or by operators of its section."
             )
         # MetricsInvalid (400) and RolloutRefused (409) map in config.api.errors.
-        values = rollout.validate_metrics(request.data)
+        values = validate_metrics(request.data)
         outcome = rollout.wedge_record_snapshot(
             proposal_id=proposal.pk, metrics=values, actor=acting_user(request)
         )

@@ -6,7 +6,8 @@ import pytest
 
 from webhooks.models import Delivery, DeliveryStatus
 from webhooks.services import backoff, deliver, subscription_create
-from wedges.services import validate_metrics, wedge_record_snapshot, wedge_start
+from wedges.metrics import validate_metrics
+from wedges.services import wedge_record_snapshot, wedge_start
 
 from .receiver import webhook_receiver
 

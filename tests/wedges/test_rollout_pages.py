@@ -9,8 +9,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from pytest_django.asserts import assertContains, assertNotContains
 
+from wedges.metrics import validate_metrics
 from wedges.models import RolloutWedge
-from wedges.services import validate_metrics, wedge_record_snapshot, wedge_start
+from wedges.services import wedge_record_snapshot, wedge_start
 
 from .bulk import bulk_proposals
 

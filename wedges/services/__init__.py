@@ -5,22 +5,15 @@
   ``wedge_approve_advance``, ``wedge_pause``, ``wedge_resume``, ``wedge_rollback`` and the
   beat's ``wedges_tick`` apply the policy's decisions under a row lock.
 
-Callers import from here; the modules are the places to read.
+Callers import from here; the modules are the places to read. Their refusals
+are in ``wedges.errors``; a snapshot's body is checked by ``wedges.metrics``.
 """
 
-from wedges.services.proposals import (
-    IdempotencyConflict,
-    SubmissionRejected,
-    Submitted,
-    proposal_submit,
-    request_fingerprint,
-)
+from wedges.errors import IdempotencyConflict, RolloutRefused, SubmissionRejected
+from wedges.services.proposals import Submitted, proposal_submit, request_fingerprint
 from wedges.services.rollout import (
-    MetricsInvalid,
     Outcome,
-    RolloutRefused,
     TickReport,
-    validate_metrics,
     wedge_approve_advance,
     wedge_pause,
     wedge_record_snapshot,
@@ -32,7 +25,6 @@ from wedges.services.rollout import (
 
 __all__ = [
     "IdempotencyConflict",
-    "MetricsInvalid",
     "Outcome",
     "RolloutRefused",
     "SubmissionRejected",
@@ -40,7 +32,6 @@ __all__ = [
     "TickReport",
     "proposal_submit",
     "request_fingerprint",
-    "validate_metrics",
     "wedge_approve_advance",
     "wedge_pause",
     "wedge_record_snapshot",

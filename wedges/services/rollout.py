@@ -22,9 +22,10 @@ from django_fsm import TransitionNotAllowed
 
 from audit.codes import EventCode
 from audit.services import record_event
-from config.refusals import FieldError, InvalidInput, Refused
 from org.models import User
 from webhooks.services import enqueue
+from wedges import errors
+from wedges.errors import RolloutRefused
 from wedges.models import ChangeProposal, MetricSnapshot, RolloutWedge, State, WedgeStage
 from wedges.policy import codes
 from wedges.policy.engine import (
@@ -37,18 +38,6 @@ from wedges.policy.engine import (
     initial_stage_index,
 )
 from wedges.policy.engine import decide as policy_decide
-from wedges.policy.units import PERCENT, parse_quantity
-
-MAX_METRICS = 100
-MAX_METRIC_NAME = 100
-
-
-class RolloutRefused(Refused):
-    """The state machine or the policy refuses an operator's request (HTTP 409)."""
-
-
-class MetricsInvalid(InvalidInput):
-    """A snapshot body that is not a map of metric names to quantities (HTTP 400)."""
 
 
 @dataclass(frozen=True)
@@ -236,7 +225,7 @@ def wedge_start(
         proposal = wedge.proposal
         if wedge.wedge_state != State.PENDING:
             raise RolloutRefused(
-                "invalid_transition",
+                errors.INVALID_TRANSITION,
                 f"The wedge is {wedge.wedge_state}; only a PENDING wedge can start.",
             )
         if proposal.waiver_required:
@@ -277,68 +266,6 @@ def wedge_start(
     return wedge
 
 
-def validate_metrics(body: Any) -> dict[str, Any]:
-    """The ``metrics`` map of a snapshot body, or ``MetricsInvalid`` with every problem."""
-    if not isinstance(body, dict):
-        raise MetricsInvalid([FieldError(None, "not_an_object", "The body must be a JSON object.")])
-    errors: list[FieldError] = []
-    for key in body:
-        if key != "metrics":
-            errors.append(
-                FieldError(
-                    str(key), "unknown_key", f'unknown field {key!r}; send {{"metrics": {{...}}}}'
-                )
-            )
-    metrics = body.get("metrics")
-    if metrics is None:
-        errors.append(FieldError("metrics", "required", "metrics is required"))
-    elif not isinstance(metrics, dict):
-        errors.append(
-            FieldError("metrics", "wrong_type", "metrics must be an object of name: value")
-        )
-    elif not metrics:
-        errors.append(FieldError("metrics", "empty", "metrics must name at least one metric"))
-    elif len(metrics) > MAX_METRICS:
-        errors.append(
-            FieldError("metrics", "too_many", f"at most {MAX_METRICS} metrics per snapshot")
-        )
-    else:
-        for name, value in metrics.items():
-            path = f"metrics.{name}"
-            if (
-                len(name) > MAX_METRIC_NAME
-                or not name.replace("_", "a").replace(".", "a").isalnum()
-            ):
-                errors.append(
-                    FieldError(
-                        path, "invalid_name", "metric names are letters, digits, '_' and '.'"
-                    )
-                )
-                continue
-            quantity = parse_quantity(value)
-            if quantity is None:
-                errors.append(
-                    FieldError(
-                        path,
-                        "not_a_quantity",
-                        'must be a finite number, or a string like "180ms" or "99.9%"',
-                    )
-                )
-            elif name == codes.EXPOSURE_METRIC and quantity.unit not in (None, PERCENT):
-                # The blast-radius check reads it as a percentage; in any other
-                # unit it would be silently ignored.
-                errors.append(
-                    FieldError(
-                        path,
-                        "not_a_percentage",
-                        f'{codes.EXPOSURE_METRIC} is a percentage: a number or a string like "5%"',
-                    )
-                )
-    if errors:
-        raise MetricsInvalid(errors)
-    return metrics  # type: ignore[return-value]
-
-
 def wedge_record_snapshot(
     *, proposal_id: int, metrics: dict[str, Any], actor: User, now: datetime | None = None
 ) -> Outcome:
@@ -348,7 +275,7 @@ def wedge_record_snapshot(
         wedge = _locked(proposal_id)
         if wedge.wedge_state not in (State.ACTIVE, State.PAUSED):
             raise RolloutRefused(
-                "not_running",
+                errors.NOT_RUNNING,
                 f"The wedge is {wedge.wedge_state}; metrics are taken only while it runs "
                 "(ACTIVE or PAUSED).",
             )
@@ -381,7 +308,7 @@ def wedge_approve_advance(
         wedge = _locked(proposal_id)
         if wedge.wedge_state != State.ACTIVE:
             raise RolloutRefused(
-                "invalid_transition",
+                errors.INVALID_TRANSITION,
                 f"The wedge is {wedge.wedge_state}; only an ACTIVE wedge advances.",
             )
         decision = decide(wedge, now, operator_approval=True)
@@ -401,7 +328,7 @@ def wedge_approve_advance(
             _apply(wedge, decision, now=now, actor=actor, reason=reason)
         else:
             refusal = RolloutRefused(
-                "not_eligible",
+                errors.NOT_ELIGIBLE,
                 f"Stage {wedge.current_stage_id!r} is not eligible to advance: {decision.reason}.",
             )
     if refusal is not None:
@@ -452,7 +379,7 @@ def _operator_transition(
             transition(wedge, now)
         except TransitionNotAllowed:
             raise RolloutRefused(
-                "invalid_transition",
+                errors.INVALID_TRANSITION,
                 f"{code.label} is not possible: the wedge is {before}.",
             ) from None
         wedge.save(update_fields=_SAVED)
