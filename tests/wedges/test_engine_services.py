@@ -274,6 +274,56 @@ def test_operator_pause_and_rollback(dave, proposal):
     assert refused.json()["errors"][0]["code"] == "invalid_transition"
 
 
+def test_every_rollback_records_its_evidence(dave, submit):
+    """Operator or engine, an RWG-003 carries the exposure it caught, when the latest
+    snapshot arrived and what the trigger made of it: the governance report reads
+    nothing else."""
+    by_operator, by_engine = submit("alice"), submit("alice")
+    for proposal in (by_operator, by_engine):
+        start(dave, proposal)
+        report(dave, proposal, HEALTHY, T0 + timedelta(hours=1))  # advances to canary, 10 %
+    report(dave, by_operator, HEALTHY, T0 + timedelta(hours=1, minutes=10))
+    with at(T0 + timedelta(hours=1, minutes=20)):
+        response = dave.post(
+            f"/api/v1/proposals/{by_operator.pk}/rollback/", {"reason": "abort"}, format="json"
+        )
+    assert response.status_code == 200
+    report(dave, by_engine, BREACH, T0 + timedelta(hours=1, minutes=10))
+
+    operator = AuditEvent.objects.get(proposal_id=by_operator.pk, code="RWG-003")
+    assert operator.actor.username == "dave"
+    assert operator.data == {
+        "operator_action": True,
+        "from_state": "ACTIVE",
+        "exposure_before": 10.0,
+        "trigger_received_at": (T0 + timedelta(hours=1, minutes=10)).isoformat(),
+        "trigger": {
+            "expression": "error_rate > 0.05 or p99 > 500ms",
+            "met": False,
+            "values": HEALTHY,
+        },
+    }
+    engine = AuditEvent.objects.get(proposal_id=by_engine.pk, code="RWG-003")
+    assert engine.actor is None
+    assert engine.data["exposure_before"] == 10.0
+    assert engine.data["trigger_received_at"] == (T0 + timedelta(hours=1, minutes=10)).isoformat()
+    assert engine.data["trigger"]["met"] is True
+
+
+def test_an_operator_rollback_before_any_snapshot_records_the_exposure(dave, proposal):
+    start(dave, proposal)
+    with at(T0 + timedelta(minutes=5)):
+        dave.post(f"/api/v1/proposals/{proposal.pk}/rollback/", {}, format="json")
+    event = AuditEvent.objects.get(proposal_id=proposal.pk, code="RWG-003")
+    assert event.data["exposure_before"] == 5.0
+    assert "trigger_received_at" not in event.data
+    assert event.data["trigger"] == {
+        "expression": "error_rate > 0.05 or p99 > 500ms",
+        "met": False,
+        "values": {},
+    }
+
+
 def test_who_may_operate(token_client, proposal):
     url = f"/api/v1/proposals/{proposal.pk}/start/"
     for username in ("alice", "carol", "erin", "frank", "pipeline"):  # frank leads security

@@ -30,6 +30,7 @@ from wedges.models import ChangeProposal, MetricSnapshot, RolloutWedge, State, W
 from wedges.policy import codes
 from wedges.policy.engine import (
     Action,
+    CriterionResult,
     Decision,
     Snapshot,
     StageView,
@@ -167,10 +168,7 @@ def _apply(
     data: dict[str, Any] = {
         "rule": decision.rule,
         "decision": decision.reason,
-        "criteria": [
-            {"expression": c.expression, "met": c.met, "values": c.values_dict()}
-            for c in decision.criteria
-        ],
+        "criteria": [_result(c) for c in decision.criteria],
     }
     why = reason or decision.reason
     if decision.action == Action.ADVANCE:
@@ -184,17 +182,7 @@ def _apply(
     elif decision.action == Action.PAUSE:
         wedge.pause()
     elif decision.action == Action.ROLLBACK:
-        # What the governance report measures: the exposure the breach was
-        # caught at, and when the evidence that triggered it arrived.
-        data["exposure_before"] = wedge.exposure_percentage
-        if wedge.latest_snapshot is not None:
-            data["trigger_received_at"] = wedge.latest_snapshot.received_at.isoformat()
-        if decision.trigger is not None:
-            data["trigger"] = {
-                "expression": decision.trigger.expression,
-                "met": decision.trigger.met,
-                "values": decision.trigger.values_dict(),
-            }
+        data.update(_rollback_evidence(wedge, decision))
         wedge.rollback(now=now)
     else:
         return False
@@ -210,6 +198,26 @@ def _apply(
         data=data,
     )
     return True
+
+
+def _result(result: CriterionResult) -> dict[str, Any]:
+    return {"expression": result.expression, "met": result.met, "values": result.values_dict()}
+
+
+def _rollback_evidence(wedge: RolloutWedge, decision: Decision) -> dict[str, Any]:
+    """What every RWG-003 records, whoever rolls back: the exposure the wedge was caught
+    at, when the latest evidence arrived and what the stage's trigger made of it.
+
+    The governance report reads these off the event alone (exposure at catch,
+    trigger to rollback). Call it on the locked wedge before the rollback sets
+    the exposure to 0.
+    """
+    evidence: dict[str, Any] = {"exposure_before": wedge.exposure_percentage}
+    if wedge.latest_snapshot is not None:
+        evidence["trigger_received_at"] = wedge.latest_snapshot.received_at.isoformat()
+    if decision.trigger is not None:
+        evidence["trigger"] = _result(decision.trigger)
+    return evidence
 
 
 # --- Services -----------------------------------------------------------------------------
@@ -357,9 +365,15 @@ def wedge_resume(
 def wedge_rollback(
     *, proposal_id: int, actor: User, reason: str, now: datetime | None = None
 ) -> RolloutWedge:
-    """An operator's rollback (RWG-003): exposure to 0."""
+    """An operator's rollback (RWG-003): exposure to 0, with the evidence at that moment."""
     return _operator_transition(
-        proposal_id, actor, reason, now, EventCode.ROLLED_BACK, lambda w, t: w.rollback(now=t)
+        proposal_id,
+        actor,
+        reason,
+        now,
+        EventCode.ROLLED_BACK,
+        lambda w, t: w.rollback(now=t),
+        evidence=lambda w, t: _rollback_evidence(w, decide(w, t)),
     )
 
 
@@ -370,11 +384,17 @@ def _operator_transition(
     now: datetime | None,
     code: EventCode,
     transition: Callable[[RolloutWedge, datetime], None],
+    *,
+    evidence: Callable[[RolloutWedge, datetime], dict[str, Any]] | None = None,
 ) -> RolloutWedge:
+    """An operator's transition; ``evidence`` adds what the wedge showed just before it."""
     now = now or timezone.now()
     with transaction.atomic():
         wedge = _locked(proposal_id)
         before = wedge.wedge_state
+        data: dict[str, Any] = {"operator_action": True, "from_state": before}
+        if evidence is not None:
+            data.update(evidence(wedge, now))
         try:
             transition(wedge, now)
         except TransitionNotAllowed:
@@ -390,7 +410,7 @@ def _operator_transition(
             actor=actor,
             reason=reason,
             metrics=wedge.latest_snapshot.values if wedge.latest_snapshot else None,
-            data={"operator_action": True, "from_state": before},
+            data=data,
         )
     return wedge
 
