@@ -27,7 +27,6 @@ from wedges import selectors
 from wedges.errors import SubmissionRejected
 from wedges.metrics import validate_metrics
 from wedges.models import ChangeProposal, ChangeType, RolloutWedge, State
-from wedges.policy import codes
 from wedges.serializers import (
     DesiredStateSerializer,
     DryRunSerializer,
@@ -302,10 +301,7 @@ class ProposalViewSet(
     )
     @action(detail=True, methods=["get"], url_path="desired-state")
     def desired_state(self, request: Request, pk: str) -> Response:
-        readable = selectors.readable_proposals(
-            request.user, RolloutWedge.objects.only(*DESIRED_STATE_FIELDS), via="proposal__"
-        )
-        wedge = get_object_or_404(readable, proposal_id=pk)
+        wedge = get_object_or_404(selectors.readable_wedges(request.user), proposal_id=pk)
         body = desired_state_body(wedge)
         etag = desired_state_etag(body)
         if etag in {tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")}:
@@ -313,34 +309,14 @@ class ProposalViewSet(
         return Response(body, headers={"ETag": etag, "Cache-Control": "no-cache"})
 
 
-DESIRED_STATE_FIELDS = (
-    "proposal_id",
-    "wedge_state",
-    "current_stage_index",
-    "exposure_percentage",
-    "max_blast_radius",
-    "document",
-)
-
-
 def desired_state_body(wedge: RolloutWedge) -> dict[str, Any]:
     """What a deployment agent must apply now."""
     return {
         "wedge_state": wedge.wedge_state,
-        "stage_id": stage_id_of(wedge),
+        "stage_id": wedge.current_stage_id,
         "exposure_percentage": wedge.exposure_percentage,
         "max_blast_radius": wedge.max_blast_radius,
     }
-
-
-def stage_id_of(wedge: RolloutWedge) -> str | None:
-    """The open stage's id, read from the frozen document (no stage query)."""
-    index = wedge.current_stage_index
-    if index is None:
-        return None
-    if index == codes.INITIAL_STAGE_INDEX:
-        return codes.INITIAL_STAGE_ID
-    return str(wedge.document["wedge_stages"][index]["stage_id"])
 
 
 def desired_state_etag(body: dict[str, Any]) -> str:

@@ -19,9 +19,12 @@ def proposals() -> QuerySet[ChangeProposal]:
     """Proposals with their subsystem, author, wedge and ordered stages."""
     return ChangeProposal.objects.select_related(
         "subsystem__section", "author", "rollout_wedge", "waiver"
-    ).prefetch_related(
-        Prefetch("rollout_wedge__stages", queryset=WedgeStage.objects.order_by("position"))
-    )
+    ).prefetch_related(stages_in_order("rollout_wedge__"))
+
+
+def stages_in_order(via: str = "") -> Prefetch:
+    """A wedge's stages in ladder order: what ``RolloutWedge.policy_view`` reads."""
+    return Prefetch(f"{via}stages", queryset=WedgeStage.objects.order_by("position"))
 
 
 def search(queryset: QuerySet[ChangeProposal], text: str) -> QuerySet[ChangeProposal]:
@@ -72,6 +75,13 @@ def readable_proposal_ids(user: AnyUser) -> QuerySet[Any]:
     return readable_proposals(user).values_list("id", flat=True)
 
 
+def readable_wedges(user: AnyUser) -> QuerySet[RolloutWedge]:
+    """The wedges of the proposals ``user`` may read, with the stages their view needs."""
+    return readable_proposals(user, RolloutWedge.objects.all(), via="proposal__").prefetch_related(
+        stages_in_order()
+    )
+
+
 def running_wedges(user: AnyUser) -> QuerySet[RolloutWedge]:
     """ACTIVE and PAUSED wedges ``user`` may read, with all the dashboard shows, newest first."""
     return (
@@ -81,7 +91,7 @@ def running_wedges(user: AnyUser) -> QuerySet[RolloutWedge]:
             via="proposal__",
         )
         .select_related("proposal__subsystem__section", "proposal__author", "latest_snapshot")
-        .prefetch_related(Prefetch("stages", queryset=WedgeStage.objects.order_by("position")))
+        .prefetch_related(stages_in_order())
         .order_by("-started_at", "-id")
     )
 

@@ -55,12 +55,7 @@ class RolloutWedgeSerializer(serializers.ModelSerializer[RolloutWedge]):
 
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_current_stage_id(self, wedge: RolloutWedge) -> str | None:
-        index = wedge.current_stage_index
-        if index is None:
-            return None
-        if index == codes.INITIAL_STAGE_INDEX:
-            return codes.INITIAL_STAGE_ID
-        return wedge.stages.all()[index].stage_id
+        return wedge.current_stage_id
 
 
 class ProposalSerializer(serializers.ModelSerializer[ChangeProposal]):

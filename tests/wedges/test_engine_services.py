@@ -183,6 +183,16 @@ def test_breaching_snapshot_rolls_back_inside_the_request(dave, proposal):
     }
 
 
+def test_a_paused_wedge_rolls_back_on_a_breaching_snapshot(dave, proposal):
+    start(dave, proposal)
+    with at(T0 + timedelta(minutes=1)):
+        dave.post(f"/api/v1/proposals/{proposal.pk}/pause/", {"reason": "hold"}, format="json")
+    body = report(dave, proposal, BREACH, T0 + timedelta(minutes=2)).json()
+    assert (body["wedge_state"], body["exposure_percentage"]) == ("ROLLED_BACK", 0)
+    assert body["decision"]["rule"] == "INV-RWG-ROLLBACK"
+    assert codes(proposal)[-2:] == ["RWG-002", "RWG-003"]
+
+
 def test_exposure_above_the_blast_radius_rolls_back(dave, proposal):
     start(dave, proposal)
     body = report(

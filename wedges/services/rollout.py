@@ -27,15 +27,11 @@ from webhooks.services import enqueue
 from wedges import errors
 from wedges.errors import RolloutRefused
 from wedges.models import ChangeProposal, MetricSnapshot, RolloutWedge, State, WedgeStage
-from wedges.policy import codes
 from wedges.policy.engine import (
     Action,
     CriterionResult,
     Decision,
-    Snapshot,
-    StageView,
-    WedgeView,
-    exposure_for,
+    held_exposure,
     initial_stage_index,
 )
 from wedges.policy.engine import decide as policy_decide
@@ -54,51 +50,19 @@ class TickReport:
     actions: dict[str, int] = field(default_factory=dict)
 
 
-# --- Views of stored wedges --------------------------------------------------------------
+# --- Deciding for stored wedges -----------------------------------------------------------
 
 
 def freshness() -> timedelta:
     return timedelta(seconds=settings.WEDGE_SNAPSHOT_FRESHNESS_SECONDS)
 
 
-def stage_views(stages: list[WedgeStage]) -> tuple[StageView, ...]:
-    return tuple(
-        StageView(
-            stage_id=s.stage_id,
-            target_percentage=s.target_percentage,
-            duration_hours=s.duration_hours,
-            success_criteria=tuple(s.success_criteria),
-            rollback_trigger=s.rollback_trigger,
-        )
-        for s in stages
-    )
-
-
-def wedge_view(wedge: RolloutWedge, stages: tuple[StageView, ...] | None = None) -> WedgeView:
-    """The policy's view of a stored wedge (stages from the prefetch cache when present)."""
-    return WedgeView(
-        state=wedge.wedge_state,
-        stages=stages if stages is not None else stage_views(list(wedge.stages.all())),
-        stage_index=wedge.current_stage_index if wedge.current_stage_index is not None else 0,
-        stage_opened_at=wedge.stage_opened_at,
-        initial_percentage=wedge.initial_percentage,
-        max_blast_radius=wedge.max_blast_radius,
-        observation_window_hours=wedge.observation_window_hours,
-        increment_policy=wedge.increment_policy,
-    )
-
-
-def snapshot_view(snapshot: MetricSnapshot | None) -> Snapshot | None:
-    if snapshot is None:
-        return None
-    return Snapshot(values=snapshot.values, received_at=snapshot.received_at)
-
-
 def decide(wedge: RolloutWedge, now: datetime, *, operator_approval: bool = False) -> Decision:
     """The policy's decision for a stored wedge and its latest snapshot."""
+    snapshot = wedge.latest_snapshot
     return policy_decide(
-        wedge_view(wedge),
-        snapshot_view(wedge.latest_snapshot),
+        wedge.policy_view(),
+        snapshot.policy_view() if snapshot is not None else None,
         now,
         freshness=freshness(),
         operator_approval=operator_approval,
@@ -254,13 +218,9 @@ def wedge_start(
                     f"({', '.join(proposal.waivable_codes)}); it cannot start until an active "
                     "waiver covers it.",
                 )
-        view = wedge_view(wedge)
+        view = wedge.policy_view()
         index = initial_stage_index(view)
-        exposure = exposure_for(view, index)
-        if index != codes.INITIAL_STAGE_INDEX:
-            # A waived wedge may start at or above stage 1: hold stage 1's target.
-            exposure = view.stages[0].target_percentage
-        wedge.start(now=now, stage_index=index, exposure=min(exposure, wedge.max_blast_radius))
+        wedge.start(now=now, stage_index=index, exposure=held_exposure(view, index))
         wedge.save(update_fields=_SAVED)
         _announce(
             wedge,
