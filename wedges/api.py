@@ -6,7 +6,6 @@ import hashlib
 import json
 from typing import Any
 
-import django_filters
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiParameter,
@@ -25,8 +24,9 @@ from config.api.schema import error_responses
 from org import access
 from wedges import selectors
 from wedges.errors import SubmissionRejected
+from wedges.filters import ProposalFilter
 from wedges.metrics import validate_metrics
-from wedges.models import ChangeProposal, ChangeType, RolloutWedge, State
+from wedges.models import ChangeProposal, RolloutWedge
 from wedges.serializers import (
     DesiredStateSerializer,
     DryRunSerializer,
@@ -38,30 +38,6 @@ from wedges.serializers import (
 )
 from wedges.services import proposal_submit, rollout
 from wedges.submission import check_submission
-
-
-class ProposalFilter(django_filters.FilterSet):
-    state = django_filters.ChoiceFilter(
-        field_name="rollout_wedge__wedge_state", choices=State.choices
-    )
-    subsystem = django_filters.CharFilter(field_name="subsystem__slug")
-    change_type = django_filters.ChoiceFilter(choices=ChangeType.choices)
-    author = django_filters.CharFilter(field_name="author__username")
-    q = django_filters.CharFilter(method="search", label="Text search")
-    waiver_required = django_filters.BooleanFilter()
-    mine = django_filters.BooleanFilter(method="only_mine", label="Only my proposals")
-
-    class Meta:
-        model = ChangeProposal
-        fields = ["state", "subsystem", "change_type", "author", "q", "waiver_required", "mine"]
-
-    def search(self, queryset: Any, name: str, value: str) -> Any:
-        return selectors.search(queryset, value)
-
-    def only_mine(self, queryset: Any, name: str, value: bool) -> Any:
-        user = getattr(self.request, "user", None)
-        return queryset.filter(author_id=user.pk) if value and user is not None else queryset
-
 
 # Request examples for the docs (and for schemathesis, which sends them first).
 PROPOSAL_EXAMPLE = OpenApiExample(
@@ -191,7 +167,7 @@ class ProposalViewSet(
     # --- The rollout: operator actions, metrics and the desired state ---------------
 
     def _proposal(self, pk: str) -> ChangeProposal:
-        return get_object_or_404(ChangeProposal.objects.select_related("subsystem__section"), pk=pk)
+        return get_object_or_404(selectors.operable_proposals(), pk=pk)
 
     def _operate(self, request: Request, pk: str, service: Any) -> Response:
         proposal = self._proposal(pk)
@@ -274,26 +250,12 @@ class ProposalViewSet(
         outcome = rollout.wedge_record_snapshot(
             proposal_id=proposal.pk, metrics=values, actor=acting_user(request)
         )
-        decision = outcome.decision
-        return Response(
-            {
-                **desired_state_body(outcome.wedge),
-                "acted": outcome.acted,
-                "decision": {
-                    "action": decision.action.value,
-                    "rule": decision.rule,
-                    "reason": decision.reason,
-                    "eligible": decision.eligible,
-                    "eligible_at": decision.eligible_at,
-                    "criteria": [
-                        {"expression": c.expression, "met": c.met, "values": c.values_dict()}
-                        for c in decision.criteria
-                    ],
-                }
-                if decision
-                else None,
-            }
-        )
+        answer = {
+            **desired_state_body(outcome.wedge),
+            "acted": outcome.acted,
+            "decision": outcome.decision,
+        }
+        return Response(SnapshotOutcomeSerializer(answer).data)
 
     @extend_schema(
         summary="The exposure deployers must apply (poll with If-None-Match)",

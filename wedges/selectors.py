@@ -10,6 +10,8 @@ from typing import Any
 
 from django.db.models import Prefetch, Q, QuerySet
 
+from audit.models import AuditEvent
+from audit.selectors import visible_events
 from org import access
 from org.access import AnyUser, Reach
 from wedges.models import ChangeProposal, MetricSnapshot, RolloutWedge, State, WedgeStage
@@ -25,6 +27,11 @@ def proposals() -> QuerySet[ChangeProposal]:
 def stages_in_order(via: str = "") -> Prefetch:
     """A wedge's stages in ladder order: what ``RolloutWedge.policy_view`` reads."""
     return Prefetch(f"{via}stages", queryset=WedgeStage.objects.order_by("position"))
+
+
+def operable_proposals() -> QuerySet[ChangeProposal]:
+    """Proposals with the subsystem and section that the operator check reads."""
+    return ChangeProposal.objects.select_related("subsystem__section")
 
 
 def search(queryset: QuerySet[ChangeProposal], text: str) -> QuerySet[ChangeProposal]:
@@ -101,3 +108,13 @@ def snapshots_of(wedge: RolloutWedge, limit: int = 500) -> list[MetricSnapshot]:
     recent = list(wedge.snapshots.order_by("-received_at", "-id")[:limit])
     recent.reverse()
     return recent
+
+
+def proposal_events(user: AnyUser, proposal_id: int) -> QuerySet[AuditEvent]:
+    """One proposal's audit events that ``user`` may read, oldest first, with their actor.
+
+    The same events as ``GET /api/v1/audit-events/?proposal=<id>``.
+    """
+    return (
+        visible_events(user).filter(proposal_id=proposal_id).select_related("actor").order_by("id")
+    )

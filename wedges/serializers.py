@@ -168,13 +168,17 @@ class MetricsInputSerializer(serializers.Serializer[Any]):
 
 
 class CriterionSerializer(serializers.Serializer[Any]):
+    """A ``CriterionResult``: one expression against the snapshot, with the values it read."""
+
     expression = serializers.CharField()
     met = serializers.BooleanField()
-    values = serializers.DictField(child=serializers.JSONField())
+    values = serializers.DictField(source="values_dict", child=serializers.JSONField())
 
 
 class DecisionSerializer(serializers.Serializer[Any]):
-    action = serializers.CharField()
+    """The engine's ``Decision`` on a snapshot."""
+
+    action = serializers.CharField(source="action.value")
     rule = serializers.CharField()
     reason = serializers.CharField()
     eligible = serializers.BooleanField()

@@ -102,6 +102,30 @@ def test_advance_exactly_at_the_window_when_criteria_hold(dave, proposal):
     assert event.actor is None
 
 
+def test_the_metrics_answer_in_full(dave, proposal):
+    start(dave, proposal)
+    response = report(dave, proposal, HEALTHY, T0 + timedelta(minutes=10))
+    assert response.status_code == 200
+    assert response.json() == {
+        "wedge_state": "ACTIVE",
+        "stage_id": "initial",
+        "exposure_percentage": 5.0,
+        "max_blast_radius": 90.0,
+        "acted": False,
+        "decision": {
+            "action": "none",
+            "rule": "INV-RWG-OBSERVE",
+            "reason": "the observation window of 1.0h runs until 2026-11-02T10:00:00+00:00",
+            "eligible": False,
+            "eligible_at": "2026-11-02T10:00:00Z",
+            "criteria": [
+                {"expression": "error_rate < 0.01", "met": True, "values": {"error_rate": 0.001}},
+                {"expression": "p99 <= 200ms", "met": True, "values": {"p99": "150ms"}},
+            ],
+        },
+    }
+
+
 def test_tick_advances_on_the_window_with_a_fresh_snapshot(dave, proposal):
     start(dave, proposal)
     report(dave, proposal, HEALTHY, T0 + timedelta(minutes=50))
