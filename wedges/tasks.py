@@ -9,4 +9,5 @@ from wedges.services import wedges_tick
 def tick() -> dict[str, int]:
     """The backstop for time-based gates: windows, the 3x pause, stale metrics."""
     report = wedges_tick()
-    return {"examined": report.examined, **report.actions}
+    failed = {"failed": len(report.failed)} if report.failed else {}
+    return {"examined": report.examined, **report.actions, **failed}

@@ -6,8 +6,8 @@ import pytest
 import time_machine
 
 from audit.models import AuditEvent
-from wedges.models import RolloutWedge
-from wedges.services import wedges_tick
+from wedges.models import RolloutWedge, WedgeStage
+from wedges.services import rollout, wedges_tick
 
 pytestmark = pytest.mark.django_db
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -132,6 +132,51 @@ def test_tick_advances_on_the_window_with_a_fresh_snapshot(dave, proposal):
     with at(T0 + timedelta(hours=1)):
         assert wedges_tick().actions == {"advance": 1}
     assert wedge(proposal).current_stage_index == 0
+
+
+def due_to_advance(dave, proposals):
+    """Each proposal started at T0 with a healthy snapshot: due to advance at T0 + 1 h."""
+    for proposal in proposals:
+        start(dave, proposal)
+        report(dave, proposal, HEALTHY, T0 + timedelta(minutes=50))
+
+
+def test_a_wedge_the_engine_cannot_read_does_not_hold_up_the_tick(dave, submit, caplog):
+    broken, healthy = submit("alice"), submit("alice")
+    due_to_advance(dave, [broken, healthy])
+    # A stored plan no engine can run (written past validation): it raises every time.
+    WedgeStage.objects.filter(wedge__proposal=broken, position=0).update(
+        rollback_trigger="error_rate >"
+    )
+    with at(T0 + timedelta(hours=1)):
+        tick = wedges_tick()
+    assert (tick.examined, tick.actions, tick.failed) == (2, {"advance": 1}, [broken.pk])
+    assert (wedge(broken).current_stage_index, wedge(healthy).current_stage_index) == (-1, 0)
+    with at(T0 + timedelta(hours=1, minutes=1)):  # it keeps failing, tick after tick
+        tick = wedges_tick()
+    assert (tick.examined, tick.actions, tick.failed) == (1, {}, [broken.pk])
+    failures = [r for r in caplog.records if r.name == "wedges.services.rollout"]
+    assert [r.levelname for r in failures] == ["ERROR", "ERROR"]
+    assert f"proposal {broken.pk}" in failures[0].getMessage()
+
+
+def test_a_wedge_whose_move_fails_is_rolled_back_alone(dave, submit, monkeypatch):
+    first, failing, last = submit("alice"), submit("alice"), submit("alice")
+    due_to_advance(dave, [first, failing, last])
+    real = rollout.record_event
+
+    def record_event(**kwargs):
+        if kwargs["proposal_id"] == failing.pk:
+            raise RuntimeError("audit store unavailable")
+        return real(**kwargs)
+
+    monkeypatch.setattr(rollout, "record_event", record_event)
+    with at(T0 + timedelta(hours=1)):
+        tick = wedges_tick()
+    assert (tick.actions, tick.failed) == ({"advance": 2}, [failing.pk])
+    # Its advance was saved before the audit write failed: undone with it.
+    assert [wedge(p).current_stage_index for p in (first, failing, last)] == [0, -1, 0]
+    assert codes(failing)[-1] == "WDG-102"
 
 
 def test_stale_snapshot_is_ignored(dave, proposal, settings):

@@ -9,6 +9,7 @@ transaction.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -36,6 +37,8 @@ from wedges.policy.engine import (
 )
 from wedges.policy.engine import decide as policy_decide
 
+log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class Outcome:
@@ -48,6 +51,7 @@ class Outcome:
 class TickReport:
     examined: int = 0
     actions: dict[str, int] = field(default_factory=dict)
+    failed: list[int] = field(default_factory=list)  # proposal ids whose wedge raised
 
 
 # --- Deciding for stored wedges -----------------------------------------------------------
@@ -394,12 +398,26 @@ def wedges_tick(*, now: datetime | None = None) -> TickReport:
     )
     report.examined = len(due)
     for wedge in due:
-        if decide(wedge, now).action == Action.NONE:
+        # One wedge that cannot be decided or moved (a stored plan the engine
+        # refuses, a failing write) must not hold up the others: its own
+        # transaction rolls back, it is logged and counted, and the next tick
+        # tries it again.
+        try:
+            action = _tick_one(wedge, now)
+        except Exception:
+            log.exception("The tick could not act on the wedge of proposal %s", wedge.proposal_id)
+            report.failed.append(wedge.proposal_id)
             continue
-        with transaction.atomic():
-            locked = _locked(wedge.proposal_id)
-            decision = decide(locked, now)
-            if _apply(locked, decision, now=now, actor=None):
-                action = decision.action.value
-                report.actions[action] = report.actions.get(action, 0) + 1
+        if action is not None:
+            report.actions[action.value] = report.actions.get(action.value, 0) + 1
     return report
+
+
+def _tick_one(wedge: RolloutWedge, now: datetime) -> Action | None:
+    """Act on one due wedge if it must move; the action taken, or ``None``."""
+    if decide(wedge, now).action == Action.NONE:
+        return None
+    with transaction.atomic():
+        locked = _locked(wedge.proposal_id)
+        decision = decide(locked, now)
+        return decision.action if _apply(locked, decision, now=now, actor=None) else None
