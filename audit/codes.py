@@ -65,6 +65,20 @@ EXPOSURE_EVENTS: Final = POLICY_EVENTS | {
     EventCode.WEDGE_RESUMED.value,
 }
 
+# Every step of a waiver's life: its trail.
+WAIVER_EVENTS: Final = frozenset(
+    code.value
+    for code in (
+        EventCode.WAIVER_REQUESTED,
+        EventCode.WAIVER_APPROVAL_GIVEN,
+        EventCode.WAIVER_APPROVED,
+        EventCode.WAIVER_REJECTED,
+        EventCode.WAIVER_EXPIRED,
+        EventCode.WAIVER_REVOKED,
+        EventCode.WAIVER_APPLIED,
+    )
+)
+
 
 def describe(code: str) -> str:
     """The human meaning of ``code``; unknown codes are returned as they are."""

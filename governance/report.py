@@ -41,7 +41,7 @@ from django.db.models import Count
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from audit.codes import EventCode
+from audit.codes import WAIVER_EVENTS, EventCode
 from audit.models import AuditEvent
 from governance import selectors
 from governance.models import Incident, Severity
@@ -52,15 +52,6 @@ MIN_YEAR: Final = 1970
 MAX_YEAR: Final = 9998  # 9999Q4 would end in year 10000, which datetime cannot hold
 _QUARTER = re.compile(r"(\d{4})Q(\d)")
 
-WAIVER_CODES: Final = (
-    EventCode.WAIVER_REQUESTED,
-    EventCode.WAIVER_APPROVAL_GIVEN,
-    EventCode.WAIVER_APPROVED,
-    EventCode.WAIVER_REJECTED,
-    EventCode.WAIVER_EXPIRED,
-    EventCode.WAIVER_REVOKED,
-    EventCode.WAIVER_APPLIED,
-)
 # Upper edges of the exposure-at-catch histogram; the first bucket includes 0.
 EXPOSURE_EDGES: Final = (5.0, 10.0, 25.0, 50.0, 75.0, 100.0)
 
@@ -151,7 +142,7 @@ def percentile(values: Sequence[float], p: float) -> float | None:
 
 @dataclass(frozen=True)
 class Rollback:
-    """One RWG-003 of the quarter, with what the report derives about it."""
+    """One RWG-003 of the quarter, with the evidence its event records."""
 
     event_id: int
     proposal_id: int
@@ -298,7 +289,7 @@ def governance_report(quarter: Quarter | str, *, now: datetime | None = None) ->
     }
     # The waivers' trail and the rollbacks, in one read of the quarter's events.
     read = list(
-        AuditEvent.objects.filter(code__in=[*WAIVER_CODES, EventCode.ROLLED_BACK], **in_quarter)
+        AuditEvent.objects.filter(code__in=[*WAIVER_EVENTS, EventCode.ROLLED_BACK], **in_quarter)
         .select_related("actor")
         .order_by("id")
     )
