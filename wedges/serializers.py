@@ -168,7 +168,7 @@ class MetricsInputSerializer(serializers.Serializer[Any]):
 
 
 class CriterionSerializer(serializers.Serializer[Any]):
-    """A ``CriterionResult``: one expression against the snapshot, with the values it read."""
+    """One criterion evaluated against the snapshot, with the metric values it read."""
 
     expression = serializers.CharField()
     met = serializers.BooleanField()
@@ -176,7 +176,7 @@ class CriterionSerializer(serializers.Serializer[Any]):
 
 
 class DecisionSerializer(serializers.Serializer[Any]):
-    """The engine's ``Decision`` on a snapshot."""
+    """What the rollout engine decided on the snapshot, and why."""
 
     action = serializers.CharField(source="action.value")
     rule = serializers.CharField()
