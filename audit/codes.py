@@ -5,9 +5,15 @@ them, so a code never changes meaning once released. The four ``RWG-`` codes
 are the policy's own (``docs/policy.md``, "Event Codes") and are recorded for
 those four events whoever causes them — an operator's hold is ``RWG-002`` with
 the operator as actor. The ``WDG-`` codes are the application's.
+
+The policy core (``wedges.policy.codes``, ``EVENT_*``) names the four ``RWG-``
+codes too, for its decisions: the audit trail may not import the apps above
+it, so the two lists are held equal by a test rather than by an import.
 """
 
 from __future__ import annotations
+
+from typing import Final
 
 from django.db import models
 
@@ -40,6 +46,38 @@ class EventCode(models.TextChoices):
     WEBHOOK_CHANGED = "WDG-401", "Webhook subscription created or changed"
     # Governance.
     INCIDENT_RECORDED = "WDG-501", "Incident recorded against a proposal"
+
+
+# The policy's own events (RWG-001...004): the chart marks them.
+POLICY_EVENTS: Final = frozenset(
+    code.value
+    for code in (
+        EventCode.STAGE_ADVANCED,
+        EventCode.PAUSED,
+        EventCode.ROLLED_BACK,
+        EventCode.COMPLETED,
+    )
+)
+# Events after which the wedge holds the exposure their ``target_percentage``
+# records (0 after a rollback): the exposure's history, step by step.
+EXPOSURE_EVENTS: Final = POLICY_EVENTS | {
+    EventCode.WEDGE_STARTED.value,
+    EventCode.WEDGE_RESUMED.value,
+}
+
+# Every step of a waiver's life: its trail.
+WAIVER_EVENTS: Final = frozenset(
+    code.value
+    for code in (
+        EventCode.WAIVER_REQUESTED,
+        EventCode.WAIVER_APPROVAL_GIVEN,
+        EventCode.WAIVER_APPROVED,
+        EventCode.WAIVER_REJECTED,
+        EventCode.WAIVER_EXPIRED,
+        EventCode.WAIVER_REVOKED,
+        EventCode.WAIVER_APPLIED,
+    )
+)
 
 
 def describe(code: str) -> str:

@@ -333,7 +333,7 @@ def _tick() -> tuple[float, int, Any]:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from wedges.rollout import wedges_tick
+    from wedges.services import wedges_tick
 
     with CaptureQueriesContext(connection) as queries:
         began = time.perf_counter()

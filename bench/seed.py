@@ -88,8 +88,7 @@ def ten_stage_proposal() -> dict[str, Any]:
 
 def started_template(*, author: Any, operator: Any) -> Any:
     """One proposal submitted and started through the real services."""
-    from wedges.rollout import wedge_start
-    from wedges.services import proposal_submit
+    from wedges.services import proposal_submit, wedge_start
     from wedges.submission import check_submission
 
     verdict = check_submission(copy.deepcopy(PROPOSAL))

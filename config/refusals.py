@@ -8,7 +8,8 @@ their own refusals, and keep their codes next to those subclasses.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
+from collections.abc import Mapping
 
 
 class ServiceError(Exception):
@@ -31,11 +32,14 @@ class Refused(ServiceError):
     """The rules or the current state refuse an otherwise valid request (HTTP 409)."""
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class FieldError:
     field: str | None  # the request body's field path, or None for the body as a whole
     code: str
     message: str
+    # Further members of the API's error object after field, code and message
+    # (a validation rule's number, say); JSON values only.
+    details: Mapping[str, object] = dataclasses.field(default_factory=dict)
 
 
 class InvalidInput(ServiceError):

@@ -1,7 +1,9 @@
 """The quarterly governance report: how well the rollout wedges worked.
 
 Pure computation over querysets, in a fixed number of queries (six) however
-much data the quarter holds. Quarters are calendar quarters in UTC, written
+much data the quarter holds. Every rollback is read off its RWG-003 event
+alone: whoever rolls a wedge back records the evidence there
+(``wedges.services.rollout``). Quarters are calendar quarters in UTC, written
 ``YYYYQn``; an event belongs to the quarter when ``start <= time < end``.
 
 What each figure counts (all "in the quarter" by the time of the event):
@@ -12,19 +14,14 @@ What each figure counts (all "in the quarter" by the time of the event):
   RWG-002 (automatic or an operator's hold), plus the number of pauses;
 * trigger to rollback (p50/p99, nearest-rank): for *automatic* rollbacks
   only (RWG-003 without an actor), from the moment the breaching snapshot was
-  accepted to the RWG-003 event. The snapshot's time is
-  ``data["trigger_received_at"]`` of the event when the engine records it;
-  otherwise the ``received_at`` of the wedge's latest snapshot at or before
-  the event (the engine evaluates triggers on the snapshot it has just
-  stored, so that is the breaching one). Operator rollbacks are counted but
-  not timed: their trigger is the operator's decision itself. A rollback with
-  no snapshot at all is counted as not measured;
+  accepted (``data["trigger_received_at"]``, the latest snapshot's arrival,
+  which the engine evaluates the moment it is stored) to the RWG-003 event.
+  Operator rollbacks are counted but not timed: their trigger is the
+  operator's decision itself. A rollback with no snapshot at all is counted
+  as not measured;
 * exposure at catch: for every rollback, the exposure the wedge held just
-  before it. The RWG-003 row records the exposure *after* the rollback (0),
-  so this is ``data["exposure_before"]`` when recorded, otherwise the
-  ``target_percentage`` of the last exposure-setting event of the same
-  proposal before it (WDG-102 start, RWG-001 advance, RWG-002 pause,
-  WDG-103 resume);
+  before it, ``data["exposure_before"]``. The RWG-003 row's own
+  ``target_percentage`` is the exposure *after* the rollback (0);
 * incidents: by ``occurred_at``; containment per ``governance.rules``;
 * waivers requested / granted / expired / rejected / revoked: WDG-201 / 203 /
   205 / 204 / 206 events, and the trail: every waiver event (WDG-201…207).
@@ -35,43 +32,26 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
 from typing import Any, Final
 
-from django.db.models import Count, OuterRef, Subquery
+from django.db.models import Count
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from audit.codes import EventCode
+from audit.codes import WAIVER_EVENTS, EventCode
 from audit.models import AuditEvent
 from governance import selectors
 from governance.models import Incident, Severity
 from waivers.models import WaiverRequest
-from wedges.models import ChangeProposal, ChangeType, MetricSnapshot
+from wedges.models import ChangeProposal, ChangeType
 
 MIN_YEAR: Final = 1970
 MAX_YEAR: Final = 9998  # 9999Q4 would end in year 10000, which datetime cannot hold
 _QUARTER = re.compile(r"(\d{4})Q(\d)")
 
-# Events after which the wedge holds the exposure their target_percentage records.
-EXPOSURE_SETTING_CODES: Final = (
-    EventCode.WEDGE_STARTED,
-    EventCode.STAGE_ADVANCED,
-    EventCode.PAUSED,
-    EventCode.WEDGE_RESUMED,
-)
-WAIVER_CODES: Final = (
-    EventCode.WAIVER_REQUESTED,
-    EventCode.WAIVER_APPROVAL_GIVEN,
-    EventCode.WAIVER_APPROVED,
-    EventCode.WAIVER_REJECTED,
-    EventCode.WAIVER_EXPIRED,
-    EventCode.WAIVER_REVOKED,
-    EventCode.WAIVER_APPLIED,
-)
 # Upper edges of the exposure-at-catch histogram; the first bucket includes 0.
 EXPOSURE_EDGES: Final = (5.0, 10.0, 25.0, 50.0, 75.0, 100.0)
 
@@ -162,7 +142,7 @@ def percentile(values: Sequence[float], p: float) -> float | None:
 
 @dataclass(frozen=True)
 class Rollback:
-    """One RWG-003 of the quarter, with what the report derives about it."""
+    """One RWG-003 of the quarter, with the evidence its event records."""
 
     event_id: int
     proposal_id: int
@@ -307,10 +287,16 @@ def governance_report(quarter: Quarter | str, *, now: datetime | None = None) ->
         .annotate(Count("id"), Count("proposal_id", distinct=True))
         .order_by()
     }
-    trail = tuple(
-        AuditEvent.objects.filter(code__in=WAIVER_CODES, **in_quarter)
+    # The waivers' trail and the rollbacks, in one read of the quarter's events.
+    read = list(
+        AuditEvent.objects.filter(code__in=[*WAIVER_EVENTS, EventCode.ROLLED_BACK], **in_quarter)
         .select_related("actor")
         .order_by("id")
+    )
+    trail = tuple(event for event in read if event.code != EventCode.ROLLED_BACK)
+    rolled_back = sorted(
+        (event for event in read if event.code == EventCode.ROLLED_BACK),
+        key=lambda event: (event.occurred_at, event.id),
     )
     codes = Counter(event.code for event in trail)
     waiver_ids = sorted({event.waiver_id for event in trail if event.waiver_id is not None})
@@ -337,7 +323,7 @@ def governance_report(quarter: Quarter | str, *, now: datetime | None = None) ->
         wedges_completed=count(EventCode.COMPLETED),
         wedges_paused=count(EventCode.PAUSED, distinct_wedges=True),
         pauses=count(EventCode.PAUSED),
-        rollbacks=_rollbacks(start, end),
+        rollbacks=tuple(_rollback(event) for event in rolled_back),
         incidents=tuple(selectors.incidents_between(start, end)),
         waiver_counts=WaiverCounts(
             requested=codes[EventCode.WAIVER_REQUESTED],
@@ -351,67 +337,26 @@ def governance_report(quarter: Quarter | str, *, now: datetime | None = None) ->
     )
 
 
-def _rollbacks(start: datetime, end: datetime) -> tuple[Rollback, ...]:
-    """The quarter's RWG-003 events with their trigger time and prior exposure, in one query."""
-    latest_snapshot = (
-        MetricSnapshot.objects.filter(
-            wedge__proposal_id=OuterRef("proposal_id"), received_at__lte=OuterRef("occurred_at")
-        )
-        .order_by("-received_at", "-id")
-        .values("received_at")[:1]
-    )
-    exposure_before = (
-        AuditEvent.objects.filter(
-            proposal_id=OuterRef("proposal_id"),
-            id__lt=OuterRef("id"),
-            code__in=EXPOSURE_SETTING_CODES,
-        )
-        .order_by("-id")
-        .values("target_percentage")[:1]
-    )
-    rows = (
-        AuditEvent.objects.filter(
-            code=EventCode.ROLLED_BACK, occurred_at__gte=start, occurred_at__lt=end
-        )
-        .annotate(
-            snapshot_at=Subquery(latest_snapshot), exposure_in_trail=Subquery(exposure_before)
-        )
-        .order_by("occurred_at", "id")
-        .values(
-            "id",
-            "proposal_id",
-            "occurred_at",
-            "stage_id",
-            "actor_id",
-            "data",
-            "snapshot_at",
-            "exposure_in_trail",
-        )
-    )
-    return tuple(_rollback(row) for row in rows)
-
-
-def _rollback(row: Mapping[str, Any]) -> Rollback:
-    data = row["data"] if isinstance(row["data"], dict) else {}
-    automatic = row["actor_id"] is None
+def _rollback(event: AuditEvent) -> Rollback:
+    assert event.proposal_id is not None  # the services record every RWG-003 on its proposal
+    data = event.data if isinstance(event.data, dict) else {}
+    automatic = event.actor_id is None
     recorded_trigger = data.get("trigger_received_at")
-    trigger_at = (
-        parse_datetime(recorded_trigger) if isinstance(recorded_trigger, str) else None
-    ) or row["snapshot_at"]
+    trigger_at = parse_datetime(recorded_trigger) if isinstance(recorded_trigger, str) else None
     return Rollback(
-        event_id=row["id"],
-        proposal_id=row["proposal_id"],
-        occurred_at=row["occurred_at"],
-        stage_id=row["stage_id"],
-        exposure_before=_number(data.get("exposure_before"), row["exposure_in_trail"]),
+        event_id=event.pk,
+        proposal_id=event.proposal_id,
+        occurred_at=event.occurred_at,
+        stage_id=event.stage_id,
+        exposure_before=_number(data.get("exposure_before")),
         automatic=automatic,
         rule=str(data.get("rule") or ("operator" if not automatic else "")),
         trigger_at=trigger_at if automatic else None,
     )
 
 
-def _number(recorded: Any, fallback: Decimal | None) -> float | None:
-    """The recorded number when there is a usable one, else the fallback."""
+def _number(recorded: Any) -> float | None:
+    """The recorded number, if there is a usable one."""
     if isinstance(recorded, int | float) and not isinstance(recorded, bool):
         return float(recorded)
-    return None if fallback is None else float(fallback)
+    return None

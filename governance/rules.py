@@ -31,7 +31,7 @@ from org import access
 from org.access import AnyUser
 from org.models import Subsystem
 from wedges.models import RolloutWedge, State
-from wedges.policy import codes
+from wedges.policy.engine import held_exposure
 
 STOPPED_STATES = frozenset({State.ROLLED_BACK, State.PAUSED})
 
@@ -46,17 +46,13 @@ def exposure_reached(wedge: RolloutWedge) -> float:
 
     Exposure only grows while a wedge runs (one stage at a time, a pause
     holds it), so this is the highest exposure the wedge ever reached. It is
-    read from the frozen plan rather than ``exposure_percentage``, which a
-    rollback sets to 0. Uses no query: the plan is on the wedge row.
+    the policy's exposure for that stage rather than ``exposure_percentage``,
+    which a rollback sets to 0. Reads the stage rows: prefetch
+    ``proposal__rollout_wedge__stages`` for many.
     """
-    index = wedge.current_stage_index
-    if index is None:
+    if wedge.current_stage_index is None:
         return 0.0  # never started
-    if index == codes.INITIAL_STAGE_INDEX:
-        held = float(wedge.initial_percentage)
-    else:
-        held = float(wedge.document["wedge_stages"][index]["target_percentage"])
-    return min(held, float(wedge.max_blast_radius))
+    return held_exposure(wedge.policy_view(), wedge.current_stage_index)
 
 
 def is_contained(wedge: RolloutWedge, affected_percentage: Decimal | float) -> bool:

@@ -8,17 +8,21 @@ from django.db.models import QuerySet
 
 from governance.models import Incident
 from org.access import AnyUser
-from wedges.selectors import readable_proposals
+from wedges.selectors import readable_proposals, stages_in_order
 
 
 def incidents() -> QuerySet[Incident]:
     """Incidents with what every view of them shows, containment included.
 
-    ``proposal__rollout_wedge`` is what ``Incident.contained`` reads.
+    ``proposal__rollout_wedge`` and its stages are what ``Incident.contained`` reads.
     """
-    return Incident.objects.select_related(
-        "proposal__rollout_wedge", "proposal__subsystem", "reported_by"
-    ).order_by("-occurred_at", "-id")
+    return (
+        Incident.objects.select_related(
+            "proposal__rollout_wedge", "proposal__subsystem", "reported_by"
+        )
+        .prefetch_related(stages_in_order("proposal__rollout_wedge__"))
+        .order_by("-occurred_at", "-id")
+    )
 
 
 def visible_incidents(user: AnyUser) -> QuerySet[Incident]:

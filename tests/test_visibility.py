@@ -26,15 +26,15 @@ from org.roles import ROLE_SPECS
 from tests.documents import PROPOSAL
 from waivers.models import WaiverRequest
 from waivers.services import waiver_approve, waiver_request
+from wedges.metrics import validate_metrics
 from wedges.models import ChangeProposal
-from wedges.rollout import (
-    validate_metrics,
+from wedges.services import (
+    proposal_submit,
     wedge_pause,
     wedge_record_snapshot,
     wedge_rollback,
     wedge_start,
 )
-from wedges.services import proposal_submit
 from wedges.submission import check_submission
 
 pytestmark = pytest.mark.django_db

@@ -33,8 +33,8 @@ from org.models import Subsystem, User
 from waivers import errors, notifications, rules, selectors
 from waivers.errors import FieldError, NotAllowed, WaiverInvalid, WaiverRuleError
 from waivers.models import ApprovalRole, WaiverApproval, WaiverCoverage, WaiverRequest, WaiverState
+from wedges.errors import RolloutRefused
 from wedges.models import ChangeProposal, ChangeType, State
-from wedges.rollout import RolloutRefused
 from wedges.selectors import readable_proposals
 
 logger = logging.getLogger(__name__)

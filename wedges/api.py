@@ -6,7 +6,6 @@ import hashlib
 import json
 from typing import Any
 
-import django_filters
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiParameter,
@@ -21,12 +20,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from config.api.auth import acting_user
-from config.api.errors import Conflict
 from config.api.schema import error_responses
 from org import access
-from wedges import rollout, selectors
-from wedges.models import ChangeProposal, ChangeType, RolloutWedge, State
-from wedges.policy import codes
+from wedges import selectors
+from wedges.errors import SubmissionRejected
+from wedges.filters import ProposalFilter
+from wedges.metrics import validate_metrics
+from wedges.models import ChangeProposal, RolloutWedge
 from wedges.serializers import (
     DesiredStateSerializer,
     DryRunSerializer,
@@ -36,32 +36,8 @@ from wedges.serializers import (
     ReasonSerializer,
     SnapshotOutcomeSerializer,
 )
-from wedges.services import IdempotencyConflict, SubmissionRejected, proposal_submit
+from wedges.services import proposal_submit, rollout
 from wedges.submission import check_submission
-
-
-class ProposalFilter(django_filters.FilterSet):
-    state = django_filters.ChoiceFilter(
-        field_name="rollout_wedge__wedge_state", choices=State.choices
-    )
-    subsystem = django_filters.CharFilter(field_name="subsystem__slug")
-    change_type = django_filters.ChoiceFilter(choices=ChangeType.choices)
-    author = django_filters.CharFilter(field_name="author__username")
-    q = django_filters.CharFilter(method="search", label="Text search")
-    waiver_required = django_filters.BooleanFilter()
-    mine = django_filters.BooleanFilter(method="only_mine", label="Only my proposals")
-
-    class Meta:
-        model = ChangeProposal
-        fields = ["state", "subsystem", "change_type", "author", "q", "waiver_required", "mine"]
-
-    def search(self, queryset: Any, name: str, value: str) -> Any:
-        return selectors.search(queryset, value)
-
-    def only_mine(self, queryset: Any, name: str, value: bool) -> Any:
-        user = getattr(self.request, "user", None)
-        return queryset.filter(author_id=user.pk) if value and user is not None else queryset
-
 
 # Request examples for the docs (and for schemathesis, which sends them first).
 PROPOSAL_EXAMPLE = OpenApiExample(
@@ -106,10 +82,6 @@ class CanSubmit(permissions.BasePermission):
         if request.method in permissions.SAFE_METHODS:
             return True
         return access.can_submit(request.user)
-
-
-def errors_body(check: Any) -> dict[str, Any]:
-    return {"errors": [issue.to_dict() for issue in check.errors]}
 
 
 @extend_schema_view(
@@ -161,18 +133,14 @@ class ProposalViewSet(
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         check = check_submission(request.data)
         if not check.storable:
-            return Response(errors_body(check), status=status.HTTP_400_BAD_REQUEST)
+            raise SubmissionRejected(check.errors)
         key = request.headers.get("Idempotency-Key", "").strip() or None
         if key is not None and len(key) > 200:
             raise ValidationError({"Idempotency-Key": ["must be at most 200 characters"]})
-        try:
-            submitted = proposal_submit(
-                check=check, author=acting_user(request), idempotency_key=key, raw=request.data
-            )
-        except SubmissionRejected as rejected:
-            return Response(errors_body(rejected.check), status=status.HTTP_400_BAD_REQUEST)
-        except IdempotencyConflict as conflict:
-            raise Conflict(str(conflict), code="idempotency_key_reused") from None
+        # SubmissionRejected (400) and IdempotencyConflict (409) map in config.api.errors.
+        submitted = proposal_submit(
+            check=check, author=acting_user(request), idempotency_key=key, raw=request.data
+        )
         proposal = selectors.proposals().get(pk=submitted.proposal.pk)
         headers = {"Location": f"/api/v1/proposals/{proposal.pk}/"}
         if submitted.replayed:
@@ -199,7 +167,7 @@ class ProposalViewSet(
     # --- The rollout: operator actions, metrics and the desired state ---------------
 
     def _proposal(self, pk: str) -> ChangeProposal:
-        return get_object_or_404(ChangeProposal.objects.select_related("subsystem__section"), pk=pk)
+        return get_object_or_404(selectors.operable_proposals(), pk=pk)
 
     def _operate(self, request: Request, pk: str, service: Any) -> Response:
         proposal = self._proposal(pk)
@@ -278,30 +246,16 @@ class ProposalViewSet(
                 "Metrics are reported by the proposal's author or by operators of its section."
             )
         # MetricsInvalid (400) and RolloutRefused (409) map in config.api.errors.
-        values = rollout.validate_metrics(request.data)
+        values = validate_metrics(request.data)
         outcome = rollout.wedge_record_snapshot(
             proposal_id=proposal.pk, metrics=values, actor=acting_user(request)
         )
-        decision = outcome.decision
-        return Response(
-            {
-                **desired_state_body(outcome.wedge),
-                "acted": outcome.acted,
-                "decision": {
-                    "action": decision.action.value,
-                    "rule": decision.rule,
-                    "reason": decision.reason,
-                    "eligible": decision.eligible,
-                    "eligible_at": decision.eligible_at,
-                    "criteria": [
-                        {"expression": c.expression, "met": c.met, "values": c.values_dict()}
-                        for c in decision.criteria
-                    ],
-                }
-                if decision
-                else None,
-            }
-        )
+        answer = {
+            **desired_state_body(outcome.wedge),
+            "acted": outcome.acted,
+            "decision": outcome.decision,
+        }
+        return Response(SnapshotOutcomeSerializer(answer).data)
 
     @extend_schema(
         summary="The exposure deployers must apply (poll with If-None-Match)",
@@ -309,10 +263,7 @@ class ProposalViewSet(
     )
     @action(detail=True, methods=["get"], url_path="desired-state")
     def desired_state(self, request: Request, pk: str) -> Response:
-        readable = selectors.readable_proposals(
-            request.user, RolloutWedge.objects.only(*DESIRED_STATE_FIELDS), via="proposal__"
-        )
-        wedge = get_object_or_404(readable, proposal_id=pk)
+        wedge = get_object_or_404(selectors.readable_wedges(request.user), proposal_id=pk)
         body = desired_state_body(wedge)
         etag = desired_state_etag(body)
         if etag in {tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")}:
@@ -320,34 +271,14 @@ class ProposalViewSet(
         return Response(body, headers={"ETag": etag, "Cache-Control": "no-cache"})
 
 
-DESIRED_STATE_FIELDS = (
-    "proposal_id",
-    "wedge_state",
-    "current_stage_index",
-    "exposure_percentage",
-    "max_blast_radius",
-    "document",
-)
-
-
 def desired_state_body(wedge: RolloutWedge) -> dict[str, Any]:
     """What a deployment agent must apply now."""
     return {
         "wedge_state": wedge.wedge_state,
-        "stage_id": stage_id_of(wedge),
+        "stage_id": wedge.current_stage_id,
         "exposure_percentage": wedge.exposure_percentage,
         "max_blast_radius": wedge.max_blast_radius,
     }
-
-
-def stage_id_of(wedge: RolloutWedge) -> str | None:
-    """The open stage's id, read from the frozen document (no stage query)."""
-    index = wedge.current_stage_index
-    if index is None:
-        return None
-    if index == codes.INITIAL_STAGE_INDEX:
-        return codes.INITIAL_STAGE_ID
-    return str(wedge.document["wedge_stages"][index]["stage_id"])
 
 
 def desired_state_etag(body: dict[str, Any]) -> str:

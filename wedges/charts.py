@@ -7,12 +7,10 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
+from audit.codes import EXPOSURE_EVENTS, POLICY_EVENTS
 from audit.models import AuditEvent
-from wedges.models import MetricSnapshot, RolloutWedge
+from wedges.models import MetricSnapshot, RolloutWedge, State
 from wedges.policy.expressions import And, Comparison, Expr, Or, parse
-
-# Events that move the exposure, and so draw the step line.
-EXPOSURE_EVENTS = ("WDG-102", "WDG-103", "RWG-001", "RWG-002", "RWG-003", "RWG-004")
 
 
 def _comparisons(expr: Expr) -> Iterator[Comparison]:
@@ -26,7 +24,7 @@ def _comparisons(expr: Expr) -> Iterator[Comparison]:
 def metric_readers(wedge: RolloutWedge) -> dict[str, Comparison]:
     """For each metric the criteria and triggers name, a comparison that reads it."""
     readers: dict[str, Comparison] = {}
-    for stage in wedge.stages.all():
+    for stage in wedge.policy_view().stages:
         for text in (*stage.success_criteria, stage.rollback_trigger):
             for comparison in _comparisons(parse(text)):
                 readers.setdefault(comparison.metric, comparison)
@@ -50,9 +48,9 @@ def chart_data(
             continue
         point = {"x": _ms(event.occurred_at), "y": float(event.target_percentage)}
         exposure.append(point)
-        if event.code.startswith("RWG-"):
+        if event.code in POLICY_EVENTS:
             markers.append({**point, "code": event.code, "stage": event.stage_id})
-    if exposure and wedge.wedge_state in ("ACTIVE", "PAUSED"):
+    if exposure and wedge.wedge_state in (State.ACTIVE, State.PAUSED):
         exposure.append({"x": _ms(now), "y": exposure[-1]["y"]})
     readers = metric_readers(wedge)
     series: dict[str, list[dict[str, float]]] = {name: [] for name in readers}

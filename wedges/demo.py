@@ -14,8 +14,13 @@ from django.utils import timezone
 
 from org.models import User
 from wedges.models import ChangeProposal, State
-from wedges.rollout import wedge_record_snapshot, wedge_rollback, wedge_start, wedges_tick
-from wedges.services import proposal_submit
+from wedges.services import (
+    proposal_submit,
+    wedge_record_snapshot,
+    wedge_rollback,
+    wedge_start,
+    wedges_tick,
+)
 from wedges.submission import check_submission
 
 DEMO_REFERENCE = "demo:"

@@ -15,9 +15,14 @@ from django.db import models
 from django_fsm import ConcurrentTransitionMixin, FSMField, FSMModelMixin, transition
 
 from wedges import hooks
-from wedges.policy import codes
-from wedges.policy.codes import WedgeState
-from wedges.policy.engine import saturating_hours, saturating_plus
+from wedges.policy.codes import Increment, WedgeState
+from wedges.policy.engine import (
+    Snapshot,
+    StageView,
+    WedgeView,
+    current_stage_id,
+    window_ends_at,
+)
 
 
 class ChangeType(models.TextChoices):
@@ -28,9 +33,9 @@ class ChangeType(models.TextChoices):
 
 
 class IncrementPolicy(models.TextChoices):
-    LINEAR = "linear", "Linear"
-    EXPONENTIAL = "exponential", "Exponential"
-    MANUAL = "manual", "Manual (operator approves each advance)"
+    LINEAR = Increment.LINEAR.value, "Linear"
+    EXPONENTIAL = Increment.EXPONENTIAL.value, "Exponential"
+    MANUAL = Increment.MANUAL.value, "Manual (operator approves each advance)"
 
 
 class State(models.TextChoices):
@@ -193,16 +198,34 @@ class RolloutWedge(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
         self.stage_opened_at = now
         # None for a window that ends past the calendar (a plan stored before
         # its hours were bounded): it never ends, so the tick never reads it.
-        self.window_ends_at = saturating_plus(now, saturating_hours(self.observation_window_hours))
+        self.window_ends_at = window_ends_at(now, self.observation_window_hours)
+
+    # --- What the policy engine sees.
+    def policy_view(self) -> WedgeView:
+        """This wedge as the policy engine sees it: the one way a stored wedge becomes a view.
+
+        The plan is read from the stage rows (the prefetch cache when loaded,
+        ordered by position), never from ``document``, which keeps the
+        submission as it was sent. A wedge that has not started is viewed at
+        stage 0 (``current_stage_index`` is ``None``).
+        """
+        return WedgeView(
+            state=self.wedge_state,
+            stages=tuple(stage.policy_view() for stage in self.stages.all()),
+            stage_index=0 if self.current_stage_index is None else self.current_stage_index,
+            stage_opened_at=self.stage_opened_at,
+            initial_percentage=self.initial_percentage,
+            max_blast_radius=self.max_blast_radius,
+            observation_window_hours=self.observation_window_hours,
+            increment_policy=self.increment_policy,
+        )
 
     @property
     def current_stage_id(self) -> str | None:
+        """The open stage's id (``initial`` for the implicit hold); ``None`` before start."""
         if self.current_stage_index is None:
             return None
-        if self.current_stage_index == codes.INITIAL_STAGE_INDEX:
-            return codes.INITIAL_STAGE_ID
-        stages = list(self.stages.all())
-        return stages[self.current_stage_index].stage_id
+        return current_stage_id(self.policy_view())
 
 
 class WedgeStage(models.Model):
@@ -228,6 +251,15 @@ class WedgeStage(models.Model):
         if self.pk is not None and not self._state.adding:
             raise FrozenError("Stages of a submitted wedge are frozen.")
         super().save(*args, **kwargs)
+
+    def policy_view(self) -> StageView:
+        return StageView(
+            stage_id=self.stage_id,
+            target_percentage=self.target_percentage,
+            duration_hours=self.duration_hours,
+            success_criteria=tuple(self.success_criteria),
+            rollback_trigger=self.rollback_trigger,
+        )
 
 
 class IdempotencyKey(models.Model):
@@ -265,3 +297,6 @@ class MetricSnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"snapshot of wedge {self.wedge_id} at {self.received_at:%Y-%m-%d %H:%M:%S}"
+
+    def policy_view(self) -> Snapshot:
+        return Snapshot(values=self.values, received_at=self.received_at)

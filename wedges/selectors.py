@@ -10,6 +10,8 @@ from typing import Any
 
 from django.db.models import Prefetch, Q, QuerySet
 
+from audit.models import AuditEvent
+from audit.selectors import visible_events
 from org import access
 from org.access import AnyUser, Reach
 from wedges import hooks
@@ -20,9 +22,17 @@ def proposals() -> QuerySet[ChangeProposal]:
     """Proposals with their subsystem, author, wedge and ordered stages."""
     return ChangeProposal.objects.select_related(
         "subsystem__section", "author", "rollout_wedge", *hooks.cover_joins()
-    ).prefetch_related(
-        Prefetch("rollout_wedge__stages", queryset=WedgeStage.objects.order_by("position"))
-    )
+    ).prefetch_related(stages_in_order("rollout_wedge__"))
+
+
+def stages_in_order(via: str = "") -> Prefetch:
+    """A wedge's stages in ladder order: what ``RolloutWedge.policy_view`` reads."""
+    return Prefetch(f"{via}stages", queryset=WedgeStage.objects.order_by("position"))
+
+
+def operable_proposals() -> QuerySet[ChangeProposal]:
+    """Proposals with the subsystem and section that the operator check reads."""
+    return ChangeProposal.objects.select_related("subsystem__section")
 
 
 def search(queryset: QuerySet[ChangeProposal], text: str) -> QuerySet[ChangeProposal]:
@@ -73,6 +83,13 @@ def readable_proposal_ids(user: AnyUser) -> QuerySet[Any]:
     return readable_proposals(user).values_list("id", flat=True)
 
 
+def readable_wedges(user: AnyUser) -> QuerySet[RolloutWedge]:
+    """The wedges of the proposals ``user`` may read, with the stages their view needs."""
+    return readable_proposals(user, RolloutWedge.objects.all(), via="proposal__").prefetch_related(
+        stages_in_order()
+    )
+
+
 def running_wedges(user: AnyUser) -> QuerySet[RolloutWedge]:
     """ACTIVE and PAUSED wedges ``user`` may read, with all the dashboard shows, newest first."""
     return (
@@ -82,7 +99,7 @@ def running_wedges(user: AnyUser) -> QuerySet[RolloutWedge]:
             via="proposal__",
         )
         .select_related("proposal__subsystem__section", "proposal__author", "latest_snapshot")
-        .prefetch_related(Prefetch("stages", queryset=WedgeStage.objects.order_by("position")))
+        .prefetch_related(stages_in_order())
         .order_by("-started_at", "-id")
     )
 
@@ -92,3 +109,13 @@ def snapshots_of(wedge: RolloutWedge, limit: int = 500) -> list[MetricSnapshot]:
     recent = list(wedge.snapshots.order_by("-received_at", "-id")[:limit])
     recent.reverse()
     return recent
+
+
+def proposal_events(user: AnyUser, proposal_id: int) -> QuerySet[AuditEvent]:
+    """One proposal's audit events that ``user`` may read, oldest first, with their actor.
+
+    The same events as ``GET /api/v1/audit-events/?proposal=<id>``.
+    """
+    return (
+        visible_events(user).filter(proposal_id=proposal_id).select_related("actor").order_by("id")
+    )

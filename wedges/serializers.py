@@ -55,12 +55,7 @@ class RolloutWedgeSerializer(serializers.ModelSerializer[RolloutWedge]):
 
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_current_stage_id(self, wedge: RolloutWedge) -> str | None:
-        index = wedge.current_stage_index
-        if index is None:
-            return None
-        if index == codes.INITIAL_STAGE_INDEX:
-            return codes.INITIAL_STAGE_ID
-        return wedge.stages.all()[index].stage_id
+        return wedge.current_stage_id
 
 
 class ProposalSerializer(serializers.ModelSerializer[ChangeProposal]):
@@ -174,13 +169,17 @@ class MetricsInputSerializer(serializers.Serializer[Any]):
 
 
 class CriterionSerializer(serializers.Serializer[Any]):
+    """One criterion evaluated against the snapshot, with the metric values it read."""
+
     expression = serializers.CharField()
     met = serializers.BooleanField()
-    values = serializers.DictField(child=serializers.JSONField())
+    values = serializers.DictField(source="values_dict", child=serializers.JSONField())
 
 
 class DecisionSerializer(serializers.Serializer[Any]):
-    action = serializers.CharField()
+    """What the rollout engine decided on the snapshot, and why."""
+
+    action = serializers.CharField(source="action.value")
     rule = serializers.CharField()
     reason = serializers.CharField()
     eligible = serializers.BooleanField()

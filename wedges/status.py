@@ -12,14 +12,8 @@ from datetime import datetime, timedelta
 
 from wedges.models import RolloutWedge, State
 from wedges.policy import codes
-from wedges.policy.engine import (
-    Action,
-    CriterionResult,
-    Decision,
-    saturating_hours,
-    saturating_plus,
-)
-from wedges.rollout import decide
+from wedges.policy.engine import Action, CriterionResult, Decision
+from wedges.services.rollout import decide
 
 
 @dataclass(frozen=True)
@@ -61,29 +55,20 @@ class RolloutStatus:
 
 def rollout_status(wedge: RolloutWedge, now: datetime) -> RolloutStatus:
     """The display model of a wedge (stages and latest snapshot should be preloaded)."""
-    stages = list(wedge.stages.all())
+    view = wedge.policy_view()
     index = wedge.current_stage_index
     running = wedge.wedge_state in (State.ACTIVE, State.PAUSED)
     decision = decide(wedge, now) if running else None
-    # Stored plans may predate the bound on their hours: a date past the
-    # calendar's end is "never" (None), not an error on a page everyone uses.
-    window = saturating_hours(wedge.observation_window_hours)
-    next_advance_at = None
-    if decision is not None and wedge.wedge_state == State.ACTIVE and wedge.stage_opened_at:
-        gate = stages[max(index or 0, 0)]
-        duration_end = saturating_plus(wedge.stage_opened_at, saturating_hours(gate.duration_hours))
-        window_end = saturating_plus(wedge.stage_opened_at, window)
-        if wedge.increment_policy == "manual":
-            next_advance_at = window_end
-        elif window_end is not None and duration_end is not None:
-            next_advance_at = max(window_end, duration_end)
     return RolloutStatus(
         wedge=wedge,
         decision=decision,
         stage_number=(index + 1) if index is not None else 0,
-        stage_count=len(stages),
-        stage_id=wedge.current_stage_id if index is not None else None,
+        stage_count=len(view.stages),
+        stage_id=wedge.current_stage_id,
         time_in_stage=(now - wedge.stage_opened_at) if running and wedge.stage_opened_at else None,
-        window=window,
-        next_advance_at=next_advance_at,
+        # Stored plans may predate the bound on their hours: a window past the
+        # calendar's end saturates, and "never" is None, not an error on a page
+        # everyone uses.
+        window=view.observation_window,
+        next_advance_at=decision.advance_at if decision is not None else None,
     )

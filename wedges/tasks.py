@@ -2,11 +2,12 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from wedges.rollout import wedges_tick
+from wedges.services import wedges_tick
 
 
 @shared_task(name="wedges.tasks.tick", ignore_result=True)
 def tick() -> dict[str, int]:
     """The backstop for time-based gates: windows, the 3x pause, stale metrics."""
     report = wedges_tick()
-    return {"examined": report.examined, **report.actions}
+    failed = {"failed": len(report.failed)} if report.failed else {}
+    return {"examined": report.examined, **report.actions, **failed}

@@ -14,12 +14,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from audit.selectors import visible_events
 from org import access
 from org.access import signed_in_user
-from wedges import rollout, selectors
-from wedges.api import ProposalFilter
+from wedges import selectors
 from wedges.charts import chart_data
+from wedges.filters import ProposalFilter
 from wedges.forms import (
     LadderForm,
     OperatorActionForm,
@@ -31,7 +30,7 @@ from wedges.forms import (
 )
 from wedges.models import ChangeProposal, State
 from wedges.policy import generate_ladder
-from wedges.services import proposal_submit
+from wedges.services import proposal_submit, rollout
 from wedges.status import rollout_status
 from wedges.submission import check_submission
 
@@ -218,13 +217,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 def _detail_context(request: HttpRequest, proposal: ChangeProposal) -> dict[str, Any]:
     wedge = proposal.rollout_wedge
     now = timezone.now()
-    # The same events as GET /api/v1/audit-events/?proposal=<id>.
-    events = list(
-        visible_events(request.user)
-        .filter(proposal_id=proposal.pk)
-        .select_related("actor")
-        .order_by("id")
-    )
+    events = list(selectors.proposal_events(request.user, proposal.pk))
     snapshots = selectors.snapshots_of(wedge)
     return {
         "proposal": proposal,
@@ -265,7 +258,7 @@ def proposal_live(request: HttpRequest, pk: int) -> HttpResponse:
 def proposal_operate(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     if action not in OPERATOR_ACTIONS:
         raise Http404("No such action.")
-    proposal = get_object_or_404(ChangeProposal.objects.select_related("subsystem__section"), pk=pk)
+    proposal = get_object_or_404(selectors.operable_proposals(), pk=pk)
     if not access.can_operate(request.user, proposal.subsystem):
         raise PermissionDenied("Only operators, and leads of the owning section, may do this.")
     form = OperatorActionForm(request.POST)

@@ -129,7 +129,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if response is None:
         return None
     if invalid is not None:
-        errors = [error(problem.field, problem.code, problem.message) for problem in invalid]
+        errors: list[dict[str, Any]] = [
+            {**error(problem.field, problem.code, problem.message), **problem.details}
+            for problem in invalid
+        ]
     elif isinstance(exc, exceptions.ValidationError):
         errors = list(flatten(exc.detail))
     else:

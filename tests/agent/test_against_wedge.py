@@ -12,7 +12,7 @@ from tests.workers import wait_until
 from webhooks.models import Delivery, DeliveryStatus
 from webhooks.services import subscription_create
 from wedges.models import MetricSnapshot
-from wedges.rollout import wedge_rollback, wedge_start
+from wedges.services import wedge_rollback, wedge_start
 
 from .conftest import free_port
 

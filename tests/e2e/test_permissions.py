@@ -2,7 +2,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from wedges.models import RolloutWedge
-from wedges.rollout import wedge_start
+from wedges.services import wedge_start
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -22,9 +22,8 @@ from audit.models import AuditEvent
 from org.tokens import api_token_for
 from webhooks.models import OutboxEvent
 from webhooks.services import subscription_create
-from wedges import rollout
 from wedges.models import MetricSnapshot, RolloutWedge, State
-from wedges.rollout import wedge_start
+from wedges.services import rollout, wedge_start
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 

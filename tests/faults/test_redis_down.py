@@ -18,7 +18,7 @@ from tests.webhooks.receiver import webhook_receiver
 from webhooks.models import Delivery, DeliveryStatus, OutboxEvent
 from webhooks.services import subscription_create
 from wedges.models import RolloutWedge, State
-from wedges.rollout import wedge_start
+from wedges.services import wedge_start
 
 from .conftest import wait_until
 

@@ -23,9 +23,8 @@ from django.utils import timezone
 from audit.models import AuditEvent
 from webhooks.models import OutboxEvent
 from webhooks.services import subscription_create
-from wedges import rollout
 from wedges.models import MetricSnapshot, RolloutWedge, State
-from wedges.rollout import wedge_start, wedges_tick
+from wedges.services import rollout, wedge_start, wedges_tick
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(90)]
 
@@ -153,7 +152,7 @@ import json, sys
 import django
 django.setup()
 from django.db import connection
-from wedges.rollout import wedges_tick
+from wedges.services import wedges_tick
 connection.ensure_connection()
 print("ready", flush=True)
 sys.stdin.readline()

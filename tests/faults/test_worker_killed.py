@@ -22,7 +22,8 @@ from config.celery import app
 from tests.webhooks.receiver import webhook_receiver
 from webhooks.models import Delivery, DeliveryStatus, OutboxEvent
 from webhooks.services import subscription_create
-from wedges.rollout import validate_metrics, wedge_record_snapshot, wedge_start
+from wedges.metrics import validate_metrics
+from wedges.services import wedge_record_snapshot, wedge_start
 
 from .conftest import wait_until
 

@@ -78,7 +78,7 @@ def post_text(client: APIClient, url: str, body: str):
 
 @pytest.fixture
 def running(demo, submit):
-    from wedges.rollout import wedge_start
+    from wedges.services import wedge_start
 
     proposal = submit("alice")
     wedge_start(proposal_id=proposal.pk, actor=demo["dave"])

@@ -95,7 +95,8 @@ def world(demo, submit, in_process_requests) -> dict[str, Any]:
     """
     from org.tokens import api_token_for
     from webhooks.services import subscription_create
-    from wedges.rollout import validate_metrics, wedge_record_snapshot, wedge_start
+    from wedges.metrics import validate_metrics
+    from wedges.services import wedge_record_snapshot, wedge_start
 
     pending = submit("alice")
     active = submit("alice")

@@ -22,8 +22,8 @@ from governance.services import incident_record
 from org.models import Subsystem, User
 from waivers import services as waiver_services
 from waivers.models import WaiverRequest
-from wedges import rollout
 from wedges.models import ChangeProposal, MetricSnapshot, RolloutWedge
+from wedges.services import rollout
 
 HEALTHY = {"error_rate": 0.001, "p99": "150ms"}
 BREACH = {"error_rate": 0.2, "p99": "150ms"}

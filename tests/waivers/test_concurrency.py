@@ -19,8 +19,9 @@ from config.refusals import ServiceError
 from tests.waivers.helpers import T, fresh, fresh_proposal, waiver_of
 from waivers.models import WaiverState
 from waivers.services import waiver_approve, waiver_reject, waiver_revoke, waivers_expire
+from wedges.errors import RolloutRefused
 from wedges.models import State
-from wedges.rollout import RolloutRefused, wedge_start
+from wedges.services import wedge_start
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -13,7 +13,7 @@ from tests.waivers.helpers import T, fresh_proposal, waiver_of
 from waivers.models import WaiverCoverage, WaiverState
 from waivers.services import apply_standing_waiver, waiver_revoke, waivers_expire
 from wedges.models import ChangeProposal
-from wedges.rollout import RolloutRefused, wedge_start
+from wedges.services import RolloutRefused, wedge_start
 from wedges.signals import proposal_submitted
 
 pytestmark = pytest.mark.django_db

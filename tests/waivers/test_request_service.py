@@ -10,7 +10,7 @@ from waivers import errors
 from waivers.errors import NotAllowed, WaiverInvalid, WaiverRuleError
 from waivers.models import WaiverState
 from waivers.services import waiver_request
-from wedges.rollout import wedge_start
+from wedges.services import wedge_start
 
 pytestmark = pytest.mark.django_db
 

@@ -21,7 +21,7 @@ from waivers.errors import NotAllowed
 from waivers.models import ApprovalRole, WaiverState
 from waivers.selectors import awaiting, visible_waivers
 from waivers.services import waiver_approve
-from wedges.rollout import RolloutRefused, wedge_start
+from wedges.services import RolloutRefused, wedge_start
 
 pytestmark = pytest.mark.django_db
 

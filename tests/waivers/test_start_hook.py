@@ -7,8 +7,9 @@ import pytest
 from audit.models import AuditEvent
 from waivers import selectors, services
 from wedges import hooks
+from wedges.errors import RolloutRefused
 from wedges.models import State
-from wedges.rollout import RolloutRefused, wedge_start
+from wedges.services import wedge_start
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,8 @@ from django.utils import timezone
 
 from webhooks.models import Delivery, DeliveryStatus, OutboxEvent
 from webhooks.services import backoff, deliver, fan_out, subscription_create
-from wedges.rollout import validate_metrics, wedge_record_snapshot, wedge_start
+from wedges.metrics import validate_metrics
+from wedges.services import wedge_record_snapshot, wedge_start
 
 from .receiver import webhook_receiver
 

@@ -52,6 +52,23 @@ def test_invalid_submission_reports_every_error_and_stores_nothing(token_client,
     assert AuditEvent.objects.exclude(code="WDG-302").count() == 0
 
 
+def test_a_rejected_submission_lists_the_dry_runs_errors(token_client, proposal_body):
+    """The same error objects as the dry run, the policy's rule and waivability included."""
+    wedge = proposal_body["rollout_wedge"]
+    wedge["wedge_stages"][0]["target_percentage"] = 30  # rule 4, waivable
+    wedge["observation_window_hours"] = 0.5  # rule 7, not waivable
+    client = token_client("alice")
+    dry_run = client.post(f"{URL}validate/", proposal_body, format="json").json()
+    response = client.post(URL, proposal_body, format="json")
+    assert response.status_code == 400
+    assert response.json() == {"errors": dry_run["errors"]}
+    assert {(e["code"], e["rule"], e["waivable"]) for e in response.json()["errors"]} >= {
+        ("first_stage_too_large", 4, True),
+        ("observation_window_too_short", 7, False),
+    }
+    assert ChangeProposal.objects.count() == 0
+
+
 def test_envelope_errors_name_their_fields(token_client, proposal_body):
     proposal_body.update(title=" ", change_type="hotfix", subsystem="conector-runtime")
     response = token_client("alice").post(URL, proposal_body, format="json")
@@ -144,7 +161,13 @@ def test_idempotency_key_with_another_body_is_409(token_client, proposal_body):
     proposal_body["title"] = "Something else"
     response = client.post(URL, proposal_body, format="json", HTTP_IDEMPOTENCY_KEY="run-78")
     assert response.status_code == 409
-    assert response.json()["errors"][0]["code"] == "idempotency_key_reused"
+    assert response.json()["errors"] == [
+        {
+            "field": None,
+            "code": "idempotency_key_reused",
+            "message": "This Idempotency-Key was already used with a different request body.",
+        }
+    ]
     assert ChangeProposal.objects.count() == 1
 
 

@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 
 from org import access
 from org.models import Section, Subsystem
-from wedges.rollout import wedge_record_snapshot, wedge_start
+from wedges.services import wedge_record_snapshot, wedge_start
 
 pytestmark = pytest.mark.django_db
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)

@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 from audit.models import AuditEvent
 from org.tokens import api_token_for
 from wedges.models import RolloutWedge
-from wedges.rollout import RolloutRefused, wedge_pause, wedges_tick
+from wedges.services import RolloutRefused, wedge_pause, wedges_tick
 
 HEALTHY = {"error_rate": 0.001, "p99": "150ms"}
 BREACH = {"error_rate": 0.2, "p99": "150ms"}

@@ -6,8 +6,8 @@ import pytest
 import time_machine
 
 from audit.models import AuditEvent
-from wedges.models import RolloutWedge
-from wedges.rollout import wedges_tick
+from wedges.models import RolloutWedge, WedgeStage
+from wedges.services import rollout, wedges_tick
 
 pytestmark = pytest.mark.django_db
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -102,12 +102,81 @@ def test_advance_exactly_at_the_window_when_criteria_hold(dave, proposal):
     assert event.actor is None
 
 
+def test_the_metrics_answer_in_full(dave, proposal):
+    start(dave, proposal)
+    response = report(dave, proposal, HEALTHY, T0 + timedelta(minutes=10))
+    assert response.status_code == 200
+    assert response.json() == {
+        "wedge_state": "ACTIVE",
+        "stage_id": "initial",
+        "exposure_percentage": 5.0,
+        "max_blast_radius": 90.0,
+        "acted": False,
+        "decision": {
+            "action": "none",
+            "rule": "INV-RWG-OBSERVE",
+            "reason": "the observation window of 1.0h runs until 2026-11-02T10:00:00+00:00",
+            "eligible": False,
+            "eligible_at": "2026-11-02T10:00:00Z",
+            "criteria": [
+                {"expression": "error_rate < 0.01", "met": True, "values": {"error_rate": 0.001}},
+                {"expression": "p99 <= 200ms", "met": True, "values": {"p99": "150ms"}},
+            ],
+        },
+    }
+
+
 def test_tick_advances_on_the_window_with_a_fresh_snapshot(dave, proposal):
     start(dave, proposal)
     report(dave, proposal, HEALTHY, T0 + timedelta(minutes=50))
     with at(T0 + timedelta(hours=1)):
         assert wedges_tick().actions == {"advance": 1}
     assert wedge(proposal).current_stage_index == 0
+
+
+def due_to_advance(dave, proposals):
+    """Each proposal started at T0 with a healthy snapshot: due to advance at T0 + 1 h."""
+    for proposal in proposals:
+        start(dave, proposal)
+        report(dave, proposal, HEALTHY, T0 + timedelta(minutes=50))
+
+
+def test_a_wedge_the_engine_cannot_read_does_not_hold_up_the_tick(dave, submit, caplog):
+    broken, healthy = submit("alice"), submit("alice")
+    due_to_advance(dave, [broken, healthy])
+    # A stored plan no engine can run (written past validation): it raises every time.
+    WedgeStage.objects.filter(wedge__proposal=broken, position=0).update(
+        rollback_trigger="error_rate >"
+    )
+    with at(T0 + timedelta(hours=1)):
+        tick = wedges_tick()
+    assert (tick.examined, tick.actions, tick.failed) == (2, {"advance": 1}, [broken.pk])
+    assert (wedge(broken).current_stage_index, wedge(healthy).current_stage_index) == (-1, 0)
+    with at(T0 + timedelta(hours=1, minutes=1)):  # it keeps failing, tick after tick
+        tick = wedges_tick()
+    assert (tick.examined, tick.actions, tick.failed) == (1, {}, [broken.pk])
+    failures = [r for r in caplog.records if r.name == "wedges.services.rollout"]
+    assert [r.levelname for r in failures] == ["ERROR", "ERROR"]
+    assert f"proposal {broken.pk}" in failures[0].getMessage()
+
+
+def test_a_wedge_whose_move_fails_is_rolled_back_alone(dave, submit, monkeypatch):
+    first, failing, last = submit("alice"), submit("alice"), submit("alice")
+    due_to_advance(dave, [first, failing, last])
+    real = rollout.record_event
+
+    def record_event(**kwargs):
+        if kwargs["proposal_id"] == failing.pk:
+            raise RuntimeError("audit store unavailable")
+        return real(**kwargs)
+
+    monkeypatch.setattr(rollout, "record_event", record_event)
+    with at(T0 + timedelta(hours=1)):
+        tick = wedges_tick()
+    assert (tick.actions, tick.failed) == ({"advance": 2}, [failing.pk])
+    # Its advance was saved before the audit write failed: undone with it.
+    assert [wedge(p).current_stage_index for p in (first, failing, last)] == [0, -1, 0]
+    assert codes(failing)[-1] == "WDG-102"
 
 
 def test_stale_snapshot_is_ignored(dave, proposal, settings):
@@ -181,6 +250,16 @@ def test_breaching_snapshot_rolls_back_inside_the_request(dave, proposal):
         "exposure_percentage": 0.0,
         "max_blast_radius": 90.0,
     }
+
+
+def test_a_paused_wedge_rolls_back_on_a_breaching_snapshot(dave, proposal):
+    start(dave, proposal)
+    with at(T0 + timedelta(minutes=1)):
+        dave.post(f"/api/v1/proposals/{proposal.pk}/pause/", {"reason": "hold"}, format="json")
+    body = report(dave, proposal, BREACH, T0 + timedelta(minutes=2)).json()
+    assert (body["wedge_state"], body["exposure_percentage"]) == ("ROLLED_BACK", 0)
+    assert body["decision"]["rule"] == "INV-RWG-ROLLBACK"
+    assert codes(proposal)[-2:] == ["RWG-002", "RWG-003"]
 
 
 def test_exposure_above_the_blast_radius_rolls_back(dave, proposal):
@@ -272,6 +351,56 @@ def test_operator_pause_and_rollback(dave, proposal):
     refused = dave.post(f"/api/v1/proposals/{proposal.pk}/resume/", {}, format="json")
     assert refused.status_code == 409
     assert refused.json()["errors"][0]["code"] == "invalid_transition"
+
+
+def test_every_rollback_records_its_evidence(dave, submit):
+    """Operator or engine, an RWG-003 carries the exposure it caught, when the latest
+    snapshot arrived and what the trigger made of it: the governance report reads
+    nothing else."""
+    by_operator, by_engine = submit("alice"), submit("alice")
+    for proposal in (by_operator, by_engine):
+        start(dave, proposal)
+        report(dave, proposal, HEALTHY, T0 + timedelta(hours=1))  # advances to canary, 10 %
+    report(dave, by_operator, HEALTHY, T0 + timedelta(hours=1, minutes=10))
+    with at(T0 + timedelta(hours=1, minutes=20)):
+        response = dave.post(
+            f"/api/v1/proposals/{by_operator.pk}/rollback/", {"reason": "abort"}, format="json"
+        )
+    assert response.status_code == 200
+    report(dave, by_engine, BREACH, T0 + timedelta(hours=1, minutes=10))
+
+    operator = AuditEvent.objects.get(proposal_id=by_operator.pk, code="RWG-003")
+    assert operator.actor.username == "dave"
+    assert operator.data == {
+        "operator_action": True,
+        "from_state": "ACTIVE",
+        "exposure_before": 10.0,
+        "trigger_received_at": (T0 + timedelta(hours=1, minutes=10)).isoformat(),
+        "trigger": {
+            "expression": "error_rate > 0.05 or p99 > 500ms",
+            "met": False,
+            "values": HEALTHY,
+        },
+    }
+    engine = AuditEvent.objects.get(proposal_id=by_engine.pk, code="RWG-003")
+    assert engine.actor is None
+    assert engine.data["exposure_before"] == 10.0
+    assert engine.data["trigger_received_at"] == (T0 + timedelta(hours=1, minutes=10)).isoformat()
+    assert engine.data["trigger"]["met"] is True
+
+
+def test_an_operator_rollback_before_any_snapshot_records_the_exposure(dave, proposal):
+    start(dave, proposal)
+    with at(T0 + timedelta(minutes=5)):
+        dave.post(f"/api/v1/proposals/{proposal.pk}/rollback/", {}, format="json")
+    event = AuditEvent.objects.get(proposal_id=proposal.pk, code="RWG-003")
+    assert event.data["exposure_before"] == 5.0
+    assert "trigger_received_at" not in event.data
+    assert event.data["trigger"] == {
+        "expression": "error_rate > 0.05 or p99 > 500ms",
+        "met": False,
+        "values": {},
+    }
 
 
 def test_who_may_operate(token_client, proposal):

@@ -1,14 +1,19 @@
 """Property: no sequence of snapshots, ticks, operator actions and clock moves
-skips a stage, advances before the observation window, or exceeds the blast radius.
+skips a stage, advances before the observation window or without fresh evidence
+meeting every criterion, advances a manual wedge without an operator, pauses
+before three windows, or exceeds the blast radius.
 
-Runs the real services on PostgreSQL; each example drives a fresh proposal.
+Runs the real services on PostgreSQL; each example drives a fresh proposal, and
+every event a step writes is checked against what the wedge was before it.
 """
 
 import contextlib
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 import time_machine
+from django.conf import settings as django_settings
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -21,7 +26,7 @@ from hypothesis.stateful import (
 
 from audit.models import AuditEvent
 from wedges.models import RolloutWedge
-from wedges.rollout import (
+from wedges.services import (
     RolloutRefused,
     wedge_approve_advance,
     wedge_pause,
@@ -50,6 +55,7 @@ def test_no_sequence_breaks_the_invariants(demo, submit):
     class Rollout(RuleBasedStateMachine):
         @initialize(policy=st.sampled_from(["linear", "exponential", "manual"]))
         def begin(self, policy: str) -> None:
+            self.policy = policy
             self.proposal = submit("alice", rollout_wedge={"increment_policy": policy})
             self.traveller = time_machine.travel(T0, tick=False)
             self.clock = self.traveller.start()
@@ -58,6 +64,7 @@ def test_no_sequence_breaks_the_invariants(demo, submit):
             self.index: int | None = -1
             self.opened: datetime | None = T0
             self.state = "ACTIVE"
+            self.seen = self._events().last().pk
 
         def teardown(self) -> None:
             if hasattr(self, "traveller"):
@@ -66,8 +73,38 @@ def test_no_sequence_breaks_the_invariants(demo, submit):
         def _wedge(self) -> RolloutWedge:
             return RolloutWedge.objects.get(proposal=self.proposal)
 
-        def _check_move(self) -> None:
+        def _events(self) -> Any:
+            return AuditEvent.objects.filter(proposal_id=self.proposal.pk).order_by("id")
+
+        def _check_events(self, wedge: RolloutWedge, *, approved: bool) -> None:
+            """Each policy event of the step, against the stage as it was before it."""
+            assert self.opened is not None
+            window = timedelta(hours=wedge.observation_window_hours)
+            freshness = timedelta(seconds=django_settings.WEDGE_SNAPSHOT_FRESHNESS_SECONDS)
+            for event in self._events().filter(id__gt=self.seen):
+                self.seen = event.pk
+                automatic = event.actor_id is None
+                if event.code in ("RWG-001", "RWG-004"):
+                    criteria = event.data["criteria"]
+                    assert criteria
+                    assert all(c["met"] for c in criteria), criteria
+                    evidence = wedge.latest_snapshot
+                    assert evidence is not None
+                    assert evidence.received_at >= self.opened, "evidence from an earlier stage"
+                    assert self.now - evidence.received_at <= freshness, "stale evidence"
+                    if self.policy == "manual":
+                        assert approved, "a manual wedge advanced without an operator"
+                elif event.code == "RWG-002" and automatic:
+                    assert event.data["rule"] == "RWG-PAUSE-3X"
+                    assert self.now - self.opened >= 3 * window, "paused before 3 windows"
+                elif event.code == "RWG-003":
+                    assert "exposure_before" in event.data
+                    if automatic:
+                        assert event.data["rule"] in ("INV-RWG-ROLLBACK", "INV-RWG-BLAST")
+
+        def _check_move(self, *, approved: bool = False) -> None:
             wedge = self._wedge()
+            self._check_events(wedge, approved=approved)
             index = wedge.current_stage_index
             assert self.opened is not None
             assert self.index is not None
@@ -121,7 +158,7 @@ def test_no_sequence_breaks_the_invariants(demo, submit):
             }[action]
             with contextlib.suppress(RolloutRefused):
                 service(proposal_id=self.proposal.pk, actor=users["dave"], reason=action)
-            self._check_move()
+            self._check_move(approved=action == "approve")
 
         @invariant()
         def within_blast_radius(self) -> None:

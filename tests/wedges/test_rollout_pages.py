@@ -1,5 +1,6 @@
 """The dashboard, the live proposal page and its operator controls."""
 
+import copy
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -9,8 +10,12 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from pytest_django.asserts import assertContains, assertNotContains
 
+from tests.documents import PROPOSAL
+from wedges import selectors
+from wedges.metrics import validate_metrics
 from wedges.models import RolloutWedge
-from wedges.rollout import validate_metrics, wedge_record_snapshot, wedge_start
+from wedges.services import wedge_record_snapshot, wedge_start
+from wedges.status import rollout_status
 
 from .bulk import bulk_proposals
 
@@ -61,6 +66,27 @@ def test_dashboard_marks_manual_wedges_awaiting_approval(client, demo, submit):
         assertContains(signed_in(client, demo, "dave").get("/"), "awaiting approval")
         inbox = client.get("/proposals/approvals/")
     assertContains(inbox, f"#{proposal.pk}")
+
+
+@pytest.mark.parametrize(
+    ("policy", "may_advance"),
+    [
+        ("manual", T0 + timedelta(hours=1)),  # the window's end: then an operator may approve
+        ("linear", T0 + timedelta(hours=3)),  # the planned duration, longer than the window
+    ],
+)
+def test_when_a_stage_may_advance_next(client, demo, submit, policy, may_advance):
+    stages = copy.deepcopy(PROPOSAL["rollout_wedge"]["wedge_stages"])
+    for stage in stages:
+        stage["duration_hours"] = 3
+    proposal = submit("alice", rollout_wedge={"increment_policy": policy, "wedge_stages": stages})
+    wedge_start(proposal_id=proposal.pk, actor=demo["dave"], now=T0)
+    moment = T0 + timedelta(minutes=20)
+    wedge = selectors.running_wedges(demo["dave"]).get(proposal=proposal)
+    assert rollout_status(wedge, moment).next_advance_at == may_advance
+    with time_machine.travel(moment, tick=False):
+        response = signed_in(client, demo, "dave").get("/")
+    assertContains(response, f'<time datetime="{may_advance.isoformat()}">')
 
 
 def test_operator_sees_controls_and_others_do_not(client, demo, running):

@@ -13,8 +13,9 @@ import pytest
 import time_machine
 from django.test import override_settings
 
+from wedges.metrics import validate_metrics
 from wedges.models import ChangeProposal, RolloutWedge, WedgeStage
-from wedges.rollout import validate_metrics, wedge_record_snapshot, wedges_tick
+from wedges.services import wedge_record_snapshot, wedges_tick
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/proposals/"

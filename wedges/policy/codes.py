@@ -23,8 +23,17 @@ class WedgeState(StrEnum):
 
 WEDGE_STATES: Final = tuple(state.value for state in WedgeState)
 
-INCREMENT_POLICIES: Final = ("linear", "exponential", "manual")
-AUTOMATIC_POLICIES: Final = frozenset({"linear", "exponential"})
+
+class Increment(StrEnum):
+    """The policy's increment policies: how a wedge's stages rise, and who advances them."""
+
+    LINEAR = "linear"
+    EXPONENTIAL = "exponential"
+    MANUAL = "manual"  # an operator approves each advance
+
+
+INCREMENT_POLICIES: Final = tuple(policy.value for policy in Increment)
+AUTOMATIC_POLICIES: Final = frozenset({Increment.LINEAR, Increment.EXPONENTIAL})
 
 # --- Thresholds straight from the policy's "Thresholds" table --------------------------------
 MIN_STAGES: Final = 2

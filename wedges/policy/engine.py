@@ -1,9 +1,12 @@
 """The rollout engine's decisions (SPEC "The rollout engine"), as pure functions.
 
 ``decide`` answers "what should happen to this wedge now?" and changes nothing;
-the service layer applies the answer under a row lock. ``apply``, ``start``,
-``pause``, ``resume`` and ``rollback`` compute the next ``WedgeView`` the same
-way the models will, for simulations and property tests.
+the service layer applies the answer under a row lock. The facts every reader
+of a wedge needs are answered here once, from a ``WedgeView``: the open stage's
+id (``current_stage_id``), the exposure a stage holds (``exposure_for``,
+``held_exposure``), when a window ends (``window_ends_at``) and when a stage may
+advance next (``Decision.advance_at``). A stored wedge becomes a view in one
+place, ``RolloutWedge.policy_view``.
 
 Stages are numbered 0..n-1; index -1 is the implicit hold ``initial`` at
 ``initial_percentage``, used when that is below stage 1's target.
@@ -32,15 +35,14 @@ Decisions the spec leaves open:
 * Each stage holds exactly its ``target_percentage``. A (waived) wedge whose
   ``initial_percentage`` is at or above stage 1's target starts at stage 1, so
   its first exposure is stage 1's target, never the larger initial value.
-* ``desired_exposure`` is 0 for PENDING and ROLLED_BACK wedges and the last
-  stage's target for COMPLETE ones.
+* A stage may advance on time (``advance_at``) once its observation window has
+  ended and, for ``linear``/``exponential`` wedges, its planned duration too;
+  a ``manual`` wedge's stage waits only for the window (then for an operator).
 """
 
 from __future__ import annotations
 
-import dataclasses
-import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
@@ -57,20 +59,15 @@ __all__ = [
     "Snapshot",
     "StageView",
     "WedgeView",
-    "apply",
     "current_stage_id",
     "decide",
-    "desired_exposure",
     "exposure_for",
     "gating_stage",
+    "held_exposure",
     "initial_stage_index",
-    "pause",
-    "resume",
-    "rollback",
     "saturating_hours",
     "saturating_plus",
-    "start",
-    "view_from_document",
+    "window_ends_at",
 ]
 
 _RUNNING = frozenset({WedgeState.ACTIVE, WedgeState.PAUSED})
@@ -165,6 +162,9 @@ class Decision:
     ``target_index``/``target_percentage`` are the stage and exposure after the
     action: the next stage for ADVANCE, the current one for NONE and PAUSE,
     ``None``/final exposure for COMPLETE and ``None``/0 for ROLLBACK.
+    ``eligible_at`` is when the observation window ends; ``advance_at`` when
+    the stage may advance at the earliest (see the module docstring), for
+    ACTIVE wedges only. Both are ``None`` for "never" (past the calendar).
     """
 
     action: Action
@@ -174,6 +174,7 @@ class Decision:
     target_percentage: float | None
     eligible: bool = False
     eligible_at: datetime | None = None
+    advance_at: datetime | None = None
     criteria: tuple[CriterionResult, ...] = ()
     trigger: CriterionResult | None = None
 
@@ -200,24 +201,42 @@ def exposure_for(view: WedgeView, index: int) -> float:
     return view.stages[index].target_percentage
 
 
+def held_exposure(view: WedgeView, index: int) -> float:
+    """The exposure a wedge at stage ``index`` is set to: never above ``max_blast_radius``.
+
+    A stage planned above it (impossible for a validated wedge) is held at the
+    radius, and ``decide`` rolls it back at once (INV-RWG-BLAST).
+    """
+    return min(exposure_for(view, index), view.max_blast_radius)
+
+
 def gating_stage(view: WedgeView) -> StageView:
     """The stage whose criteria, trigger and duration govern the current index."""
     return view.stages[max(view.stage_index, 0)]
 
 
 def current_stage_id(view: WedgeView) -> str:
+    """The open stage's id (``initial`` for the implicit hold)."""
     if view.stage_index == codes.INITIAL_STAGE_INDEX:
         return codes.INITIAL_STAGE_ID
     return view.stages[view.stage_index].stage_id
 
 
-def desired_exposure(view: WedgeView) -> float:
-    """What deployers should apply: 0 before start and after rollback."""
-    if view.state in (WedgeState.PENDING, WedgeState.ROLLED_BACK):
-        return 0.0
-    if view.state == WedgeState.COMPLETE:
-        return view.stages[-1].target_percentage
-    return exposure_for(view, view.stage_index)
+def window_ends_at(opened_at: datetime, observation_window_hours: float) -> datetime | None:
+    """When an observation window opened at ``opened_at`` ends; ``None`` for never."""
+    return saturating_plus(opened_at, saturating_hours(observation_window_hours))
+
+
+def _advance_at(view: WedgeView) -> datetime | None:
+    """The earliest moment the open stage of an ACTIVE view may advance (``None``: never)."""
+    opened = _opened_at(view)
+    window_end = window_ends_at(opened, view.observation_window_hours)
+    if view.increment_policy not in codes.AUTOMATIC_POLICIES:
+        return window_end
+    duration_end = saturating_plus(opened, saturating_hours(gating_stage(view).duration_hours))
+    if window_end is None or duration_end is None:
+        return None
+    return max(window_end, duration_end)
 
 
 # --- The decision -----------------------------------------------------------------------------
@@ -251,7 +270,8 @@ def decide(
     evidence = _Evidence(
         criteria=tuple(_evaluate(text, in_stage) for text in gate.success_criteria),
         trigger=_evaluate(gate.rollback_trigger, in_stage),
-        eligible_at=saturating_plus(opened, view.observation_window),
+        eligible_at=window_ends_at(opened, view.observation_window_hours),
+        advance_at=_advance_at(view) if view.state == WedgeState.ACTIVE else None,
     )
     breach = _rollback_reason(view, in_stage, evidence)
     if breach is not None:
@@ -283,6 +303,7 @@ class _Evidence:
     criteria: tuple[CriterionResult, ...]
     trigger: CriterionResult
     eligible_at: datetime | None
+    advance_at: datetime | None
 
 
 def _rollback_reason(
@@ -421,6 +442,7 @@ def _decision(
         target_percentage=target,
         eligible=eligible,
         eligible_at=evidence.eligible_at if evidence else None,
+        advance_at=evidence.advance_at if evidence else None,
         criteria=evidence.criteria if evidence else (),
         trigger=evidence.trigger if evidence else None,
     )
@@ -459,128 +481,12 @@ def _reported_exposure(snapshot: Snapshot | None) -> float | None:
     return quantity.value
 
 
-# --- Transitions (for simulation; the models do the same under a lock) -----------------------
-
-
-def apply(view: WedgeView, decision: Decision, now: datetime) -> WedgeView:
-    """The view after ``decision`` is carried out at ``now``.
-
-    Raises ``ValueError`` when the decision does not fit the view (it was made
-    for another state or stage), so a stale decision is never applied.
-    """
-    if decision.action == Action.NONE:
-        return view
-    if decision.action == Action.ROLLBACK:
-        return rollback(view)
-    _require(view, WedgeState.ACTIVE, decision.action.value)
-    if decision.action == Action.PAUSE:
-        return dataclasses.replace(view, state=WedgeState.PAUSED)
-    if decision.action == Action.COMPLETE:
-        if view.stage_index != len(view.stages) - 1:
-            raise ValueError("only the last stage completes a wedge")
-        return dataclasses.replace(view, state=WedgeState.COMPLETE)
-    if decision.target_index != view.stage_index + 1:
-        raise ValueError(
-            f"advance must go to stage {view.stage_index + 1}, not {decision.target_index}"
-        )
-    return dataclasses.replace(view, stage_index=decision.target_index, stage_opened_at=now)
-
-
-def start(view: WedgeView, now: datetime) -> WedgeView:
-    """PENDING -> ACTIVE at the implicit hold or stage 1, with the window opening now."""
-    _require(view, WedgeState.PENDING, "start")
-    return dataclasses.replace(
-        view,
-        state=WedgeState.ACTIVE,
-        stage_index=initial_stage_index(view),
-        stage_opened_at=now,
-    )
-
-
-def pause(view: WedgeView) -> WedgeView:
-    """An operator hold: ACTIVE -> PAUSED, staying at the current stage."""
-    _require(view, WedgeState.ACTIVE, "pause")
-    return dataclasses.replace(view, state=WedgeState.PAUSED)
-
-
-def resume(view: WedgeView, now: datetime) -> WedgeView:
-    """PAUSED -> ACTIVE, reopening the same stage with a fresh observation window."""
-    _require(view, WedgeState.PAUSED, "resume")
-    return dataclasses.replace(view, state=WedgeState.ACTIVE, stage_opened_at=now)
-
-
-def rollback(view: WedgeView) -> WedgeView:
-    """ACTIVE or PAUSED -> ROLLED_BACK (desired exposure 0)."""
-    if view.state not in _RUNNING:
-        raise ValueError(f"cannot roll back a {view.state} wedge")
-    return dataclasses.replace(view, state=WedgeState.ROLLED_BACK)
-
-
-def view_from_document(
-    document: Mapping[str, object],
-    *,
-    state: str = WedgeState.PENDING,
-    stage_index: int = 0,
-    stage_opened_at: datetime | None = None,
-) -> WedgeView:
-    """A view of a (validated) ``rollout_wedge`` document; ``ValueError`` if it cannot be one."""
-    raw_stages = document.get("wedge_stages")
-    if not isinstance(raw_stages, Sequence) or isinstance(raw_stages, str):
-        raise ValueError("wedge_stages must be a list")
-    stages = tuple(_stage_from(entry) for entry in raw_stages)
-    return WedgeView(
-        state=state,
-        stages=stages,
-        stage_index=stage_index,
-        stage_opened_at=stage_opened_at,
-        initial_percentage=_number(document.get("initial_percentage")),
-        max_blast_radius=_number(document.get("max_blast_radius")),
-        observation_window_hours=_number(document.get("observation_window_hours")),
-        increment_policy=str(document.get("increment_policy")),
-    )
-
-
-def _stage_from(entry: object) -> StageView:
-    if not isinstance(entry, Mapping):
-        raise ValueError("each stage must be an object")
-    criteria = entry.get("success_criteria")
-    if not isinstance(criteria, list) or not all(isinstance(c, str) for c in criteria):
-        raise ValueError("success_criteria must be a list of strings")
-    trigger = entry.get("rollback_trigger")
-    if not isinstance(trigger, str):
-        raise ValueError("rollback_trigger must be a string")
-    return StageView(
-        stage_id=str(entry.get("stage_id")),
-        target_percentage=_number(entry.get("target_percentage")),
-        duration_hours=_number(entry.get("duration_hours")),
-        success_criteria=tuple(criteria),
-        rollback_trigger=trigger,
-    )
-
-
 # --- Small helpers ----------------------------------------------------------------------------
-
-
-def _require(view: WedgeView, state: WedgeState, action: str) -> None:
-    if view.state != state:
-        raise ValueError(f"cannot {action} a {view.state} wedge (needs {state})")
 
 
 def _opened_at(view: WedgeView) -> datetime:
     assert view.stage_opened_at is not None  # WedgeView guarantees it for running wedges
     return view.stage_opened_at
-
-
-def _number(value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError(f"expected a number, got {value!r}")
-    try:
-        number = float(value)
-    except OverflowError:
-        number = math.inf
-    if not math.isfinite(number):
-        raise ValueError(f"expected a finite number, got {value!r}")
-    return number
 
 
 def saturating_hours(hours: float) -> timedelta:

@@ -50,6 +50,7 @@ __all__ = [
     "ExpressionError",
     "Or",
     "Quantity",
+    "is_metric_name",
     "parse",
     "parse_quantity",
 ]
@@ -373,7 +374,17 @@ def _comparison(metric: str, op: str, number: _Token) -> Comparison:
     return Comparison(metric, op, number.quantity, number.literal)
 
 
-# --- Entry point ------------------------------------------------------------------------------
+# --- Entry points -----------------------------------------------------------------------------
+
+
+def is_metric_name(text: str) -> bool:
+    """Whether an expression can name ``text`` as a metric (the grammar's ``metric`` rule)."""
+    return (
+        bool(text)
+        and text[0] in _IDENT_START
+        and all(char in _IDENT_CHARS for char in text[1:])
+        and text not in _KEYWORDS
+    )
 
 
 def parse(text: str) -> Expr:

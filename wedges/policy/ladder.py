@@ -19,7 +19,7 @@ import math
 from collections.abc import Sequence
 from typing import Final
 
-from wedges.policy.codes import INCREMENT_POLICIES
+from wedges.policy.codes import INCREMENT_POLICIES, Increment
 
 MAX_LADDER_STAGES: Final = 100
 DECIMALS: Final = 2
@@ -62,11 +62,11 @@ def follows_policy(targets: Sequence[float], policy: str) -> bool:
     equal (and a constant ratio when positive).
     """
     _check_policy(policy)
-    if policy == "manual":
+    if policy == Increment.MANUAL:
         return True
     if not all(_is_finite_number(t) for t in targets):
         return False
-    if policy == "exponential" and any(t <= 0 for t in targets):
+    if policy == Increment.EXPONENTIAL and any(t <= 0 for t in targets):
         return False
     if len(targets) <= 2:
         return True
@@ -99,7 +99,7 @@ def _is_finite_number(value: object) -> bool:
 
 def _ideal_ladder(policy: str, first: float, last: float, stages: int) -> list[float]:
     steps = stages - 1
-    if policy == "exponential":
+    if policy == Increment.EXPONENTIAL:
         ratio = last / first
         return [first * ratio ** (k / steps) for k in range(stages)]
     return [first + (last - first) * k / steps for k in range(stages)]

@@ -592,7 +592,7 @@ class _Validator:
     # -- Warnings --
 
     def _warn_ladder_shape(self, stages: list[_Stage] | None, policy: str | None) -> None:
-        if not stages or policy is None or policy == "manual":
+        if not stages or policy is None or policy == codes.Increment.MANUAL:
             return
         targets = [stage.target for stage in stages]
         if any(t is None for t in targets) or any(
@@ -604,7 +604,7 @@ class _Validator:
             return
         code, shape = (
             (codes.LADDER_NOT_LINEAR, "rise in equal steps")
-            if policy == "linear"
+            if policy == codes.Increment.LINEAR
             else (codes.LADDER_NOT_EXPONENTIAL, "grow by a constant ratio")
         )
         message = f"the stage targets do not {shape} as the {policy!r} increment policy declares"

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from wedges.policy.engine import Snapshot, WedgeView, view_from_document
+from wedges.policy.engine import Snapshot, StageView, WedgeView
 
 NOW = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 
@@ -67,12 +67,39 @@ def build_document(**overrides: Any) -> dict[str, Any]:
     return document
 
 
+def view_of(document: dict[str, Any], **fields: Any) -> WedgeView:
+    """The engine's view of a valid ``rollout_wedge`` document, as a stored wedge's would be.
+
+    ``fields`` set the position: ``state``, ``stage_index``, ``stage_opened_at``.
+    """
+    stages = tuple(
+        StageView(
+            stage_id=stage["stage_id"],
+            target_percentage=float(stage["target_percentage"]),
+            duration_hours=float(stage["duration_hours"]),
+            success_criteria=tuple(stage["success_criteria"]),
+            rollback_trigger=stage["rollback_trigger"],
+        )
+        for stage in document["wedge_stages"]
+    )
+    position: dict[str, Any] = {"state": "PENDING", "stage_index": 0, "stage_opened_at": None}
+    position.update(fields)
+    return WedgeView(
+        stages=stages,
+        initial_percentage=float(document["initial_percentage"]),
+        max_blast_radius=float(document["max_blast_radius"]),
+        observation_window_hours=float(document["observation_window_hours"]),
+        increment_policy=document["increment_policy"],
+        **position,
+    )
+
+
 def build_view(**overrides: Any) -> WedgeView:
     """An ACTIVE view at the implicit hold, opened at ``NOW``, unless overridden."""
     document_overrides = overrides.pop("document", {})
     fields: dict[str, Any] = {"state": "ACTIVE", "stage_index": -1, "stage_opened_at": NOW}
     fields.update(overrides)
-    return view_from_document(build_document(**document_overrides), **fields)
+    return view_of(build_document(**document_overrides), **fields)
 
 
 def build_snapshot(at: datetime, **values: object) -> Snapshot:

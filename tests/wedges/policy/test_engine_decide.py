@@ -16,17 +16,13 @@ from wedges.policy.engine import (
     Snapshot,
     StageView,
     WedgeView,
-    apply,
     current_stage_id,
     decide,
-    desired_exposure,
     exposure_for,
     gating_stage,
+    held_exposure,
     initial_stage_index,
-    pause,
-    resume,
-    rollback,
-    start,
+    window_ends_at,
 )
 from wedges.policy.expressions import ExpressionError
 
@@ -50,6 +46,10 @@ def one_hour_stages(make_document: Callable[..., dict[str, Any]]) -> dict[str, A
 def view(make_view: MakeView) -> WedgeView:
     """ACTIVE at stage 0 ('canary', 10%), opened at NOW, 1h window, 2h durations."""
     return make_view(stage_index=0)
+
+
+def paused(view: WedgeView) -> WedgeView:
+    return dataclasses.replace(view, state="PAUSED")
 
 
 def at(
@@ -292,11 +292,10 @@ def test_implicit_initial_hold(
 ) -> None:
     pending = make_view(state="PENDING", stage_index=0, stage_opened_at=None)
     assert initial_stage_index(pending) == -1
-    view = start(pending, now)
-    assert (view.state, view.stage_index, view.stage_opened_at) == ("ACTIVE", -1, now)
+    view = make_view(stage_index=-1)  # started: ACTIVE at the hold, opened now
     assert current_stage_id(view) == "initial"
     assert exposure_for(view, -1) == 1
-    assert desired_exposure(view) == 1
+    assert held_exposure(view, -1) == 1
     assert gating_stage(view) is view.stages[0]
     # Gated by stage 1's criteria and its 2h planned duration.
     one_hour = at(view, now + HOUR, make_snapshot(now + HOUR))
@@ -309,8 +308,7 @@ def test_implicit_initial_hold(
         0,
         10,
     )
-    advanced = apply(view, decision, now + 2 * HOUR)
-    assert (advanced.stage_index, advanced.stage_opened_at) == (0, now + 2 * HOUR)
+    advanced = dataclasses.replace(view, stage_index=0, stage_opened_at=now + 2 * HOUR)
     assert current_stage_id(advanced) == "canary"
 
 
@@ -319,7 +317,7 @@ def test_no_implicit_hold_when_initial_equals_the_first_target(make_view: MakeVi
         state="PENDING", stage_index=0, stage_opened_at=None, document={"initial_percentage": 10}
     )
     assert initial_stage_index(pending) == 0
-    assert start(pending, datetime.now().astimezone()).stage_index == 0
+    assert held_exposure(pending, 0) == 10
 
 
 def test_implicit_hold_rollback_uses_stage_one_trigger(
@@ -388,10 +386,8 @@ def test_rollback_beats_advancing(
 def test_paused_wedge_rolls_back_on_a_trigger(
     view: WedgeView, make_snapshot: MakeSnapshot, now: datetime
 ) -> None:
-    paused = pause(view)
-    decision = at(paused, now + SECOND, make_snapshot(now + SECOND, error_rate=0.2))
-    assert decision.action is Action.ROLLBACK
-    assert apply(paused, decision, now + SECOND).state == "ROLLED_BACK"
+    decision = at(paused(view), now + SECOND, make_snapshot(now + SECOND, error_rate=0.2))
+    assert (decision.action, decision.target_percentage) == (Action.ROLLBACK, 0)
 
 
 # --- Blast radius (INV-RWG-BLAST) -------------------------------------------------------------
@@ -456,10 +452,9 @@ def test_current_stage_above_the_blast_radius_rolls_back(view: WedgeView, now: d
 def test_paused_wedge_never_advances_or_pauses(
     view: WedgeView, make_snapshot: MakeSnapshot, now: datetime
 ) -> None:
-    paused = pause(view)
     for hours in (2, 3, 30):
         moment = now + hours * HOUR
-        decision = at(paused, moment, make_snapshot(moment), approval=True)
+        decision = at(paused(view), moment, make_snapshot(moment), approval=True)
         assert (decision.action, decision.rule, decision.eligible) == (
             Action.NONE,
             codes.RULE_PAUSED,
@@ -471,12 +466,7 @@ def test_resume_reopens_the_stage_with_a_fresh_window(
     view: WedgeView, make_snapshot: MakeSnapshot, now: datetime
 ) -> None:
     resumed_at = now + 5 * HOUR
-    resumed = resume(pause(view), resumed_at)
-    assert (resumed.state, resumed.stage_index, resumed.stage_opened_at) == (
-        "ACTIVE",
-        0,
-        resumed_at,
-    )
+    resumed = dataclasses.replace(view, stage_opened_at=resumed_at)  # ACTIVE again, reopened
     moment = resumed_at + HOUR - SECOND
     assert at(resumed, moment, make_snapshot(moment)).rule == codes.RULE_OBSERVE
     # A snapshot from while it was paused does not count for the reopened stage.
@@ -493,48 +483,57 @@ def test_last_stage_completes(
     assert decision.action is Action.COMPLETE
     assert decision.event_code == codes.EVENT_COMPLETED
     assert (decision.target_index, decision.target_percentage) == (None, 100)
-    done = apply(view, decision, moment)
-    assert done.state == "COMPLETE"
-    assert desired_exposure(done) == 100
 
 
-# --- Applying decisions and transitions -------------------------------------------------------
+# --- When a stage may advance next --------------------------------------------------------------
 
 
-def test_apply_refuses_stale_decisions(
+def test_an_automatic_stage_may_advance_when_window_and_duration_have_passed(
+    view: WedgeView, now: datetime
+) -> None:
+    # 1h window, 2h planned duration: the later of the two.
+    assert at(view, now, None).advance_at == now + 2 * HOUR
+    short = dataclasses.replace(view, observation_window_hours=3)
+    assert at(short, now, None).advance_at == now + 3 * HOUR
+
+
+def test_a_manual_stage_may_advance_when_its_window_ends(view: WedgeView, now: datetime) -> None:
+    manual = dataclasses.replace(view, increment_policy="manual")
+    decision = at(manual, now, None)
+    # Not its 2h planned duration: an operator may approve from the window's end.
+    assert decision.advance_at == now + HOUR == decision.eligible_at
+
+
+def test_a_paused_stage_advances_never_until_resumed(view: WedgeView, now: datetime) -> None:
+    assert at(paused(view), now, None).advance_at is None
+
+
+def test_a_rolling_back_stage_still_says_when_it_could_have_advanced(
     view: WedgeView, make_snapshot: MakeSnapshot, now: datetime
 ) -> None:
-    moment = now + 2 * HOUR
-    decision = at(view, moment, make_snapshot(moment))
-    advanced = apply(view, decision, moment)
-    assert advanced.stage_index == 1
-    with pytest.raises(ValueError, match="advance must go to stage 2"):
-        apply(advanced, decision, moment)
-    with pytest.raises(ValueError, match="cannot advance a PAUSED wedge"):
-        apply(pause(view), decision, moment)
+    decision = at(view, now + SECOND, make_snapshot(now + SECOND, error_rate=0.2))
+    assert (decision.action, decision.advance_at) == (Action.ROLLBACK, now + 2 * HOUR)
 
 
-def test_apply_none_changes_nothing(view: WedgeView, now: datetime) -> None:
-    decision = at(view, now, None)
-    assert apply(view, decision, now) is view
+def test_advancing_past_the_calendar_is_never(view: WedgeView, now: datetime) -> None:
+    endless = dataclasses.replace(
+        view,
+        stages=tuple(dataclasses.replace(stage, duration_hours=1e300) for stage in view.stages),
+    )
+    assert at(endless, now, None).advance_at is None
+    manual = dataclasses.replace(endless, increment_policy="manual")
+    assert at(manual, now, None).advance_at == now + HOUR
 
 
-def test_transitions_check_the_state(view: WedgeView, now: datetime) -> None:
-    with pytest.raises(ValueError, match="cannot start"):
-        start(view, now)
-    with pytest.raises(ValueError, match="cannot resume"):
-        resume(view, now)
-    rolled_back = rollback(view)
-    assert rolled_back.state == "ROLLED_BACK"
-    assert desired_exposure(rolled_back) == 0
-    with pytest.raises(ValueError, match="cannot roll back"):
-        rollback(rolled_back)
-    with pytest.raises(ValueError, match="cannot pause"):
-        pause(rolled_back)
+def test_window_ends_saturate(now: datetime) -> None:
+    assert window_ends_at(now, 1.5) == now + timedelta(minutes=90)
+    assert window_ends_at(now, 1e300) is None
+    assert window_ends_at(now, float("nan")) is None
 
 
-def test_desired_exposure_before_start(make_view: MakeView) -> None:
-    assert desired_exposure(make_view(state="PENDING", stage_opened_at=None)) == 0
+def test_a_stage_above_the_blast_radius_is_held_at_it(view: WedgeView) -> None:
+    narrow = dataclasses.replace(view, max_blast_radius=30)
+    assert (held_exposure(narrow, 0), held_exposure(narrow, 1)) == (10, 30)
 
 
 # --- Guards -----------------------------------------------------------------------------------

@@ -10,8 +10,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.wedges.policy.conftest import view_of
 from wedges.policy import codes
-from wedges.policy.engine import view_from_document
 from wedges.policy.ladder import generate_ladder
 from wedges.policy.validation import (
     STAGE_FIELDS,
@@ -123,7 +123,7 @@ def test_mutated_valid_documents_never_raise(
     check_report(report)
     if report.valid:
         # Whatever survived the mutations, a valid document is one the engine can run.
-        view = view_from_document(document)
+        view = view_of(document)
         assert len(view.stages) >= codes.MIN_STAGES
         assert_fits_the_calendar(document, context)
         if context.on_submission:

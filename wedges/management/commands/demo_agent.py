@@ -15,7 +15,7 @@ from django.utils import timezone
 from org.models import User
 from wedges.demo import DEMO_REFERENCE, healthy_metrics
 from wedges.models import RolloutWedge, State
-from wedges.rollout import RolloutRefused, wedge_record_snapshot
+from wedges.services import RolloutRefused, wedge_record_snapshot
 
 
 class Command(BaseCommand):

@@ -9,6 +9,7 @@ transaction.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -22,34 +23,21 @@ from django_fsm import TransitionNotAllowed
 
 from audit.codes import EventCode
 from audit.services import record_event
-from config.refusals import FieldError, InvalidInput, Refused
 from org.models import User
 from webhooks.services import enqueue
-from wedges import hooks
+from wedges import errors, hooks
+from wedges.errors import RolloutRefused
 from wedges.models import MetricSnapshot, RolloutWedge, State, WedgeStage
-from wedges.policy import codes
 from wedges.policy.engine import (
     Action,
+    CriterionResult,
     Decision,
-    Snapshot,
-    StageView,
-    WedgeView,
-    exposure_for,
+    held_exposure,
     initial_stage_index,
 )
 from wedges.policy.engine import decide as policy_decide
-from wedges.policy.units import PERCENT, parse_quantity
 
-MAX_METRICS = 100
-MAX_METRIC_NAME = 100
-
-
-class RolloutRefused(Refused):
-    """The state machine or the policy refuses an operator's request (HTTP 409)."""
-
-
-class MetricsInvalid(InvalidInput):
-    """A snapshot body that is not a map of metric names to quantities (HTTP 400)."""
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -63,53 +51,22 @@ class Outcome:
 class TickReport:
     examined: int = 0
     actions: dict[str, int] = field(default_factory=dict)
+    failed: list[int] = field(default_factory=list)  # proposal ids whose wedge raised
 
 
-# --- Views of stored wedges --------------------------------------------------------------
+# --- Deciding for stored wedges -----------------------------------------------------------
 
 
 def freshness() -> timedelta:
     return timedelta(seconds=settings.WEDGE_SNAPSHOT_FRESHNESS_SECONDS)
 
 
-def stage_views(stages: list[WedgeStage]) -> tuple[StageView, ...]:
-    return tuple(
-        StageView(
-            stage_id=s.stage_id,
-            target_percentage=s.target_percentage,
-            duration_hours=s.duration_hours,
-            success_criteria=tuple(s.success_criteria),
-            rollback_trigger=s.rollback_trigger,
-        )
-        for s in stages
-    )
-
-
-def wedge_view(wedge: RolloutWedge, stages: tuple[StageView, ...] | None = None) -> WedgeView:
-    """The policy's view of a stored wedge (stages from the prefetch cache when present)."""
-    return WedgeView(
-        state=wedge.wedge_state,
-        stages=stages if stages is not None else stage_views(list(wedge.stages.all())),
-        stage_index=wedge.current_stage_index if wedge.current_stage_index is not None else 0,
-        stage_opened_at=wedge.stage_opened_at,
-        initial_percentage=wedge.initial_percentage,
-        max_blast_radius=wedge.max_blast_radius,
-        observation_window_hours=wedge.observation_window_hours,
-        increment_policy=wedge.increment_policy,
-    )
-
-
-def snapshot_view(snapshot: MetricSnapshot | None) -> Snapshot | None:
-    if snapshot is None:
-        return None
-    return Snapshot(values=snapshot.values, received_at=snapshot.received_at)
-
-
 def decide(wedge: RolloutWedge, now: datetime, *, operator_approval: bool = False) -> Decision:
     """The policy's decision for a stored wedge and its latest snapshot."""
+    snapshot = wedge.latest_snapshot
     return policy_decide(
-        wedge_view(wedge),
-        snapshot_view(wedge.latest_snapshot),
+        wedge.policy_view(),
+        snapshot.policy_view() if snapshot is not None else None,
         now,
         freshness=freshness(),
         operator_approval=operator_approval,
@@ -179,10 +136,7 @@ def _apply(
     data: dict[str, Any] = {
         "rule": decision.rule,
         "decision": decision.reason,
-        "criteria": [
-            {"expression": c.expression, "met": c.met, "values": c.values_dict()}
-            for c in decision.criteria
-        ],
+        "criteria": [_result(c) for c in decision.criteria],
     }
     why = reason or decision.reason
     if decision.action == Action.ADVANCE:
@@ -196,17 +150,7 @@ def _apply(
     elif decision.action == Action.PAUSE:
         wedge.pause()
     elif decision.action == Action.ROLLBACK:
-        # What the governance report measures: the exposure the breach was
-        # caught at, and when the evidence that triggered it arrived.
-        data["exposure_before"] = wedge.exposure_percentage
-        if wedge.latest_snapshot is not None:
-            data["trigger_received_at"] = wedge.latest_snapshot.received_at.isoformat()
-        if decision.trigger is not None:
-            data["trigger"] = {
-                "expression": decision.trigger.expression,
-                "met": decision.trigger.met,
-                "values": decision.trigger.values_dict(),
-            }
+        data.update(_rollback_evidence(wedge, decision))
         wedge.rollback(now=now)
     else:
         return False
@@ -224,6 +168,26 @@ def _apply(
     return True
 
 
+def _result(result: CriterionResult) -> dict[str, Any]:
+    return {"expression": result.expression, "met": result.met, "values": result.values_dict()}
+
+
+def _rollback_evidence(wedge: RolloutWedge, decision: Decision) -> dict[str, Any]:
+    """What every RWG-003 records, whoever rolls back: the exposure the wedge was caught
+    at, when the latest evidence arrived and what the stage's trigger made of it.
+
+    The governance report reads these off the event alone (exposure at catch,
+    trigger to rollback). Call it on the locked wedge before the rollback sets
+    the exposure to 0.
+    """
+    evidence: dict[str, Any] = {"exposure_before": wedge.exposure_percentage}
+    if wedge.latest_snapshot is not None:
+        evidence["trigger_received_at"] = wedge.latest_snapshot.received_at.isoformat()
+    if decision.trigger is not None:
+        evidence["trigger"] = _result(decision.trigger)
+    return evidence
+
+
 # --- Services -----------------------------------------------------------------------------
 
 
@@ -237,7 +201,7 @@ def wedge_start(
         proposal = wedge.proposal
         if wedge.wedge_state != State.PENDING:
             raise RolloutRefused(
-                "invalid_transition",
+                errors.INVALID_TRANSITION,
                 f"The wedge is {wedge.wedge_state}; only a PENDING wedge can start.",
             )
         # What the apps above wedges require of a start (an active waiver).
@@ -245,13 +209,9 @@ def wedge_start(
         # a wedge, so a revocation or expiry cannot commit between the check
         # and the start (``wedges.hooks``).
         facts = hooks.run_start_checks(proposal, now)
-        view = wedge_view(wedge)
+        view = wedge.policy_view()
         index = initial_stage_index(view)
-        exposure = exposure_for(view, index)
-        if index != codes.INITIAL_STAGE_INDEX:
-            # A waived wedge may start at or above stage 1: hold stage 1's target.
-            exposure = view.stages[0].target_percentage
-        wedge.start(now=now, stage_index=index, exposure=min(exposure, wedge.max_blast_radius))
+        wedge.start(now=now, stage_index=index, exposure=held_exposure(view, index))
         wedge.save(update_fields=_SAVED)
         _announce(
             wedge,
@@ -265,68 +225,6 @@ def wedge_start(
     return wedge
 
 
-def validate_metrics(body: Any) -> dict[str, Any]:
-    """The ``metrics`` map of a snapshot body, or ``MetricsInvalid`` with every problem."""
-    if not isinstance(body, dict):
-        raise MetricsInvalid([FieldError(None, "not_an_object", "The body must be a JSON object.")])
-    errors: list[FieldError] = []
-    for key in body:
-        if key != "metrics":
-            errors.append(
-                FieldError(
-                    str(key), "unknown_key", f'unknown field {key!r}; send {{"metrics": {{...}}}}'
-                )
-            )
-    metrics = body.get("metrics")
-    if metrics is None:
-        errors.append(FieldError("metrics", "required", "metrics is required"))
-    elif not isinstance(metrics, dict):
-        errors.append(
-            FieldError("metrics", "wrong_type", "metrics must be an object of name: value")
-        )
-    elif not metrics:
-        errors.append(FieldError("metrics", "empty", "metrics must name at least one metric"))
-    elif len(metrics) > MAX_METRICS:
-        errors.append(
-            FieldError("metrics", "too_many", f"at most {MAX_METRICS} metrics per snapshot")
-        )
-    else:
-        for name, value in metrics.items():
-            path = f"metrics.{name}"
-            if (
-                len(name) > MAX_METRIC_NAME
-                or not name.replace("_", "a").replace(".", "a").isalnum()
-            ):
-                errors.append(
-                    FieldError(
-                        path, "invalid_name", "metric names are letters, digits, '_' and '.'"
-                    )
-                )
-                continue
-            quantity = parse_quantity(value)
-            if quantity is None:
-                errors.append(
-                    FieldError(
-                        path,
-                        "not_a_quantity",
-                        'must be a finite number, or a string like "180ms" or "99.9%"',
-                    )
-                )
-            elif name == codes.EXPOSURE_METRIC and quantity.unit not in (None, PERCENT):
-                # The blast-radius check reads it as a percentage; in any other
-                # unit it would be silently ignored.
-                errors.append(
-                    FieldError(
-                        path,
-                        "not_a_percentage",
-                        f'{codes.EXPOSURE_METRIC} is a percentage: a number or a string like "5%"',
-                    )
-                )
-    if errors:
-        raise MetricsInvalid(errors)
-    return metrics  # type: ignore[return-value]
-
-
 def wedge_record_snapshot(
     *, proposal_id: int, metrics: dict[str, Any], actor: User, now: datetime | None = None
 ) -> Outcome:
@@ -336,7 +234,7 @@ def wedge_record_snapshot(
         wedge = _locked(proposal_id)
         if wedge.wedge_state not in (State.ACTIVE, State.PAUSED):
             raise RolloutRefused(
-                "not_running",
+                errors.NOT_RUNNING,
                 f"The wedge is {wedge.wedge_state}; metrics are taken only while it runs "
                 "(ACTIVE or PAUSED).",
             )
@@ -369,7 +267,7 @@ def wedge_approve_advance(
         wedge = _locked(proposal_id)
         if wedge.wedge_state != State.ACTIVE:
             raise RolloutRefused(
-                "invalid_transition",
+                errors.INVALID_TRANSITION,
                 f"The wedge is {wedge.wedge_state}; only an ACTIVE wedge advances.",
             )
         decision = decide(wedge, now, operator_approval=True)
@@ -389,7 +287,7 @@ def wedge_approve_advance(
             _apply(wedge, decision, now=now, actor=actor, reason=reason)
         else:
             refusal = RolloutRefused(
-                "not_eligible",
+                errors.NOT_ELIGIBLE,
                 f"Stage {wedge.current_stage_id!r} is not eligible to advance: {decision.reason}.",
             )
     if refusal is not None:
@@ -418,9 +316,15 @@ def wedge_resume(
 def wedge_rollback(
     *, proposal_id: int, actor: User, reason: str, now: datetime | None = None
 ) -> RolloutWedge:
-    """An operator's rollback (RWG-003): exposure to 0."""
+    """An operator's rollback (RWG-003): exposure to 0, with the evidence at that moment."""
     return _operator_transition(
-        proposal_id, actor, reason, now, EventCode.ROLLED_BACK, lambda w, t: w.rollback(now=t)
+        proposal_id,
+        actor,
+        reason,
+        now,
+        EventCode.ROLLED_BACK,
+        lambda w, t: w.rollback(now=t),
+        evidence=lambda w, t: _rollback_evidence(w, decide(w, t)),
     )
 
 
@@ -431,16 +335,22 @@ def _operator_transition(
     now: datetime | None,
     code: EventCode,
     transition: Callable[[RolloutWedge, datetime], None],
+    *,
+    evidence: Callable[[RolloutWedge, datetime], dict[str, Any]] | None = None,
 ) -> RolloutWedge:
+    """An operator's transition; ``evidence`` adds what the wedge showed just before it."""
     now = now or timezone.now()
     with transaction.atomic():
         wedge = _locked(proposal_id)
         before = wedge.wedge_state
+        data: dict[str, Any] = {"operator_action": True, "from_state": before}
+        if evidence is not None:
+            data.update(evidence(wedge, now))
         try:
             transition(wedge, now)
         except TransitionNotAllowed:
             raise RolloutRefused(
-                "invalid_transition",
+                errors.INVALID_TRANSITION,
                 f"{code.label} is not possible: the wedge is {before}.",
             ) from None
         wedge.save(update_fields=_SAVED)
@@ -451,7 +361,7 @@ def _operator_transition(
             actor=actor,
             reason=reason,
             metrics=wedge.latest_snapshot.values if wedge.latest_snapshot else None,
-            data={"operator_action": True, "from_state": before},
+            data=data,
         )
     return wedge
 
@@ -475,12 +385,26 @@ def wedges_tick(*, now: datetime | None = None) -> TickReport:
     )
     report.examined = len(due)
     for wedge in due:
-        if decide(wedge, now).action == Action.NONE:
+        # One wedge that cannot be decided or moved (a stored plan the engine
+        # refuses, a failing write) must not hold up the others: its own
+        # transaction rolls back, it is logged and counted, and the next tick
+        # tries it again.
+        try:
+            action = _tick_one(wedge, now)
+        except Exception:
+            log.exception("The tick could not act on the wedge of proposal %s", wedge.proposal_id)
+            report.failed.append(wedge.proposal_id)
             continue
-        with transaction.atomic():
-            locked = _locked(wedge.proposal_id)
-            decision = decide(locked, now)
-            if _apply(locked, decision, now=now, actor=None):
-                action = decision.action.value
-                report.actions[action] = report.actions.get(action, 0) + 1
+        if action is not None:
+            report.actions[action.value] = report.actions.get(action.value, 0) + 1
     return report
+
+
+def _tick_one(wedge: RolloutWedge, now: datetime) -> Action | None:
+    """Act on one due wedge if it must move; the action taken, or ``None``."""
+    if decide(wedge, now).action == Action.NONE:
+        return None
+    with transaction.atomic():
+        locked = _locked(wedge.proposal_id)
+        decision = decide(locked, now)
+        return decision.action if _apply(locked, decision, now=now, actor=None) else None

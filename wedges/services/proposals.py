@@ -1,4 +1,4 @@
-"""Services that change proposals and wedges: each one transaction, audited."""
+"""Submitting a proposal: one transaction storing it with its frozen wedge, audited."""
 
 from __future__ import annotations
 
@@ -12,21 +12,10 @@ from django.db import IntegrityError, transaction
 from audit.codes import EventCode
 from audit.services import record_event
 from org.models import User
+from wedges.errors import IdempotencyConflict, SubmissionRejected
 from wedges.models import ChangeProposal, IdempotencyKey, RolloutWedge, WedgeStage
 from wedges.signals import proposal_submitted
 from wedges.submission import SubmissionCheck
-
-
-class SubmissionRejected(Exception):
-    """The submission breaks rules no waiver can lift; nothing was stored."""
-
-    def __init__(self, check: SubmissionCheck) -> None:
-        super().__init__("The proposal is not valid.")
-        self.check = check
-
-
-class IdempotencyConflict(Exception):
-    """The Idempotency-Key was used before with a different body."""
 
 
 @dataclass(frozen=True)
@@ -64,7 +53,7 @@ def proposal_submit(
     that breaks only waivable rules is stored with ``waiver_required``.
     """
     if not check.storable:
-        raise SubmissionRejected(check)
+        raise SubmissionRejected(check.errors)
     fingerprint = request_fingerprint(raw) if idempotency_key else ""
     if idempotency_key:
         earlier = _replay(author, idempotency_key, fingerprint)
@@ -92,9 +81,7 @@ def _replay(author: User, key: str, fingerprint: str) -> ChangeProposal | None:
     if entry is None:
         return None
     if entry.request_hash != fingerprint:
-        raise IdempotencyConflict(
-            "This Idempotency-Key was already used with a different request body."
-        )
+        raise IdempotencyConflict()
     return entry.proposal
 
 

@@ -1,0 +1,42 @@
+"""The services that change proposals and wedges: each one transaction, locked and audited.
+
+* ``proposals``: ``proposal_submit`` stores a checked submission;
+* ``rollout``: the rollout engine's shell — ``wedge_start``, ``wedge_record_snapshot``,
+  ``wedge_approve_advance``, ``wedge_pause``, ``wedge_resume``, ``wedge_rollback`` and the
+  beat's ``wedges_tick`` apply the policy's decisions under a row lock.
+
+Callers import from here; the modules are the places to read. Their refusals
+are in ``wedges.errors``; a snapshot's body is checked by ``wedges.metrics``.
+"""
+
+from wedges.errors import IdempotencyConflict, RolloutRefused, SubmissionRejected
+from wedges.services.proposals import Submitted, proposal_submit, request_fingerprint
+from wedges.services.rollout import (
+    Outcome,
+    TickReport,
+    wedge_approve_advance,
+    wedge_pause,
+    wedge_record_snapshot,
+    wedge_resume,
+    wedge_rollback,
+    wedge_start,
+    wedges_tick,
+)
+
+__all__ = [
+    "IdempotencyConflict",
+    "Outcome",
+    "RolloutRefused",
+    "SubmissionRejected",
+    "Submitted",
+    "TickReport",
+    "proposal_submit",
+    "request_fingerprint",
+    "wedge_approve_advance",
+    "wedge_pause",
+    "wedge_record_snapshot",
+    "wedge_resume",
+    "wedge_rollback",
+    "wedge_start",
+    "wedges_tick",
+]
