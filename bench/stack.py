@@ -37,6 +37,8 @@ BENCH_ENVIRONMENT = (
     "DATABASE_URL",
     "REDIS_URL",
     "WEDGE_VAR_DIR",
+    "WEDGE_WEBHOOK_ALLOW_PRIVATE",
+    "WEDGE_WEBHOOK_ALLOW_HTTP",
     "LOG_LEVEL",
 )
 
@@ -69,6 +71,8 @@ def configure_environment() -> dict[str, str]:
         "DATABASE_URL": os.environ.get("WEDGE_BENCH_STACK_DATABASE_URL", DEFAULT_DATABASE_URL),
         "REDIS_URL": os.environ.get("WEDGE_BENCH_REDIS_URL", DEFAULT_REDIS_URL),
         "WEDGE_VAR_DIR": str(VAR_DIR),
+        "WEDGE_WEBHOOK_ALLOW_PRIVATE": "1",  # the receiver is on loopback, plain http
+        "WEDGE_WEBHOOK_ALLOW_HTTP": "1",
         "LOG_LEVEL": "WARNING",
     }
     assert set(values) == set(BENCH_ENVIRONMENT)

@@ -270,6 +270,12 @@ WEDGE_WEBHOOK_CIRCUIT_COOLDOWN_SECONDS = env_int(
 WEDGE_WEBHOOK_MAX_SUBSCRIPTIONS_PER_SECTION = env_int(
     "WEDGE_WEBHOOK_MAX_SUBSCRIPTIONS_PER_SECTION", 20, minimum=1
 )
+# Where deliveries may go (webhooks/destinations.py). By default public addresses
+# only, checked at registration and again at every attempt after resolving the
+# name; a local instance, the tests and receivers on one's own network allow
+# private ones. Plain http only with DEBUG on, unless allowed.
+WEDGE_WEBHOOK_ALLOW_PRIVATE = env_bool("WEDGE_WEBHOOK_ALLOW_PRIVATE", False)
+WEDGE_WEBHOOK_ALLOW_HTTP = env_bool("WEDGE_WEBHOOK_ALLOW_HTTP", DEBUG)
 
 # --- Audit anchors --------------------------------------------------------------
 # Beat records the audit chain's head (id, hash, time) outside the database

@@ -39,3 +39,4 @@ SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+WEDGE_WEBHOOK_ALLOW_PRIVATE = WEDGE_WEBHOOK_ALLOW_HTTP = True  # receivers on loopback, plain http

@@ -1,10 +1,26 @@
+from django import forms
 from django.contrib import admin
 
+from webhooks.errors import SubscriptionInvalid
 from webhooks.models import Delivery, OutboxEvent, Subscription
+from webhooks.services import check_url
+
+
+class SubscriptionForm(forms.ModelForm[Subscription]):
+    url = forms.URLField(max_length=500, assume_scheme="https")
+
+    def clean_url(self) -> str:
+        url: str = self.cleaned_data["url"]
+        try:
+            check_url(url)  # the API's refusals hold here too
+        except SubscriptionInvalid as invalid:
+            raise forms.ValidationError([error.message for error in invalid.errors]) from None
+        return url
 
 
 @admin.register(Subscription)
 class SubscriptionAdmin(admin.ModelAdmin[Subscription]):
+    form = SubscriptionForm
     list_display = (
         "url",
         "section",

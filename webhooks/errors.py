@@ -15,8 +15,11 @@ __all__ = ["FieldError", "NotAllowed", "SubscriptionInvalid", "SubscriptionRefus
 
 # --- 400 ------------------------------------------------------------------------------------
 CREDENTIALS_IN_URL: Final = "credentials_in_url"
+DESTINATION_NOT_ALLOWED: Final = "destination_not_allowed"
+HTTPS_REQUIRED: Final = "https_required"
 INVALID_URL: Final = "invalid_url"
 SECTION_REQUIRED: Final = "required"
+UNRESOLVABLE_HOST: Final = "unresolvable_host"
 
 # --- 403 ------------------------------------------------------------------------------------
 NOT_SECTION_LEAD: Final = "not_section_lead"

@@ -11,8 +11,10 @@ all while its circuit is open.
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -28,7 +30,7 @@ from audit.codes import EventCode
 from audit.services import record_event
 from config.signing import signature
 from org.models import Section, User
-from webhooks import errors
+from webhooks import destinations, errors
 from webhooks.dispatch import FAN_OUT, publish_on_commit
 from webhooks.errors import FieldError, NotAllowed, SubscriptionInvalid, SubscriptionRefused
 from webhooks.models import Delivery, DeliveryStatus, OutboxEvent, Subscription
@@ -57,7 +59,7 @@ def redacted_url(url: str) -> str:
 
 
 def check_url(url: str) -> None:
-    """Refuse what a subscription URL must not carry; the secret is the credential."""
+    """Refuse what a subscription URL must not carry or point at; the secret is the credential."""
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises on a port out of range
@@ -80,6 +82,10 @@ def check_url(url: str) -> None:
                 )
             ]
         )
+    try:
+        destinations.check_registration(url)
+    except destinations.DestinationRefused as refused:
+        raise SubscriptionInvalid([FieldError("url", refused.code, refused.message)]) from None
 
 
 def _owning_section(actor: User, requested: Section | None) -> Section | None:
@@ -373,8 +379,8 @@ def claim(delivery_id: str, *, now: datetime) -> Claim | None:
     )
 
 
-def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
-    """Whether ``kind`` is anywhere in the chain urllib3 and requests wrap errors in."""
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and every error urllib3 and requests wrapped in it."""
     seen: set[int] = set()
     todo: list[object] = [exc]
     while todo:
@@ -382,11 +388,67 @@ def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
         if not isinstance(current, BaseException) or id(current) in seen:
             continue
         seen.add(id(current))
-        if isinstance(current, kind):
-            return True
+        yield current
         todo.extend([current.__cause__, current.__context__, getattr(current, "reason", None)])
         todo.extend(current.args)
-    return False
+
+
+def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
+    return any(isinstance(current, kind) for current in _chain(exc))
+
+
+# Connection failures that come back at once and before anything was sent:
+# the next address may still be tried within the attempt's lease.
+_AT_ONCE = frozenset(
+    {errno.ECONNREFUSED, errno.ENETUNREACH, errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT}
+)
+
+
+def _failed_at_once(exc: requests.RequestException) -> bool:
+    if not isinstance(exc, requests.ConnectionError) or isinstance(
+        exc, requests.Timeout | requests.exceptions.SSLError
+    ):
+        return False
+    return any(
+        isinstance(current, OSError) and current.errno in _AT_ONCE for current in _chain(exc)
+    )
+
+
+def _failure(exc: requests.RequestException) -> str:
+    if isinstance(exc, requests.Timeout):
+        return "timeout"
+    if isinstance(exc, requests.exceptions.SSLError):
+        return "TLS error"
+    if isinstance(exc, requests.ConnectionError):
+        if _caused_by(exc, ConnectionRefusedError):
+            return "connection refused"
+        if _caused_by(exc, TimeoutError):
+            return "timeout"
+        return "connection failed"
+    return "request failed"
+
+
+def _send(
+    destination: destinations.Destination,
+    address: str,
+    url: str,
+    body: bytes,
+    headers: dict[str, str],
+) -> int:
+    timeout = settings.WEDGE_WEBHOOK_TIMEOUT_SECONDS
+    # stream=True: only the status line and headers are read, never the body.
+    with (
+        destinations.pinned_session(destination, address) as session,
+        session.post(
+            url,
+            data=body,
+            headers=headers,
+            timeout=(timeout, timeout),
+            allow_redirects=False,
+            stream=True,
+        ) as response,
+    ):
+        return response.status_code
 
 
 def post(claim: Claim) -> tuple[bool, int | None, str]:
@@ -394,7 +456,14 @@ def post(claim: Claim) -> tuple[bool, int | None, str]:
 
     The error is our own few words, never the receiver's reply: a
     subscription aimed at an internal service must not read its answers back.
+    The destination is resolved and checked here, for every attempt, and the
+    POST goes to an address that was checked.
     """
+    try:
+        destination = destinations.resolve(claim.url)
+    except destinations.DestinationRefused as refused:
+        log.warning("webhook subscription %s: %s", claim.subscription_id, refused.short)
+        return False, None, refused.short
     body = json.dumps(claim.payload, separators=(",", ":"), sort_keys=True).encode()
     timestamp = int(timezone.now().timestamp())
     headers = {
@@ -405,35 +474,21 @@ def post(claim: Claim) -> tuple[bool, int | None, str]:
         "X-Wedge-Timestamp": str(timestamp),
         "X-Wedge-Signature": signature(claim.secret, timestamp, body),
     }
-    timeout = settings.WEDGE_WEBHOOK_TIMEOUT_SECONDS
-    try:
-        # stream=True: only the status line and headers are read, never the body.
-        with requests.post(
-            claim.url,
-            data=body,
-            headers=headers,
-            timeout=(timeout, timeout),
-            allow_redirects=False,
-            stream=True,
-        ) as response:
-            code = response.status_code
-    except requests.Timeout:
-        return False, None, "timeout"
-    except requests.exceptions.SSLError:
-        return False, None, "TLS error"
-    except requests.ConnectionError as exc:
-        if _caused_by(exc, ConnectionRefusedError):
-            return False, None, "connection refused"
-        if _caused_by(exc, TimeoutError):
-            return False, None, "timeout"
-        return False, None, "connection failed"
-    except requests.RequestException:
-        return False, None, "request failed"
-    if 200 <= code < 300:
-        return True, code, ""
-    if 300 <= code < 400:
-        return False, code, f"redirect not followed: HTTP {code}"
-    return False, code, f"HTTP {code}"
+    error = "connection failed"
+    for address in destination.addresses:
+        try:
+            code = _send(destination, address, claim.url, body, headers)
+        except requests.RequestException as exc:
+            error = _failure(exc)
+            if _failed_at_once(exc):
+                continue
+            return False, None, error
+        if 200 <= code < 300:
+            return True, code, ""
+        if 300 <= code < 400:
+            return False, code, f"redirect not followed: HTTP {code}"
+        return False, code, f"HTTP {code}"
+    return False, None, error
 
 
 def record(
