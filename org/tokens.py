@@ -197,7 +197,7 @@ def note_use(token: ApiToken, now: dt.datetime) -> None:
     if token.last_used_at is not None and now - token.last_used_at < LAST_USED_GRANULARITY:
         return
     ApiToken.objects.filter(pk=token.pk).filter(
-        Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_GRANULARITY)
+        Q(last_used_at__isnull=True) | Q(last_used_at__lte=now - LAST_USED_GRANULARITY)
     ).update(last_used_at=now)
     token.last_used_at = now
 

@@ -58,7 +58,7 @@ def _own_tokens(request: HttpRequest) -> Any:
     )
 
 
-@never_cache
+@never_cache  # the page may carry a key: no cache may keep it
 @login_required
 @require_http_methods(["GET", "POST"])
 def api_tokens(request: HttpRequest) -> HttpResponse:
@@ -94,8 +94,6 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
         {"form": form, "created": created, "tokens": tokens},
         status=status,
     )
-    # The page may carry a key: no cache may keep it.
-    response["Cache-Control"] = "no-store"
     return response
 
 
