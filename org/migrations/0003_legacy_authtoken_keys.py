@@ -8,6 +8,7 @@ The table is read with plain SQL for the same reason: its model is gone.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from typing import Any
 
@@ -35,12 +36,19 @@ def copy_legacy_keys(apps: Any, schema_editor: Any) -> None:
                 key_prefix=key[:KEY_PREFIX_LENGTH],
                 key_hash=hashlib.sha256(key.encode()).hexdigest(),
                 scopes=["admin"],
-                created_at=created,
+                created_at=_aware(created),
             )
             for key, user_id, created in rows
         ]
     )
     schema_editor.execute(f"DROP TABLE {table}")
+
+
+def _aware(moment: dt.datetime | str) -> dt.datetime:
+    # SQLite hands plain SQL back naive (its values are UTC), or as text.
+    if isinstance(moment, str):
+        moment = dt.datetime.fromisoformat(moment)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
 
 
 class Migration(migrations.Migration):

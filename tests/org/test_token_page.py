@@ -26,7 +26,7 @@ def create(client, **fields):
 
 
 def shown_key(response) -> str:
-    match = re.search(r'id="new-key"[^>]*value="([^"]+)"', response.content.decode())
+    match = re.search(r'id="new-key"[^>]*>([^<]+)</textarea>', response.content.decode())
     assert match, "the new key is not on the page"
     return match.group(1)
 
