@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Final
+from typing import Any, Final
 
 from django.contrib.auth import SESSION_KEY
 from django.http import HttpRequest, HttpResponse
@@ -41,3 +41,10 @@ class IdleSessionMiddleware:
         if now - int(session.get(_KEY, 0)) >= REFRESH_SECONDS:
             session[_KEY] = now
         return response
+
+
+def mark_signed_in(sender: Any, request: HttpRequest, **kwargs: Any) -> None:
+    """Signing in is use: the session is saved then anyway, so the next request need not."""
+    session = getattr(request, "session", None)
+    if session is not None:
+        session[_KEY] = int(time.time())
