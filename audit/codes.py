@@ -44,6 +44,9 @@ class EventCode(models.TextChoices):
     SIGN_IN_FAILED = "WDG-301", "Sign-in failed"
     API_TOKEN_ISSUED = "WDG-302", "API token created or rotated"
     WEBHOOK_CHANGED = "WDG-401", "Webhook subscription created or changed"
+    API_TOKEN_REVOKED = "WDG-303", "API token revoked"
+    API_TOKEN_REFUSED = "WDG-304", "Revoked or expired API token presented"
+    SIGN_IN_LOCKED_OUT = "WDG-305", "Sign-in locked after repeated failures"
     # Governance.
     INCIDENT_RECORDED = "WDG-501", "Incident recorded against a proposal"
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import django_stubs_ext
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Exchange, Queue
 
@@ -54,12 +56,13 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
-    "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
     "pgtrigger",
+    "axes",
+    "csp",
     "org",
     "audit",
     "webhooks",
@@ -70,14 +73,18 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "org.middleware.IdleSessionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, so it sees the sign-in view's response and can replace it.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -111,6 +118,11 @@ if _OWNER_DATABASE is not None:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "org.User"
 
+AUTHENTICATION_BACKENDS = [
+    # First: refuses every attempt while a user name or an address is locked out.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -151,12 +163,54 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = True  # pages carry the token in their markup; no script reads the cookie
+# Idle expiry: a session ends this long after its last request
+# (org.middleware.IdleSessionMiddleware keeps it alive while it is used).
+SESSION_COOKIE_AGE = env_int("WEDGE_SESSION_IDLE_SECONDS", 8 * 3600, minimum=60)
+# Reverse proxies in front of the app that append to X-Forwarded-For; the
+# client address that lockouts and throttles count by (org.clients).
+WEDGE_TRUSTED_PROXIES = env_int("WEDGE_TRUSTED_PROXIES", 0, minimum=0)
+
+# Sign-in protection (django-axes): after WEDGE_SIGN_IN_FAILURE_LIMIT failures
+# for one user name, or from one address, sign-in is refused for both for
+# WEDGE_SIGN_IN_LOCKOUT_MINUTES, even with the right password.
+AXES_FAILURE_LIMIT = env_int("WEDGE_SIGN_IN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env_int("WEDGE_SIGN_IN_LOCKOUT_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# A fixed lockout: attempts while locked are refused but not counted, so
+# they neither extend it nor fill the attempt log.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "org.views.sign_in_locked_out"
+AXES_CLIENT_IP_CALLABLE = "org.clients.client_ip"
+AXES_VERBOSE = False
+
+# API tokens: failing keys per client address and minute before 429s.
+WEDGE_API_TOKEN_FAILURES_PER_MINUTE = env_int("WEDGE_API_TOKEN_FAILURES_PER_MINUTE", 20, minimum=1)
+
+# Content-Security-Policy on every response (django-csp): everything from this
+# origin, no inline script or style, no eval. data: images are Pico's icons.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 # --- API ----------------------------------------------------------------------
 REST_FRAMEWORK = {
     # Token first: its WWW-Authenticate header turns anonymous calls into 401s.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "config.api.auth.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -191,6 +245,15 @@ WEDGE_MAX_JSON_DEPTH = 32
 
 # --- Celery -----------------------------------------------------------------
 REDIS_URL = env_url("REDIS_URL", schemes={"redis", "rediss"})
+# The cache holds the failed-token throttle's counts: shared by every process
+# on Redis; per process in the embedded default.
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_RESULT_BACKEND = REDIS_URL

@@ -40,3 +40,6 @@ CSRF_COOKIE_SECURE = False
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 WEDGE_WEBHOOK_ALLOW_PRIVATE = WEDGE_WEBHOOK_ALLOW_HTTP = True  # receivers on loopback, plain http
+# Every test client is 127.0.0.1 and the counts live in Redis across tests:
+# the failed-token throttle's own tests set a small limit.
+WEDGE_API_TOKEN_FAILURES_PER_MINUTE = 1_000_000

@@ -127,12 +127,22 @@ def api_client() -> APIClient:
 
 @pytest.fixture
 def token_client(demo: dict[str, User]):
-    """An API client authenticated with a token, for a demo user by name."""
-    from org.tokens import api_token_for
+    """An API client authenticated with a token, for a demo user by name.
+
+    The token counts as just used: its first use would otherwise also write
+    its last use, and a test's first call would cost a query its later calls
+    do not.
+    """
+    from django.utils import timezone
+
+    from org.models import ApiToken
+    from org.tokens import token_issue
 
     def make(username: str) -> APIClient:
+        issued = token_issue(owner=demo[username], actor=demo[username])
+        ApiToken.objects.filter(pk=issued.token.pk).update(last_used_at=timezone.now())
         client = APIClient()
-        client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_for(user=demo[username])}")
+        client.credentials(HTTP_AUTHORIZATION=f"Token {issued.key}")
         return client
 
     return make

@@ -21,7 +21,8 @@ from rest_framework.response import Response
 
 from config.api.auth import acting_user
 from config.api.schema import error_responses
-from org import access
+from org import access, scopes
+from org.scopes import ANY_TOKEN, Scope
 from wedges import selectors
 from wedges.errors import SubmissionRejected
 from wedges.filters import ProposalFilter
@@ -107,9 +108,18 @@ class ProposalViewSet(
     # Any id segment reaches the view, so a malformed id ("1.5") is the API's
     # JSON 404 rather than Django's HTML page for an unmatched URL.
     lookup_value_regex = "[^/]+"
+    # What a scoped API token needs, by action (org.scopes); the others are
+    # open to tokens with every right only.
+    required_scopes = {
+        "list": ANY_TOKEN,
+        "retrieve": ANY_TOKEN,
+        "metrics": Scope.METRICS_WRITE,
+        "desired_state": Scope.DESIRED_STATE_READ,
+    }
 
     def get_queryset(self) -> Any:
-        return selectors.visible_proposals(self.request.user)
+        visible = selectors.visible_proposals(self.request.user)
+        return scopes.within_token_subsystems(self.request, visible)
 
     @extend_schema(
         summary="Submit a proposal",
@@ -241,7 +251,7 @@ class ProposalViewSet(
     @action(detail=True, methods=["post"], permission_classes=[permissions.IsAuthenticated])
     def metrics(self, request: Request, pk: str) -> Response:
         proposal = self._proposal(pk)
-        if not access.can_report_metrics(request.user, proposal):
+        if not scopes.may_report_metrics(request, proposal):
             raise PermissionDenied(
                 "Metrics are reported by the proposal's author or by operators of its section."
             )
@@ -263,7 +273,11 @@ class ProposalViewSet(
     )
     @action(detail=True, methods=["get"], url_path="desired-state")
     def desired_state(self, request: Request, pk: str) -> Response:
-        wedge = get_object_or_404(selectors.readable_wedges(request.user), proposal_id=pk)
+        readable = RolloutWedge.objects.prefetch_related(selectors.stages_in_order())
+        if not scopes.acts_for_fleet(request, Scope.DESIRED_STATE_READ):
+            readable = selectors.readable_proposals(request.user, readable, via="proposal__")
+        readable = scopes.within_token_subsystems(request, readable, via="proposal__")
+        wedge = get_object_or_404(readable, proposal_id=pk)
         body = desired_state_body(wedge)
         etag = desired_state_etag(body)
         if etag in {tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")}:

@@ -1,14 +1,99 @@
+"""How API calls authenticate: ``Authorization: Token <key>`` or a browser session."""
+
 from __future__ import annotations
 
-from rest_framework.exceptions import NotAuthenticated
+import datetime as dt
+
+from django.utils import timezone
+from rest_framework import exceptions
+from rest_framework.authentication import TokenAuthentication, get_authorization_header
 from rest_framework.request import Request
 
-from org.models import User
+from config.api.throttling import FailedTokenThrottle
+from org import scopes
+from org.clients import client_ip
+from org.models import ApiToken, User
+from org.tokens import find_token, note_refusal, note_use
+
+
+class InsufficientScope(exceptions.PermissionDenied):
+    default_detail = "This token's scopes do not allow this call."
+    default_code = "insufficient_scope"
+
+
+class TokenThrottled(exceptions.Throttled):
+    default_detail = "Too many failed token attempts from this address."
+    extra_detail_plural = "Retry in {wait} seconds."
+    extra_detail_singular = "Retry in {wait} second."
+
+
+class ApiTokenAuthentication(TokenAuthentication):
+    """``org.ApiToken`` keys, throttled when they fail, and the scope check of every view.
+
+    The scope a view declares (``org.scopes.required_scope``) is checked here
+    rather than in a permission class: views and actions set their own
+    ``permission_classes``, but every API view authenticates through this
+    class, so none can leave the check out. A subclass of DRF's
+    ``TokenAuthentication`` so the OpenAPI document keeps its ``tokenAuth``.
+    """
+
+    model = ApiToken
+
+    def authenticate(self, request: Request) -> tuple[User, ApiToken] | None:
+        header = get_authorization_header(request).split()
+        if not header or header[0].lower() != self.keyword.lower().encode():
+            return None
+        throttle = FailedTokenThrottle()
+        if throttle.blocked(request):
+            wait = throttle.wait()
+            raise TokenThrottled(wait=None if wait is None else max(1.0, wait))
+        try:
+            token = self._token(header, request)
+        except exceptions.AuthenticationFailed:
+            throttle.record_failure(request)
+            raise
+        reason = scopes.view_refusal(token, request.parser_context.get("view"))
+        if reason is not None:
+            raise InsufficientScope(reason)
+        return token.owner, token
+
+    def _token(self, header: list[bytes], request: Request) -> ApiToken:
+        if len(header) != 2:
+            raise exceptions.AuthenticationFailed(
+                "Invalid token header: send 'Authorization: Token <key>'."
+            )
+        try:
+            key = header[1].decode()
+        except UnicodeError:
+            raise exceptions.AuthenticationFailed("Invalid token.") from None
+        token = find_token(key)
+        now = timezone.now()
+        if token is None:
+            raise exceptions.AuthenticationFailed("Invalid token.")
+        stale = _stale(token, now)
+        if stale is not None:
+            note_refusal(token, now, remote_addr=client_ip(request._request), reason=stale)
+            raise exceptions.AuthenticationFailed(
+                f"This token has {'been revoked' if stale == 'revoked' else 'expired'}.",
+                code=f"token_{stale}",
+            )
+        if not token.owner.is_active:
+            raise exceptions.AuthenticationFailed("User inactive or deleted.")
+        note_use(token, now)
+        return token
+
+
+def _stale(token: ApiToken, now: dt.datetime) -> str | None:
+    if token.revoked_at is not None:
+        return "revoked"
+    if token.is_expired(now):
+        return "expired"
+    return None
 
 
 def acting_user(request: Request) -> User:
     """The authenticated user of an API request (views require authentication)."""
     user = request.user
     if not isinstance(user, User):
-        raise NotAuthenticated()
+        raise exceptions.NotAuthenticated()
     return user

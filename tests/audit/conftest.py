@@ -6,13 +6,14 @@ from typing import Any
 
 import pytest
 from django.db import transaction
-from rest_framework.authtoken.models import Token
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from audit.codes import EventCode
 from audit.models import AuditEvent
 from audit.services import ANONYMOUS_LABEL, record_event
-from org.models import User
+from org.models import ApiToken, User
+from org.tokens import generate_key, hash_key
 
 
 @pytest.fixture(autouse=True)
@@ -96,9 +97,17 @@ def token_client(demo: dict[str, User]) -> Callable[[str], APIClient]:
     that issuing them (WDG-302) does not add events to the trails under test."""
 
     def make(username: str) -> APIClient:
-        token, _ = Token.objects.get_or_create(user=demo[username])
+        key = generate_key()
+        ApiToken.objects.create(
+            name="test",
+            owner=demo[username],
+            key_prefix=key[: ApiToken.KEY_PREFIX_LENGTH],
+            key_hash=hash_key(key),
+            scopes=["admin"],
+            created_at=timezone.now(),
+        )
         client = APIClient()
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
         return client
 
     return make

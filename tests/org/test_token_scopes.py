@@ -1,0 +1,185 @@
+"""Scoped tokens end to end: what a deployment agent's token may do, and nothing more."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+import pytest
+from rest_framework.test import APIClient
+from wedges.rollout import wedge_start
+
+from org.models import Scope, Subsystem, User
+from org.tokens import token_issue
+from wedges.models import ChangeProposal
+
+pytestmark = pytest.mark.django_db
+HEALTHY = {"metrics": {"error_rate": 0.004, "p99": "180ms"}}
+
+TokenClient = Callable[..., APIClient]
+
+
+@pytest.fixture
+def scoped(demo: dict[str, User]) -> TokenClient:
+    """An API client with a new token of ``owner`` carrying ``scopes`` (and ``subsystems``)."""
+
+    def make(owner: str, scopes: Iterable[Scope], subsystems: Iterable[str] = ()) -> APIClient:
+        issued = token_issue(
+            owner=demo[owner],
+            actor=demo[owner],
+            name="test",
+            scopes=list(scopes),
+            subsystems=list(Subsystem.objects.filter(slug__in=list(subsystems))),
+        )
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Token {issued.key}")
+        return client
+
+    return make
+
+
+@pytest.fixture
+def running(demo, submit) -> dict[str, ChangeProposal]:
+    """Alice's started proposals, one on each subsystem."""
+    proposals = {
+        "connector-runtime": submit("alice"),
+        "control-plane": submit("alice", subsystem="control-plane"),
+    }
+    for proposal in proposals.values():
+        wedge_start(proposal_id=proposal.pk, actor=demo["dave"])
+    return proposals
+
+
+AGENT = [Scope.METRICS_WRITE, Scope.DESIRED_STATE_READ]
+
+
+def metrics(client: APIClient, proposal: ChangeProposal) -> int:
+    url = f"/api/v1/proposals/{proposal.pk}/metrics/"
+    return client.post(url, HEALTHY, format="json").status_code
+
+
+def desired(client: APIClient, proposal: ChangeProposal) -> int:
+    return client.get(f"/api/v1/proposals/{proposal.pk}/desired-state/").status_code
+
+
+def test_a_fleet_agent_reports_for_every_proposal_of_its_subsystem_and_nothing_else(
+    scoped, running
+):
+    # The pipeline service account is an engineer that authored none of them.
+    agent = scoped("pipeline", AGENT, ["connector-runtime"])
+    mine, other = running["connector-runtime"], running["control-plane"]
+    assert metrics(agent, mine) == 200
+    assert desired(agent, mine) == 200
+    assert agent.get(f"/api/v1/proposals/{mine.pk}/desired-state/").json()["wedge_state"] == (
+        "ACTIVE"
+    )
+    # Another subsystem: refused, and its desired state is not even found.
+    assert metrics(agent, other) == 403
+    assert desired(agent, other) == 404
+
+
+def test_an_agent_token_for_all_subsystems_reaches_all_of_them(scoped, running):
+    agent = scoped("pipeline", AGENT)
+    assert [metrics(agent, p) for p in running.values()] == [200, 200]
+    assert [desired(agent, p) for p in running.values()] == [200, 200]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("post", "/api/v1/proposals/{id}/start/", {}),
+        ("post", "/api/v1/proposals/{id}/rollback/", {"reason": "agent says so"}),
+        ("post", "/api/v1/proposals/{id}/advance/", {}),
+        ("post", "/api/v1/proposals/", {}),
+        ("post", "/api/v1/proposals/validate/", {}),
+        ("get", "/api/v1/audit-events/", None),
+        ("get", "/api/v1/waivers/", None),
+        ("get", "/api/v1/webhooks/", None),
+        ("get", "/api/v1/schema/", None),
+    ],
+)
+def test_an_agent_token_may_do_nothing_else(scoped, running, method, path, body):
+    agent = scoped("pipeline", AGENT, ["connector-runtime"])
+    url = path.format(id=running["connector-runtime"].pk)
+    response = (
+        getattr(agent, method)(url, body, format="json") if body is not None else (agent.get(url))
+    )
+    assert response.status_code == 403
+    assert response.json()["errors"][0]["code"] == "insufficient_scope"
+
+
+def test_each_agent_scope_alone_allows_only_its_own_call(scoped, running):
+    proposal = running["connector-runtime"]
+    reporter = scoped("pipeline", [Scope.METRICS_WRITE])
+    reader = scoped("pipeline", [Scope.DESIRED_STATE_READ])
+    assert (metrics(reporter, proposal), desired(reporter, proposal)) == (200, 403)
+    assert (metrics(reader, proposal), desired(reader, proposal)) == (403, 200)
+
+
+def test_reading_proposals_goes_as_far_as_the_owner_and_the_subsystems(scoped, running, submit):
+    # The agent may read proposals, but only what its owner may read: the
+    # pipeline reads the proposals it authored, here one on each subsystem.
+    own = {"cr": submit("pipeline"), "cp": submit("pipeline", subsystem="control-plane")}
+    agent = scoped("pipeline", AGENT, ["connector-runtime"])
+    listed = agent.get("/api/v1/proposals/").json()["results"]
+    assert [p["id"] for p in listed] == [own["cr"].pk]
+    assert agent.get(f"/api/v1/proposals/{own['cr'].pk}/").status_code == 200
+    assert agent.get(f"/api/v1/proposals/{own['cp'].pk}/").status_code == 404
+    # Alice's proposals: the agent reports for them, but reading them is the owner's reach.
+    assert agent.get(f"/api/v1/proposals/{running['connector-runtime'].pk}/").status_code == 404
+
+
+def test_an_operators_read_token_sees_everything_of_its_subsystems(scoped, running):
+    reader = scoped("dave", [Scope.AUDIT_READ], ["control-plane"])
+    listed = reader.get("/api/v1/proposals/").json()["results"]
+    assert [p["id"] for p in listed] == [running["control-plane"].pk]
+
+
+def test_a_human_engineers_metrics_token_reports_only_for_her_own_proposals(
+    scoped, running, submit, demo
+):
+    # No fleet reach for people: alice's token does what alice may, no more.
+    bobs = submit("bob")
+    wedge_start(proposal_id=bobs.pk, actor=demo["dave"])
+    token = scoped("alice", AGENT)
+    assert metrics(token, running["connector-runtime"]) == 200
+    assert metrics(token, bobs) == 403
+    assert desired(token, bobs) == 404
+
+
+def test_an_operators_metrics_token_reports_where_the_operator_may(scoped, running):
+    token = scoped("dave", [Scope.METRICS_WRITE], ["control-plane"])
+    assert metrics(token, running["control-plane"]) == 200
+    assert metrics(token, running["connector-runtime"]) == 403
+
+
+def test_a_service_account_without_the_engineer_role_gets_no_fleet_reach(scoped, running, demo):
+    agent = scoped("pipeline", AGENT)
+    demo["pipeline"].groups.clear()
+    # Permissions are cached per user object; the next request loads the user afresh.
+    assert metrics(agent, running["connector-runtime"]) == 403
+    assert desired(agent, running["connector-runtime"]) == 404
+
+
+def test_admin_scope_is_the_owners_own_rights_without_fleet_reach(scoped, running, submit):
+    # A full-rights token of the pipeline does what the pipeline may, as before scopes.
+    token = scoped("pipeline", [Scope.ADMIN])
+    assert metrics(token, running["connector-runtime"]) == 403
+    own = submit("pipeline")
+    assert token.get(f"/api/v1/proposals/{own.pk}/").status_code == 200
+    assert token.post("/api/v1/proposals/validate/", {}, format="json").status_code == 200
+
+
+def test_admin_scope_limited_to_a_subsystem_is_refused_where_no_scope_is_declared(scoped, running):
+    token = scoped("dave", [Scope.ADMIN], ["control-plane"])
+    start = token.post(f"/api/v1/proposals/{running['control-plane'].pk}/pause/", {})
+    assert start.status_code == 403
+    assert start.json()["errors"][0]["code"] == "insufficient_scope"
+    assert metrics(token, running["control-plane"]) == 200
+    assert metrics(token, running["connector-runtime"]) == 403
+
+
+def test_sessions_are_unaffected(running, demo):
+    client = APIClient()
+    client.force_login(demo["alice"])
+    assert client.get("/api/v1/audit-events/").status_code == 200
+    assert metrics(client, running["connector-runtime"]) == 200
