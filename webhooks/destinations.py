@@ -126,7 +126,7 @@ def resolve(url: str) -> Destination:
         raise _unresolvable()
     try:
         found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
-    except (OSError, UnicodeError):
+    except (OSError, ValueError):  # UnicodeError is a ValueError
         raise _unresolvable() from None
     addresses = tuple(
         dict.fromkeys(
@@ -152,7 +152,11 @@ def check_registration(url: str) -> None:
 
     Only a check: every attempt resolves and checks again.
     """
-    _check_scheme(urlsplit(url).scheme)
+    try:
+        scheme = urlsplit(url).scheme
+    except ValueError:
+        raise _unresolvable() from None
+    _check_scheme(scheme)
     if not settings.WEDGE_WEBHOOK_ALLOW_PRIVATE:
         resolve(url)
 

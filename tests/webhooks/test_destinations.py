@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import ipaddress
 import os
 import socket
 import subprocess
@@ -15,10 +16,16 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
 import urllib3.util.connection
+from django.test import override_settings
+from hypothesis import given
+from hypothesis import settings as settings_profile
+from hypothesis import strategies as st
 
+from webhooks import destinations
 from webhooks.models import Delivery, DeliveryStatus, Subscription
 from webhooks.services import deliver
 
@@ -273,6 +280,34 @@ def test_by_default_loopback_is_refused_and_http_only_in_debug(tmp_path, debug, 
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split()[-3:] == ["False", http, "destination_not_allowed"]
+
+
+@given(host=st.text(max_size=40), tail=st.sampled_from(["", "/", ":443/", ":99999/", "/%00"]))
+@settings_profile(max_examples=200, deadline=None)
+def test_any_url_is_checked_or_refused_never_an_error(host, tail):
+    def numeric_only(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+        kwargs["flags"] = socket.AI_NUMERICHOST  # names fail without asking DNS
+        return real_getaddrinfo(host, port, **kwargs)
+
+    real_getaddrinfo = socket.getaddrinfo
+    with (
+        mock.patch.object(socket, "getaddrinfo", numeric_only),
+        override_settings(WEDGE_WEBHOOK_ALLOW_PRIVATE=False, WEDGE_WEBHOOK_ALLOW_HTTP=False),
+    ):
+        for url in (f"https://{host}{tail}", f"http://{host}{tail}"):
+            try:
+                destinations.check_registration(url)
+                addresses = destinations.resolve(url).addresses
+                outcome = "allowed"
+            except destinations.DestinationRefused as refused:
+                addresses, outcome = (), refused.code
+            assert outcome in {
+                "allowed",
+                "destination_not_allowed",
+                "https_required",
+                "unresolvable_host",
+            }
+            assert all(destinations.is_public(ipaddress.ip_address(a)) for a in addresses)
 
 
 # --- At delivery ---------------------------------------------------------------------------
