@@ -5,7 +5,9 @@ from __future__ import annotations
 from html.parser import HTMLParser
 
 import pytest
-from wedges.rollout import validate_metrics, wedge_record_snapshot, wedge_start
+
+from wedges.metrics import validate_metrics
+from wedges.services import wedge_record_snapshot, wedge_start
 
 pytestmark = pytest.mark.django_db
 

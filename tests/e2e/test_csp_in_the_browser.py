@@ -6,7 +6,9 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import ConsoleMessage, Page, expect
-from wedges.rollout import validate_metrics, wedge_record_snapshot, wedge_start
+
+from wedges.metrics import validate_metrics
+from wedges.services import wedge_record_snapshot, wedge_start
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

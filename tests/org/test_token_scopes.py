@@ -6,11 +6,11 @@ from collections.abc import Callable, Iterable
 
 import pytest
 from rest_framework.test import APIClient
-from wedges.rollout import wedge_start
 
 from org.models import Scope, Subsystem, User
 from org.tokens import token_issue
 from wedges.models import ChangeProposal
+from wedges.services import wedge_start
 
 pytestmark = pytest.mark.django_db
 HEALTHY = {"metrics": {"error_rate": 0.004, "p99": "180ms"}}
