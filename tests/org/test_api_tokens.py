@@ -163,13 +163,14 @@ def test_a_token_of_a_deactivated_user_stops_working(demo):
 
 def test_the_hot_path_costs_one_query_for_the_token(demo, django_assert_max_num_queries, submit):
     # desired-state is what agents poll: token lookup (owner and subsystem
-    # limit in the same query) and the wedge; last use is already fresh.
+    # limit in the same query), the wedge and its stages (the open stage's id
+    # comes from the stage rows); last use is already fresh.
     proposal = submit("alice")
     key = api_token_for(user=demo["dave"])
     call(key)
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
-    with django_assert_max_num_queries(4):  # token, 2 permission reads (view_all), wedge
+    with django_assert_max_num_queries(5):  # token, 2 permission reads, wedge, stages
         assert client.get(f"/api/v1/proposals/{proposal.pk}/desired-state/").status_code == 200
 
 

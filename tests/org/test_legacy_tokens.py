@@ -11,6 +11,7 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from org.models import ApiToken
+from tests.db import owner_connection
 
 pytestmark = pytest.mark.django_db
 LEGACY_KEY = "9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b"
@@ -18,7 +19,8 @@ migration = importlib.import_module("org.migrations.0003_legacy_authtoken_keys")
 
 
 def make_legacy_table(user_id: int) -> None:
-    with connection.cursor() as cursor:
+    """DRF's table as it was, made by the owner (the application role creates no table)."""
+    with owner_connection() as owner, owner.cursor() as cursor:
         cursor.execute(
             "CREATE TABLE authtoken_token (key varchar(40) PRIMARY KEY, "
             "created timestamp with time zone NOT NULL, user_id bigint NOT NULL)"
@@ -29,9 +31,11 @@ def make_legacy_table(user_id: int) -> None:
         )
 
 
+@pytest.mark.django_db(transaction=True)
 def test_legacy_keys_become_full_rights_tokens_and_the_clear_keys_are_dropped(demo, submit):
     make_legacy_table(demo["dave"].pk)
-    with connection.schema_editor() as editor:
+    # Migrations run as the owner, who may drop the table.
+    with owner_connection() as owner, owner.schema_editor() as editor:
         migration.copy_legacy_keys(apps, editor)
     token = ApiToken.objects.get()
     assert (token.owner, token.scopes, token.name) == (demo["dave"], ["admin"], migration.NAME)

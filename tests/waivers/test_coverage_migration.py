@@ -1,9 +1,9 @@
 """The data migration that moves each proposal's waiver into ``WaiverCoverage``, both ways.
 
-The test puts the old ``wedges_changeproposal.waiver_id`` column back inside
-the test's transaction (PostgreSQL's DDL is transactional, so the rollback at
-the end removes it again) and runs the migration's functions on the models
-as they were at that point of the history.
+The test puts the old ``wedges_changeproposal.waiver_id`` column back (as the
+database owner: the application role may not alter tables), runs the
+migration's functions on the models as they were at that point of the
+history, and drops the column again.
 """
 
 from __future__ import annotations
@@ -14,9 +14,10 @@ import pytest
 from django.db import connection
 from django.db.migrations.loader import MigrationLoader
 
+from tests.db import owner_connection
 from waivers.models import WaiverCoverage
 
-pytestmark = pytest.mark.django_db
+pytestmark = pytest.mark.django_db(transaction=True)
 
 MIGRATION = importlib.import_module("waivers.migrations.0004_waivercoverage")
 
@@ -27,13 +28,12 @@ def old_apps():
     state = MigrationLoader(connection).project_state(("waivers", "0004_waivercoverage"))
     apps = state.apps
     proposal_model = apps.get_model("wedges", "ChangeProposal")
-    with connection.cursor() as cursor:
-        # Rows inserted earlier in this transaction leave deferred foreign-key
-        # checks pending, and PostgreSQL alters no table while they are.
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-    with connection.schema_editor() as editor:
-        editor.add_field(proposal_model, proposal_model._meta.get_field("waiver"))
-    return apps
+    waiver = proposal_model._meta.get_field("waiver")
+    with owner_connection() as owner, owner.schema_editor() as editor:
+        editor.add_field(proposal_model, waiver)
+    yield apps
+    with owner_connection() as owner, owner.schema_editor() as editor:
+        editor.remove_field(proposal_model, waiver)
 
 
 def test_every_proposal_waiver_becomes_a_coverage_row_and_back(
