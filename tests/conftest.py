@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 
 from org.demo import seed_demo
 from org.models import User
+from tests.db import owner_connection
 from tests.documents import PROPOSAL
 from wedges.models import ChangeProposal
 from wedges.services import proposal_submit
@@ -86,19 +87,18 @@ def _flush_as_owner() -> Iterator[None]:
     if OWNER_DB_ALIAS not in connections or application.in_atomic_block:
         yield
         return
-    # Under the default alias: the flush looks its connection up by the
-    # alias, and Django's test case refuses the owner alias to tests that did
-    # not ask for it.
-    owner = type(application)(connections.settings[OWNER_DB_ALIAS], alias=DEFAULT_DB_ALIAS)
-    # Closed now, not when the test case reloads its connections: after the
-    # last test the session's teardown (dropping the database) runs in here.
-    application.close()
-    connections[DEFAULT_DB_ALIAS] = owner
-    try:
-        yield
-    finally:
-        connections[DEFAULT_DB_ALIAS] = application
-        owner.close()
+    # Under the default alias (``owner_connection`` makes it so): the flush
+    # looks its connection up by the alias, and Django's test case refuses
+    # the owner alias to tests that did not ask for it.
+    with owner_connection() as owner:
+        # Closed now, not when the test case reloads its connections: after the
+        # last test the session's teardown (dropping the database) runs in here.
+        application.close()
+        connections[DEFAULT_DB_ALIAS] = owner
+        try:
+            yield
+        finally:
+            connections[DEFAULT_DB_ALIAS] = application
 
 
 @pytest.hookimpl(wrapper=True)
