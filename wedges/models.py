@@ -272,6 +272,9 @@ class RolloutWedge(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
         """The open stage's id (``initial`` for the implicit hold); ``None`` before start."""
         if self.current_stage_index is None:
             return None
+        annotated: str | None = self.__dict__.get("open_stage_id")  # selectors.desired_states
+        if annotated is not None:
+            return annotated
         return current_stage_id(self.policy_view())
 
 
