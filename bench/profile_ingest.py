@@ -1,4 +1,4 @@
-"""Where the time of one snapshot goes: a profile of ``POST /metrics/`` beside ``GET desired-state/``.
+"""Where the time of one snapshot goes: ``POST /metrics/`` profiled beside ``GET desired-state/``.
 
     .venv/bin/python -m bench.profile_ingest [--requests 600]
 
@@ -136,10 +136,7 @@ def main() -> None:
         handler = _cumulative(stats, "django/test/client.py", "request")
         dispatch = _cumulative(stats, "rest_framework/views.py", "dispatch")
         for label, fragment, function in PARTS:
-            if not fragment:
-                value = handler - dispatch
-            else:
-                value = _cumulative(stats, fragment, function)
+            value = _cumulative(stats, fragment, function) if fragment else handler - dispatch
             if value:
                 share = value / handler if handler else 0
                 print(f"  {label:<46} {value * per:7.3f} ms  {share:6.1%}")
