@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from wedges.services import wedges_tick
+from wedges.services import snapshots_prune, wedges_tick
 
 
 @shared_task(name="wedges.tasks.tick", ignore_result=True)
@@ -11,3 +11,10 @@ def tick() -> dict[str, int]:
     report = wedges_tick()
     failed = {"failed": len(report.failed)} if report.failed else {}
     return {"examined": report.examined, **report.actions, **failed}
+
+
+@shared_task(name="wedges.tasks.prune_snapshots", ignore_result=True)
+def prune_snapshots() -> dict[str, object]:
+    """Snapshot retention (``WEDGE_SNAPSHOT_RETENTION_DAYS``), in short batches."""
+    report = snapshots_prune()
+    return {"deleted": report.deleted, "batches": report.batches, "finished": report.finished}
