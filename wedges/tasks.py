@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from org import health
 from wedges.services import snapshots_prune, wedges_tick
 
 
@@ -9,6 +10,7 @@ from wedges.services import snapshots_prune, wedges_tick
 def tick() -> dict[str, int]:
     """The backstop for time-based gates: windows, the 3x pause, stale metrics."""
     report = wedges_tick()
+    health.beat(health.ENGINE)
     failed = {"failed": len(report.failed)} if report.failed else {}
     return {"examined": report.examined, **report.actions, **failed}
 
