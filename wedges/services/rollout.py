@@ -428,20 +428,24 @@ class _Due:
 
 
 def _tick_one(wedge: RolloutWedge, now: datetime, waiting: list[_Due]) -> Action | None:
-    """Act on one due wedge if it must move; the action taken, or ``None``."""
-    decision = decide(wedge, now)
-    if decision.action == Action.NONE:
-        snapshot = wedge.latest_snapshot
+    """Act on one due wedge if it must move; the action taken, or ``None``.
+
+    One decision per wedge read: ``due_at`` is ``now`` exactly when ``decide``
+    acts now, and otherwise it is what the tick stores for next time.
+    """
+    snapshot = wedge.latest_snapshot
+    due = policy_due_at(
+        wedge.policy_view(),
+        snapshot.policy_view() if snapshot is not None else None,
+        now,
+        freshness=freshness(),
+    )
+    if due is None or due > now:
         assert wedge.stage_opened_at is not None  # an ACTIVE wedge has an open stage
         waiting.append(
             _Due(
                 wedge_id=wedge.pk,
-                due_at=policy_due_at(
-                    wedge.policy_view(),
-                    snapshot.policy_view() if snapshot is not None else None,
-                    now,
-                    freshness=freshness(),
-                ),
+                due_at=due,
                 snapshot_id=wedge.latest_snapshot_id or 0,
                 stage_opened_at=wedge.stage_opened_at,
             )
