@@ -2,8 +2,9 @@
 # `make bench`: every benchmark on the real stack, then a summary table.
 # The Makefile has installed the dev dependencies and made sure PostgreSQL and
 # Redis run on 127.0.0.1. The benchmarks create their own databases
-# (wedge_bench_stack, wedge_bench) and use Redis database 12; they start
-# gunicorn, a Celery worker and beat themselves and stop them (by PID) at the end.
+# (wedge_bench_stack, wedge_bench, wedge_bench_retention) and use Redis database 7
+# (WEDGE_BENCH_REDIS_DB=N for another); they start gunicorn, a Celery worker and
+# beat themselves and stop them (by PID) at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
