@@ -135,7 +135,7 @@ class RolloutWedge(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
     stage_opened_at = models.DateTimeField(null=True, blank=True)
     # When the open stage's observation window ends. Before it nothing
     # time-based can happen (advancing needs the window, the automatic pause
-    # three), so the beat tick reads only wedges past it.
+    # three), so the beat tick reads no wedge before it, not even for new evidence.
     window_ends_at = models.DateTimeField(null=True, blank=True, db_index=True)
     # When the open stage pauses if it has not become eligible (3 x the window).
     pause_at = models.DateTimeField(null=True, blank=True)
