@@ -49,15 +49,20 @@ def run_script(module: str, section: str, timeout: int) -> list[Row]:
     env = {k: v for k, v in os.environ.items() if k not in ours}
     print(f"\n== {module} (its own output) ==", flush=True)
     started = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "-m", module],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", module],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as expired:
+        # A busy machine: the figures printed so far still stand, this one is missing.
+        print(str(expired.stdout or "")[-3000:], flush=True)
+        return [Row(section, module, "timed out", f"no answer within {timeout} s")]
     elapsed = time.perf_counter() - started
     print(done.stdout, end="", flush=True)
     if done.returncode != 0:
