@@ -169,7 +169,7 @@ def run(rows: int) -> list[tuple[str, str, str]]:
             "(lock, insert, evaluate, update, commit), no HTTP",
         ),
         (
-            f"ingest at {loaded_rows / 1e6:,.0f} M rows",
+            f"ingest at {loaded_rows:,} rows",
             f"{full_rate:,.0f} /s",
             f"same, after the load; {full_rate / empty_rate:.2f} x the empty table's rate",
         ),
