@@ -6,7 +6,9 @@
    + PostgreSQL + Redis, started and stopped here;
 2. ``bench.bench_policy``: validations per second in process;
 3. ``bench.bench_audit`` (when present): the audit trail's writes and exports,
-   in a separate process with its own database, its output shown as printed.
+   in a separate process with its own database, its output shown as printed;
+4. ``bench.bench_retention``: snapshot retention at 10 million rows
+   (``WEDGE_BENCH_SNAPSHOT_ROWS``), the same way.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from bench.stack import BENCH_ENVIRONMENT
 
 ROOT = Path(__file__).resolve().parent.parent
 AUDIT_TIMEOUT = 300  # seconds; bench_audit aims at well under two minutes
+RETENTION_TIMEOUT = 1200  # seconds; loading 10 million rows takes a few minutes
 
 
 def machine() -> str:
@@ -37,29 +40,34 @@ def machine() -> str:
     )
 
 
-def run_audit() -> list[Row]:
-    """``python -m bench.bench_audit`` as its author wrote it; its table rows parsed back."""
-    if not (ROOT / "bench" / "bench_audit.py").is_file():
-        return [Row("audit", "bench_audit", "not run", "bench/bench_audit.py does not exist")]
-    # Its own settings (config.settings_test, database wedge_bench): drop ours.
+def run_script(module: str, section: str, timeout: int) -> list[Row]:
+    """``python -m <module>`` in its own process; the rows of the table it prints, parsed back."""
+    if not (ROOT / (module.replace(".", "/") + ".py")).is_file():
+        return [Row(section, module, "not run", f"{module} does not exist")]
+    # Its own settings and database: drop ours.
     ours = set(BENCH_ENVIRONMENT)
     env = {k: v for k, v in os.environ.items() if k not in ours}
-    print("\n== bench.bench_audit (its own output) ==", flush=True)
+    print(f"\n== {module} (its own output) ==", flush=True)
     started = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "-m", "bench.bench_audit"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=AUDIT_TIMEOUT,
-        check=False,
-    )
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", module],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as expired:
+        # A busy machine: the figures printed so far still stand, this one is missing.
+        print(str(expired.stdout or "")[-3000:], flush=True)
+        return [Row(section, module, "timed out", f"no answer within {timeout} s")]
     elapsed = time.perf_counter() - started
     print(done.stdout, end="", flush=True)
     if done.returncode != 0:
         print(done.stderr[-3000:], file=sys.stderr)
-        return [Row("audit", "bench_audit", f"failed ({done.returncode})", "see its output")]
+        return [Row(section, module, f"failed ({done.returncode})", "see its output")]
     rows = []
     in_table = False
     for line in done.stdout.splitlines():
@@ -71,8 +79,8 @@ def run_audit() -> list[Row]:
         cells = re.split(r"\s{2,}", line.strip(), maxsplit=2)
         if len(cells) >= 2:
             figure = ("  " if line.startswith("  ") else "") + cells[0]
-            rows.append(Row("audit", figure, cells[1], cells[2] if len(cells) > 2 else ""))
-    rows.append(Row("audit", "bench_audit run time", f"{elapsed:.0f} s", "wall clock"))
+            rows.append(Row(section, figure, cells[1], cells[2] if len(cells) > 2 else ""))
+    rows.append(Row(section, f"{module} run time", f"{elapsed:.0f} s", "wall clock"))
     return rows
 
 
@@ -86,7 +94,8 @@ def main() -> None:
         sections.setdefault(row.section, []).append(row)
     for title, section_rows in sections.items():
         print_rows(title, section_rows)
-    rows += run_audit()
+    rows += run_script("bench.bench_audit", "audit", AUDIT_TIMEOUT)
+    rows += run_script("bench.bench_retention", "retention", RETENTION_TIMEOUT)
     order = list(dict.fromkeys(row.section for row in rows))
     rows.sort(key=lambda row: order.index(row.section))
     print_summary(rows)

@@ -135,6 +135,10 @@ def copy_started(template: Any, count: int, *, now: datetime, first_number: int)
                     exposure_percentage=wedge.exposure_percentage,
                     stage_opened_at=now,
                     window_ends_at=now + timedelta(hours=wedge.observation_window_hours),
+                    # With no evidence from this stage (the copied snapshot goes
+                    # stale first), the engine stores the pause moment as due.
+                    pause_at=now + 3 * timedelta(hours=wedge.observation_window_hours),
+                    due_at=now + 3 * timedelta(hours=wedge.observation_window_hours),
                     started_at=now,
                 )
                 for proposal in proposals
@@ -165,7 +169,8 @@ def copy_started(template: Any, count: int, *, now: datetime, first_number: int)
             with connection.cursor() as cursor:
                 # The engine's denormalised pointer to the newest snapshot.
                 cursor.execute(
-                    "UPDATE wedges_rolloutwedge AS w SET latest_snapshot_id = s.id "
+                    "UPDATE wedges_rolloutwedge AS w "
+                    "SET latest_snapshot_id = s.id, due_snapshot_id = s.id "
                     "FROM wedges_metricsnapshot AS s "
                     "WHERE s.wedge_id = w.id AND w.id = ANY(%s)",
                     [[w.pk for w in wedges]],

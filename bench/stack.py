@@ -2,7 +2,8 @@
 
 Everything runs against its own PostgreSQL database (``wedge_bench_stack``,
 dropped and re-created on every run) and its own Redis database number
-(12), so a benchmark never touches development or test data. Every process is
+(7, or ``WEDGE_BENCH_REDIS_DB``; ``WEDGE_BENCH_REDIS_URL`` names another
+server), so a benchmark never touches development or test data. Every process is
 started here and stopped here, by the PID this module recorded.
 """
 
@@ -22,7 +23,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE_URL = "postgres://postgres:postgres@127.0.0.1:5432/wedge_bench_stack"
-DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/12"
+DEFAULT_REDIS_DB = 7
 VAR_DIR = ROOT / "var" / "bench"
 # The variables configure_environment() sets (other benchmarks must not inherit them).
 BENCH_ENVIRONMENT = (
@@ -60,7 +61,8 @@ def configure_environment() -> dict[str, str]:
     """
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     values = {
-        "DJANGO_SETTINGS_MODULE": "config.settings",
+        # The application's settings plus the floor's URL (bench.floor).
+        "DJANGO_SETTINGS_MODULE": "bench.settings",
         "DEBUG": "0",
         "SECRET_KEY": os.environ.get("WEDGE_BENCH_SECRET_KEY") or secrets.token_urlsafe(50),
         "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
@@ -69,7 +71,8 @@ def configure_environment() -> dict[str, str]:
         "CSRF_COOKIE_SECURE": "0",
         "SECURE_HSTS_SECONDS": "0",
         "DATABASE_URL": os.environ.get("WEDGE_BENCH_STACK_DATABASE_URL", DEFAULT_DATABASE_URL),
-        "REDIS_URL": os.environ.get("WEDGE_BENCH_REDIS_URL", DEFAULT_REDIS_URL),
+        "REDIS_URL": os.environ.get("WEDGE_BENCH_REDIS_URL")
+        or f"redis://127.0.0.1:6379/{os.environ.get('WEDGE_BENCH_REDIS_DB', DEFAULT_REDIS_DB)}",
         "WEDGE_VAR_DIR": str(VAR_DIR),
         "WEDGE_WEBHOOK_ALLOW_PRIVATE": "1",  # the receiver is on loopback, plain http
         "WEDGE_WEBHOOK_ALLOW_HTTP": "1",
@@ -171,6 +174,8 @@ class Stack:
                 "--without-mingle",
                 "--hostname",
                 f"bench-{os.getpid()}@%h",
+                "--include",
+                "bench.floor",  # the floor's signed POST
             ],
         )
 

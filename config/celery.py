@@ -39,6 +39,11 @@ def beat_schedule(settings: Any) -> dict[str, dict[str, object]]:
             "schedule": settings.WEDGE_WAIVER_EXPIRY_SECONDS,
             "options": {"expires": settings.WEDGE_WAIVER_EXPIRY_SECONDS},
         },
+        "snapshot-retention": {
+            "task": "wedges.tasks.prune_snapshots",
+            "schedule": settings.WEDGE_SNAPSHOT_PRUNE_SECONDS,
+            "options": {"expires": settings.WEDGE_SNAPSHOT_PRUNE_SECONDS},
+        },
         "audit-anchor": {
             "task": "audit.tasks.anchor_head",
             "schedule": settings.WEDGE_AUDIT_ANCHOR_SECONDS,

@@ -308,6 +308,11 @@ WEDGE_TICK_SECONDS = env_float("WEDGE_TICK_SECONDS", 5.0, minimum=0.5)
 WEDGE_OUTBOX_REDRIVE_SECONDS = env_float("WEDGE_OUTBOX_REDRIVE_SECONDS", 15.0, minimum=1.0)
 WEDGE_SNAPSHOT_FRESHNESS_SECONDS = env_int("WEDGE_SNAPSHOT_FRESHNESS_SECONDS", 600, minimum=1)
 WEDGE_WAIVER_EXPIRY_SECONDS = env_float("WEDGE_WAIVER_EXPIRY_SECONDS", 300.0, minimum=1.0)
+# Metric snapshots older than this are pruned (the audit trail keeps a copy of
+# every decision's snapshot, and each wedge keeps its latest), by beat every
+# WEDGE_SNAPSHOT_PRUNE_SECONDS in short batches.
+WEDGE_SNAPSHOT_RETENTION_DAYS = env_int("WEDGE_SNAPSHOT_RETENTION_DAYS", 30, minimum=1)
+WEDGE_SNAPSHOT_PRUNE_SECONDS = env_float("WEDGE_SNAPSHOT_PRUNE_SECONDS", 600.0, minimum=1.0)
 # The longest duration_hours and observation_window_hours a submitted wedge may
 # declare; the policy core's limit (a year) is the most it can be.
 WEDGE_MAX_STAGE_HOURS = env_float(

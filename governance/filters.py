@@ -24,7 +24,11 @@ class QuarterField(forms.CharField):
         try:
             return Quarter.parse(text)
         except QuarterError as bad:
-            raise forms.ValidationError(str(bad), code="invalid_quarter") from None
+            # The message quotes the input; Django formats it with ``%``, so a
+            # ``%`` the client sent must not be read as a format directive.
+            raise forms.ValidationError(
+                str(bad).replace("%", "%%"), code="invalid_quarter"
+            ) from None
 
 
 @extend_schema_field(OpenApiTypes.STR)

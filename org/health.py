@@ -3,16 +3,31 @@
 The public answer names the parts and whether each is up; what went wrong
 (driver errors can carry host names, ports or user names) goes to the log and
 to signed-in staff only.
+
+Two kinds of part:
+
+* **critical** ones, without which this web process cannot serve: the
+  database and the broker. If one is down, /healthz answers 503 and a load
+  balancer takes this instance out of rotation.
+* the rest of the cluster, shared by every web process: the engine workers and
+  beat (``engine``: the last beat tick a worker ran), the webhook workers
+  (``webhooks``: the last outbox re-drive), and whatever another app registers
+  (``register``; metric providers, when configured). If one of those is down,
+  /healthz still answers 200, with ``status: degraded`` and the part named:
+  taking every web instance out of rotation would not bring a worker back.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import connection
+from django.utils import timezone
 from kombu import Connection
 
 logger = logging.getLogger(__name__)
@@ -23,6 +38,31 @@ class PartStatus:
     name: str
     ok: bool
     detail: str
+    critical: bool = True
+
+
+# Heartbeat names (``org.models.Heartbeat``), written by the periodic tasks.
+ENGINE = "engine"  # the rollout tick, on an engine worker
+WEBHOOKS = "webhooks"  # the outbox re-drive, on a webhook worker
+
+_extra: dict[str, Callable[[], PartStatus]] = {}
+
+
+def register(name: str, check: Callable[[], PartStatus]) -> None:
+    """Add a non-critical part to /healthz (an app's own dependency: a metric provider)."""
+    _extra[name] = check
+
+
+def beat(name: str, now: datetime | None = None) -> None:
+    """Record that the periodic job ``name`` ran to the end (one upsert)."""
+    from org.models import Heartbeat
+
+    Heartbeat.objects.bulk_create(
+        [Heartbeat(name=name, seen_at=now or timezone.now())],
+        update_conflicts=True,
+        unique_fields=["name"],
+        update_fields=["seen_at"],
+    )
 
 
 def _down(name: str, exc: Exception) -> PartStatus:
@@ -58,15 +98,63 @@ def check_broker(timeout: float = 2.0) -> PartStatus:
     return PartStatus("broker", True, str(transport))
 
 
+def heartbeat_allowance(interval_seconds: float) -> timedelta:
+    """How old a job's heartbeat may be before its part counts as down: three intervals
+    and a minute, so a slow run or a restart is not an outage."""
+    return timedelta(seconds=3 * interval_seconds + 60)
+
+
+def check_heartbeats(now: datetime | None = None) -> list[PartStatus]:
+    """The engine (beat + an engine worker) and the webhook workers, by their last runs."""
+    from org.models import Heartbeat
+
+    now = now or timezone.now()
+    jobs = {
+        ENGINE: ("beat tick", settings.WEDGE_TICK_SECONDS),
+        WEBHOOKS: ("outbox re-drive", settings.WEDGE_OUTBOX_REDRIVE_SECONDS),
+    }
+    try:
+        seen = dict(Heartbeat.objects.filter(name__in=jobs).values_list("name", "seen_at"))
+    except Exception as exc:  # the database part reports the cause
+        return [PartStatus(name, False, f"unknown: {type(exc).__name__}", False) for name in jobs]
+    parts = []
+    for name, (job, interval) in jobs.items():
+        at = seen.get(name)
+        allowance = heartbeat_allowance(interval)
+        if at is None:
+            parts.append(PartStatus(name, False, f"no {job} has run yet", critical=False))
+            continue
+        age = (now - at).total_seconds()
+        ok = now - at <= allowance
+        detail = f"last {job} {age:.0f} s ago at {at.isoformat()} (down after {allowance})"
+        if not ok:
+            logger.warning("health check: the %s is down: %s", name, detail)
+        parts.append(PartStatus(name, ok, detail, critical=False))
+    return parts
+
+
 def check_all() -> list[PartStatus]:
-    return [check_database(), check_broker()]
+    parts = [check_database(), check_broker(), *check_heartbeats()]
+    for name, check in _extra.items():
+        try:
+            parts.append(check())
+        except Exception as exc:  # a failing check reports its part down
+            parts.append(
+                PartStatus(name, False, f"{type(exc).__name__}: {exc}".strip(), critical=False)
+            )
+    return parts
 
 
 def health_report(parts: list[PartStatus], *, detailed: bool) -> dict[str, Any]:
-    """The /healthz body: status and the parts that are down; each part's detail if ``detailed``."""
+    """The /healthz body: status and the parts that are down; each part's detail if ``detailed``.
+
+    ``status`` is ``down`` when a critical part is down (answered 503),
+    ``degraded`` when only a cluster part is (answered 200), else ``ok``.
+    """
     down = [part.name for part in parts if not part.ok]
+    critical = any(part.critical and not part.ok for part in parts)
     return {
-        "status": "ok" if not down else "down",
+        "status": "down" if critical else "degraded" if down else "ok",
         "down": down,
         "parts": {
             part.name: {"ok": part.ok, **({"detail": part.detail} if detailed else {})}

@@ -136,3 +136,17 @@ class ApiToken(models.Model):
         if self.is_expired(now):
             return "expired"
         return "active"
+
+
+class Heartbeat(models.Model):
+    """When a periodic job last ran to the end, by name (``org.health``).
+
+    Written by the tasks beat schedules, on the worker that ran them, so a
+    fresh row proves beat, the broker and a worker of that queue are alive.
+    """
+
+    name = models.CharField(max_length=50, primary_key=True)
+    seen_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name} at {self.seen_at:%Y-%m-%d %H:%M:%S}"

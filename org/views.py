@@ -47,7 +47,7 @@ def sign_in_locked_out(
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
     body = health_report(check_all(), detailed=request.user.is_staff)
-    return JsonResponse(body, status=503 if body["down"] else 200)
+    return JsonResponse(body, status=503 if body["status"] == "down" else 200)
 
 
 def _own_tokens(request: HttpRequest) -> Any:

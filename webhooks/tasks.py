@@ -5,6 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.utils import timezone
 
+from org import health
 from webhooks import services
 from webhooks.dispatch import DELIVER, FAN_OUT, REDRIVE, publish
 
@@ -39,4 +40,5 @@ def redrive() -> int:
     publish(FAN_OUT, events)
     due = services.due_deliveries(timezone.now())
     publish(DELIVER, due)
+    health.beat(health.WEBHOOKS)
     return len(events) + len(due)

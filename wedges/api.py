@@ -273,7 +273,7 @@ class ProposalViewSet(
     )
     @action(detail=True, methods=["get"], url_path="desired-state")
     def desired_state(self, request: Request, pk: str) -> Response:
-        readable = RolloutWedge.objects.prefetch_related(selectors.stages_in_order())
+        readable = selectors.desired_states()
         if not scopes.acts_for_fleet(request, Scope.DESIRED_STATE_READ):
             readable = selectors.readable_proposals(request.user, readable, via="proposal__")
         readable = scopes.within_token_subsystems(request, readable, via="proposal__")

@@ -7,11 +7,12 @@ machine and the services in ``wedges.services``.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Coalesce
 from django_fsm import ConcurrentTransitionMixin, FSMField, FSMModelMixin, transition
 
 from wedges import hooks
@@ -21,6 +22,8 @@ from wedges.policy.engine import (
     StageView,
     WedgeView,
     current_stage_id,
+    due_at,
+    pause_at,
     window_ends_at,
 )
 
@@ -105,6 +108,9 @@ class RolloutWedge(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
             "exposure_percentage",
             "stage_opened_at",
             "window_ends_at",
+            "pause_at",
+            "due_at",
+            "due_snapshot_id",
             "started_at",
             "finished_at",
             "updated_at",
@@ -129,8 +135,17 @@ class RolloutWedge(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
     stage_opened_at = models.DateTimeField(null=True, blank=True)
     # When the open stage's observation window ends. Before it nothing
     # time-based can happen (advancing needs the window, the automatic pause
-    # three), so the beat tick reads only wedges past it.
+    # three), so the beat tick reads no wedge before it, not even for new evidence.
     window_ends_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # When the open stage pauses if it has not become eligible (3 x the window).
+    pause_at = models.DateTimeField(null=True, blank=True)
+    # When the beat tick must next look at this wedge: the first moment the
+    # engine could move it on time alone, given the evidence it had then
+    # (``due_snapshot_id``, 0 for none). ``None``: only new evidence can.
+    # The tick reads a wedge once this has passed, or once ``latest_snapshot``
+    # is newer than the evidence it was computed from (``wedges.services``).
+    due_at = models.DateTimeField(null=True, blank=True)
+    due_snapshot_id = models.BigIntegerField(default=0)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -141,6 +156,22 @@ class RolloutWedge(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
     )
 
     class Meta:
+        indexes = [
+            # The two halves of the beat tick's query, each only over ACTIVE
+            # wedges: those due by time, and those with evidence newer than
+            # their ``due_at`` knows of.
+            models.Index(
+                fields=["due_at"],
+                condition=models.Q(wedge_state=State.ACTIVE),
+                name="wedge_tick_due",
+            ),
+            models.Index(
+                fields=["window_ends_at"],
+                condition=models.Q(wedge_state=State.ACTIVE)
+                & ~models.Q(due_snapshot_id=Coalesce(models.F("latest_snapshot"), 0)),
+                name="wedge_tick_new_evidence",
+            ),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(exposure_percentage__gte=0)
@@ -199,6 +230,22 @@ class RolloutWedge(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
         # None for a window that ends past the calendar (a plan stored before
         # its hours were bounded): it never ends, so the tick never reads it.
         self.window_ends_at = window_ends_at(now, self.observation_window_hours)
+        self.pause_at = pause_at(now, self.observation_window_hours)
+
+    def reschedule(self, now: datetime, *, freshness: timedelta) -> None:
+        """Store when the beat tick must next look at this wedge (``engine.due_at``).
+
+        Called by the services after every transition, on the locked wedge
+        with its stages and latest snapshot loaded.
+        """
+        snapshot = self.latest_snapshot
+        self.due_at = due_at(
+            self.policy_view(),
+            snapshot.policy_view() if snapshot is not None else None,
+            now,
+            freshness=freshness,
+        )
+        self.due_snapshot_id = self.latest_snapshot_id or 0
 
     # --- What the policy engine sees.
     def policy_view(self) -> WedgeView:
@@ -225,6 +272,9 @@ class RolloutWedge(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
         """The open stage's id (``initial`` for the implicit hold); ``None`` before start."""
         if self.current_stage_index is None:
             return None
+        annotated: str | None = self.__dict__.get("open_stage_id")  # selectors.desired_states
+        if annotated is not None:
+            return annotated
         return current_stage_id(self.policy_view())
 
 

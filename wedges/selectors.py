@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Case, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
 
 from audit.models import AuditEvent
 from audit.selectors import visible_events
@@ -16,6 +16,7 @@ from org import access
 from org.access import AnyUser, Reach
 from wedges import hooks
 from wedges.models import ChangeProposal, MetricSnapshot, RolloutWedge, State, WedgeStage
+from wedges.policy.codes import INITIAL_STAGE_ID, INITIAL_STAGE_INDEX
 
 
 def proposals() -> QuerySet[ChangeProposal]:
@@ -28,6 +29,23 @@ def proposals() -> QuerySet[ChangeProposal]:
 def stages_in_order(via: str = "") -> Prefetch:
     """A wedge's stages in ladder order: what ``RolloutWedge.policy_view`` reads."""
     return Prefetch(f"{via}stages", queryset=WedgeStage.objects.order_by("position"))
+
+
+def desired_states() -> QuerySet[RolloutWedge]:
+    """Wedges with the open stage's id read in the same query: what agents poll.
+
+    ``RolloutWedge.current_stage_id`` answers from the annotation instead of
+    the stage rows, so ``desired-state/`` costs one query for the wedge.
+    """
+    open_stage = WedgeStage.objects.filter(
+        wedge=OuterRef("pk"), position=OuterRef("current_stage_index")
+    ).values("stage_id")[:1]
+    return RolloutWedge.objects.annotate(
+        open_stage_id=Case(
+            When(current_stage_index=INITIAL_STAGE_INDEX, then=Value(INITIAL_STAGE_ID)),
+            default=Subquery(open_stage),
+        )
+    )
 
 
 def operable_proposals() -> QuerySet[ChangeProposal]:

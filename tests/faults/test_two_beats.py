@@ -67,9 +67,13 @@ def make_due(demo: Any, submit: Any) -> dict[str, list[int]]:
             reported_by=demo["alice"],
         )
         wedges(pk=wedge.pk).update(latest_snapshot=snapshot)
+    # Their stage opened three windows and a minute ago: due at its pause moment.
+    opened = now - timedelta(hours=3, minutes=1)
     wedges(proposal_id__in=groups["pause"]).update(
-        stage_opened_at=now - timedelta(hours=3, minutes=1),
-        window_ends_at=now - timedelta(hours=2, minutes=1),
+        stage_opened_at=opened,
+        window_ends_at=opened + timedelta(hours=1),
+        pause_at=opened + timedelta(hours=3),
+        due_at=opened + timedelta(hours=3),
     )
     return groups
 

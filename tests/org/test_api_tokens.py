@@ -163,14 +163,14 @@ def test_a_token_of_a_deactivated_user_stops_working(demo):
 
 def test_the_hot_path_costs_one_query_for_the_token(demo, django_assert_max_num_queries, submit):
     # desired-state is what agents poll: token lookup (owner and subsystem
-    # limit in the same query), the wedge and its stages (the open stage's id
-    # comes from the stage rows); last use is already fresh.
+    # limit in the same query), the owner's permissions in one read, and the
+    # wedge with its open stage's id; last use is already fresh.
     proposal = submit("alice")
     key = api_token_for(user=demo["dave"])
     call(key)
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
-    with django_assert_max_num_queries(5):  # token, 2 permission reads, wedge, stages
+    with django_assert_max_num_queries(3):  # token, permissions, wedge
         assert client.get(f"/api/v1/proposals/{proposal.pk}/desired-state/").status_code == 200
 
 
@@ -196,3 +196,20 @@ def test_issuing_is_audited_with_the_scopes_and_subsystems_but_not_the_key(demo)
         "expires_at": "2028-01-05T12:00:00+00:00",
     }
     assert issued.key not in repr(AuditEvent.objects.values().get())
+
+
+def test_the_owner_s_permissions_read_at_once_are_what_django_would_read(demo):
+    """``find_token`` fills the permission cache in one query; has_perm answers as before."""
+    from django.contrib.auth.models import Permission
+
+    from org.tokens import find_token
+
+    carol = demo["carol"]
+    extra = Permission.objects.get(codename="view_auditevent")
+    carol.user_permissions.add(extra)  # one of her own, beside her groups'
+    key = api_token_for(user=carol)
+    token = find_token(key)
+    assert token is not None
+    fresh = type(carol).objects.get(pk=carol.pk)
+    assert token.owner._perm_cache == fresh.get_all_permissions()
+    assert "audit.view_auditevent" in token.owner._perm_cache

@@ -40,6 +40,9 @@ def bulk_proposals(
             exposure_percentage=10 if n % active_every == 0 else 0,
             stage_opened_at=now if n % active_every == 0 else None,
             window_ends_at=now + timedelta(hours=1) if n % active_every == 0 else None,
+            # No evidence yet: the engine would store its pause moment as due.
+            pause_at=now + timedelta(hours=3) if n % active_every == 0 else None,
+            due_at=now + timedelta(hours=3) if n % active_every == 0 else None,
             started_at=now if n % active_every == 0 else None,
         )
         for n, proposal in enumerate(proposals)

@@ -510,3 +510,19 @@ def test_waiver_required_proposal_cannot_start(dave, submit):
     assert response.status_code == 409
     assert response.json()["errors"][0]["code"] == "waiver_required"
     assert wedge(proposal).wedge_state == "PENDING"
+
+
+def test_desired_state_reads_the_open_stage_id_with_the_wedge(dave, proposal):
+    """The annotated stage id is the engine's, at the implicit hold and at every stage."""
+    from wedges.selectors import desired_states
+
+    start(dave, proposal)
+    seen = []
+    for n in range(4):
+        stored = wedge(proposal)
+        annotated = desired_states().get(pk=stored.pk)
+        assert annotated.current_stage_id == stored.current_stage_id
+        seen.append(annotated.current_stage_id)
+        moment = T0 + timedelta(hours=n + 1)
+        report(dave, proposal, HEALTHY, moment)  # advances at each window's end
+    assert seen == ["initial", "canary", "half", "full"]

@@ -26,8 +26,10 @@ from hypothesis.stateful import (
 
 from audit.models import AuditEvent
 from wedges.models import RolloutWedge
+from wedges.policy.engine import Action, due_at
 from wedges.services import (
     RolloutRefused,
+    rollout,
     wedge_approve_advance,
     wedge_pause,
     wedge_record_snapshot,
@@ -130,6 +132,21 @@ def test_no_sequence_breaks_the_invariants(demo, submit):
         def healthy_report_after_a_window(self, extra: int) -> None:
             self.snapshot(60 + extra, {"error_rate": 0.001, "p99": "120ms"})
 
+        # Healthy evidence inside the window does not move the wedge when it
+        # arrives; the tick must read it once the window ends (newer evidence).
+        @rule(
+            before=st.integers(min_value=1, max_value=9),
+            after=st.integers(min_value=0, max_value=5),
+        )
+        def healthy_report_then_a_tick_as_the_window_ends(self, before: int, after: int) -> None:
+            if self.opened is None:
+                return
+            window_end = self.opened + timedelta(hours=1)
+            if window_end - timedelta(minutes=before) > self.now:
+                self._wait(int((window_end - self.now).total_seconds() // 60) - before)
+            self.snapshot(0, {"error_rate": 0.001, "p99": "120ms"})
+            self.tick(before + after)
+
         # A deployment agent reports every so often; beat ticks on its own clock.
         @rule(minutes=st.integers(min_value=0, max_value=90), values=metric_values)
         def snapshot(self, minutes: int, values: dict[str, object]) -> None:
@@ -147,6 +164,31 @@ def test_no_sequence_breaks_the_invariants(demo, submit):
             self._wait(minutes)
             wedges_tick()
             self._check_move()
+            self._check_nothing_left_due()
+
+        def _check_nothing_left_due(self) -> None:
+            """The tick reads only the wedges due in the database: none it skipped could move.
+
+            And what the wedge stores as due is the engine's answer now,
+            whenever it was computed (for the evidence it was computed from).
+            """
+            wedge = (
+                RolloutWedge.objects.select_related("latest_snapshot")
+                .prefetch_related("stages")
+                .get(proposal=self.proposal)
+            )
+            if wedge.wedge_state != "ACTIVE":
+                return
+            assert rollout.decide(wedge, self.now).action == Action.NONE, "the tick left it due"
+            if wedge.due_snapshot_id == (wedge.latest_snapshot_id or 0):
+                snapshot = wedge.latest_snapshot
+                expected = due_at(
+                    wedge.policy_view(),
+                    snapshot.policy_view() if snapshot is not None else None,
+                    self.now,
+                    freshness=rollout.freshness(),
+                )
+                assert wedge.due_at == expected
 
         @rule(action=st.sampled_from(["approve", "pause", "resume", "rollback"]))
         def operator(self, action: str) -> None:

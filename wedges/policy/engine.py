@@ -61,10 +61,12 @@ __all__ = [
     "WedgeView",
     "current_stage_id",
     "decide",
+    "due_at",
     "exposure_for",
     "gating_stage",
     "held_exposure",
     "initial_stage_index",
+    "pause_at",
     "saturating_hours",
     "saturating_plus",
     "window_ends_at",
@@ -227,6 +229,21 @@ def window_ends_at(opened_at: datetime, observation_window_hours: float) -> date
     return saturating_plus(opened_at, saturating_hours(observation_window_hours))
 
 
+def pause_at(
+    opened_at: datetime,
+    observation_window_hours: float,
+    multiple: int = codes.PAUSE_AFTER_WINDOWS,
+) -> datetime | None:
+    """When a stage opened at ``opened_at`` pauses if it has not become eligible (RWG-002).
+
+    ``multiple`` observation windows after it opened; ``None`` for never. The
+    one place the pause moment is computed: ``decide`` asks it, and the wedge
+    stores it when a stage opens.
+    """
+    window = saturating_hours(observation_window_hours)
+    return saturating_plus(opened_at, _times(window, multiple))
+
+
 def _advance_at(view: WedgeView) -> datetime | None:
     """The earliest moment the open stage of an ACTIVE view may advance (``None``: never)."""
     opened = _opened_at(view)
@@ -286,7 +303,8 @@ def decide(
     blocker = _eligibility_blocker(view, snapshot, in_stage, now, freshness, evidence)
     if blocker is None:
         return _advance(view, now, evidence, operator_approval)
-    if now - opened >= _times(view.observation_window, codes.PAUSE_AFTER_WINDOWS):
+    pause = pause_at(opened, view.observation_window_hours)
+    if pause is not None and now >= pause:
         return _decision(
             view,
             Action.PAUSE,
@@ -296,6 +314,71 @@ def decide(
             evidence=evidence,
         )
     return _stay(view, *blocker, evidence)
+
+
+def due_at(
+    view: WedgeView,
+    snapshot: Snapshot | None,
+    now: datetime,
+    *,
+    freshness: timedelta,
+) -> datetime | None:
+    """The first moment at or after ``now`` at which ``decide`` acts on ``view`` with no new
+    evidence: ``now`` when it acts already, ``None`` when time alone never moves it.
+
+    Only an ACTIVE wedge moves on time, so the beat tick reads a wedge only once
+    this moment has passed, or when newer evidence than it was computed from has
+    arrived. With ``snapshot`` fixed, ``decide`` can change its answer only when
+    time crosses one of a few moments, so the answer is exact:
+
+    * advancing on time (``linear``/``exponential``): at ``advance_at``, if the
+      in-stage snapshot meets every criterion and is still fresh then (and the
+      next stage fits the blast radius);
+    * pausing (RWG-002): at ``pause_at``, or, for a stage that is eligible
+      then (a manual stage awaiting approval), the moment its evidence goes
+      stale (``freshness`` after it was received), whichever is later.
+
+    Triggers and the blast radius do not depend on time: if they fire, they
+    fire now.
+    """
+    if view.state != WedgeState.ACTIVE:
+        return None
+    decision = decide(view, snapshot, now, freshness=freshness)
+    if decision.action != Action.NONE:
+        return now
+    opened = _opened_at(view)
+    in_stage = snapshot if snapshot is not None and snapshot.received_at >= opened else None
+    met = in_stage is not None and all(result.met for result in decision.criteria)
+    # The last moment the evidence is fresh (``decide``: stale once older than
+    # ``freshness``); ``None``: it never goes stale.
+    fresh_until = saturating_plus(in_stage.received_at, freshness) if in_stage else None
+    moments: list[datetime] = []
+    if met and view.increment_policy in codes.AUTOMATIC_POLICIES and _next_stage_fits(view):
+        advance = decision.advance_at
+        if advance is not None:
+            advance = max(advance, now)
+            if fresh_until is None or advance <= fresh_until:
+                moments.append(advance)
+    pause = pause_at(opened, view.observation_window_hours)
+    if pause is not None:
+        if not met:
+            moments.append(max(pause, now))
+        elif fresh_until is not None:
+            stale = saturating_plus(fresh_until, _MICROSECOND)
+            if stale is not None:
+                moments.append(max(pause, stale, now))
+    return min(moments, default=None)
+
+
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def _next_stage_fits(view: WedgeView) -> bool:
+    """Whether advancing from the open stage stays within the blast radius (see ``_advance``)."""
+    next_index = view.stage_index + 1
+    return next_index == len(view.stages) or (
+        exposure_for(view, next_index) <= view.max_blast_radius
+    )
 
 
 @dataclass(frozen=True)

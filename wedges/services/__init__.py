@@ -3,7 +3,8 @@
 * ``proposals``: ``proposal_submit`` stores a checked submission;
 * ``rollout``: the rollout engine's shell — ``wedge_start``, ``wedge_record_snapshot``,
   ``wedge_approve_advance``, ``wedge_pause``, ``wedge_resume``, ``wedge_rollback`` and the
-  beat's ``wedges_tick`` apply the policy's decisions under a row lock.
+  beat's ``wedges_tick`` apply the policy's decisions under a row lock;
+* ``snapshots``: ``snapshots_prune``, the retention of metric snapshots.
 
 Callers import from here; the modules are the places to read. Their refusals
 are in ``wedges.errors``; a snapshot's body is checked by ``wedges.metrics``.
@@ -22,16 +23,19 @@ from wedges.services.rollout import (
     wedge_start,
     wedges_tick,
 )
+from wedges.services.snapshots import PruneReport, snapshots_prune
 
 __all__ = [
     "IdempotencyConflict",
     "Outcome",
+    "PruneReport",
     "RolloutRefused",
     "SubmissionRejected",
     "Submitted",
     "TickReport",
     "proposal_submit",
     "request_fingerprint",
+    "snapshots_prune",
     "wedge_approve_advance",
     "wedge_pause",
     "wedge_record_snapshot",

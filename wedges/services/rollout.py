@@ -16,8 +16,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Prefetch
+from django.db import connection, transaction
+from django.db.models import F, Prefetch, Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django_fsm import TransitionNotAllowed
 
@@ -36,6 +37,7 @@ from wedges.policy.engine import (
     initial_stage_index,
 )
 from wedges.policy.engine import decide as policy_decide
+from wedges.policy.engine import due_at as policy_due_at
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +88,12 @@ def _locked(proposal_id: int) -> RolloutWedge:
 
 # A transition saves exactly the engine's fields; the plan stays frozen.
 _SAVED = sorted(RolloutWedge.ENGINE_FIELDS)
+
+
+def _save_transition(wedge: RolloutWedge, now: datetime) -> None:
+    """Save a transition's fields, with when the beat tick must next look at the wedge."""
+    wedge.reschedule(now, freshness=freshness())
+    wedge.save(update_fields=_SAVED)
 
 
 def _announce(
@@ -154,7 +162,7 @@ def _apply(
         wedge.rollback(now=now)
     else:
         return False
-    wedge.save(update_fields=_SAVED)
+    _save_transition(wedge, now)
     assert decision.event_code is not None
     _announce(
         wedge,
@@ -212,7 +220,7 @@ def wedge_start(
         view = wedge.policy_view()
         index = initial_stage_index(view)
         wedge.start(now=now, stage_index=index, exposure=held_exposure(view, index))
-        wedge.save(update_fields=_SAVED)
+        _save_transition(wedge, now)
         _announce(
             wedge,
             code=EventCode.WEDGE_STARTED,
@@ -353,7 +361,7 @@ def _operator_transition(
                 errors.INVALID_TRANSITION,
                 f"{code.label} is not possible: the wedge is {before}.",
             ) from None
-        wedge.save(update_fields=_SAVED)
+        _save_transition(wedge, now)
         _announce(
             wedge,
             code=code,
@@ -369,42 +377,127 @@ def _operator_transition(
 def wedges_tick(*, now: datetime | None = None) -> TickReport:
     """Evaluate the time-based gates of every running wedge; act on those that must move.
 
-    Only ACTIVE wedges whose observation window has ended can move on time
-    (advance, or pause after three windows); PAUSED wedges and triggers move
-    only on snapshots, which are evaluated when they arrive. So the tick reads
-    just the due wedges, with their latest snapshot and stages, in two queries,
-    decides in memory, and locks only those that must change, re-deciding
-    under the lock (so two ticks never act twice).
+    Only ACTIVE wedges move on time (advance, or pause after three windows);
+    PAUSED wedges and triggers move only on snapshots, which are evaluated
+    when they arrive. Every transition stores ``due_at``, the first moment
+    the engine could move the wedge on time alone (``engine.due_at``), so the
+    database hands the tick just the wedges that are due, or that have newer
+    evidence than their ``due_at`` was computed from (a snapshot that did not
+    move the wedge when it arrived). The tick reads those with their latest
+    snapshot and stages, decides in memory, locks only those that must change
+    (re-deciding under the lock, so two ticks never act twice), and stores the
+    next ``due_at`` of the others in one statement. With nothing due it costs
+    one indexed query, however many wedges run.
     """
     now = now or timezone.now()
     report = TickReport()
+    newer_evidence = ~Q(due_snapshot_id=Coalesce(F("latest_snapshot"), 0))
     due = list(
-        RolloutWedge.objects.filter(wedge_state=State.ACTIVE, window_ends_at__lte=now)
+        RolloutWedge.objects.filter(wedge_state=State.ACTIVE)
+        .filter(Q(due_at__lte=now) | (Q(window_ends_at__lte=now) & newer_evidence))
         .select_related("latest_snapshot")
         .prefetch_related(Prefetch("stages", queryset=WedgeStage.objects.order_by("position")))
     )
     report.examined = len(due)
+    waiting: list[_Due] = []
     for wedge in due:
         # One wedge that cannot be decided or moved (a stored plan the engine
         # refuses, a failing write) must not hold up the others: its own
         # transaction rolls back, it is logged and counted, and the next tick
         # tries it again.
         try:
-            action = _tick_one(wedge, now)
+            action = _tick_one(wedge, now, waiting)
         except Exception:
             log.exception("The tick could not act on the wedge of proposal %s", wedge.proposal_id)
             report.failed.append(wedge.proposal_id)
             continue
         if action is not None:
             report.actions[action.value] = report.actions.get(action.value, 0) + 1
+    _remember_due(waiting)
     return report
 
 
-def _tick_one(wedge: RolloutWedge, now: datetime) -> Action | None:
-    """Act on one due wedge if it must move; the action taken, or ``None``."""
-    if decide(wedge, now).action == Action.NONE:
+@dataclass(frozen=True)
+class _Due:
+    """When a wedge the tick left alone is next due, and what that was computed from."""
+
+    wedge_id: int
+    due_at: datetime | None
+    snapshot_id: int
+    stage_opened_at: datetime
+
+
+def _tick_one(wedge: RolloutWedge, now: datetime, waiting: list[_Due]) -> Action | None:
+    """Act on one due wedge if it must move; the action taken, or ``None``.
+
+    One decision per wedge read: ``due_at`` is ``now`` exactly when ``decide``
+    acts now, and otherwise it is what the tick stores for next time.
+    """
+    snapshot = wedge.latest_snapshot
+    due = policy_due_at(
+        wedge.policy_view(),
+        snapshot.policy_view() if snapshot is not None else None,
+        now,
+        freshness=freshness(),
+    )
+    if due is None or due > now:
+        assert wedge.stage_opened_at is not None  # an ACTIVE wedge has an open stage
+        waiting.append(
+            _Due(
+                wedge_id=wedge.pk,
+                due_at=due,
+                snapshot_id=wedge.latest_snapshot_id or 0,
+                stage_opened_at=wedge.stage_opened_at,
+            )
+        )
         return None
     with transaction.atomic():
         locked = _locked(wedge.proposal_id)
         decision = decide(locked, now)
         return decision.action if _apply(locked, decision, now=now, actor=None) else None
+
+
+def _remember_due(waiting: list[_Due]) -> None:
+    """Store the next ``due_at`` of wedges the tick read but left alone, in one statement.
+
+    Compare-and-set on what it was computed from: a wedge that moved (its
+    stage reopened, or it left ACTIVE) or received a newer snapshot since the
+    tick read it keeps what that change stored.
+    """
+    if not waiting:
+        return
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""
+                UPDATE {RolloutWedge._meta.db_table} AS w
+                SET due_at = v.due_at, due_snapshot_id = v.snapshot_id
+                FROM unnest(%s::bigint[], %s::timestamptz[], %s::bigint[], %s::timestamptz[])
+                    AS v(id, due_at, snapshot_id, stage_opened_at)
+                WHERE w.id = v.id
+                  AND w.wedge_state = %s
+                  AND w.stage_opened_at = v.stage_opened_at
+                  AND COALESCE(w.latest_snapshot_id, 0) = v.snapshot_id
+                """,
+                [
+                    [due.wedge_id for due in waiting],
+                    [due.due_at for due in waiting],
+                    [due.snapshot_id for due in waiting],
+                    [due.stage_opened_at for due in waiting],
+                    State.ACTIVE,
+                ],
+            )
+        return
+    # The embedded SQLite default runs a handful of wedges: one statement each.
+    for due in waiting:
+        same_evidence = (
+            Q(latest_snapshot__isnull=True)
+            if due.snapshot_id == 0
+            else Q(latest_snapshot_id=due.snapshot_id)
+        )
+        RolloutWedge.objects.filter(
+            same_evidence,
+            pk=due.wedge_id,
+            wedge_state=State.ACTIVE,
+            stage_opened_at=due.stage_opened_at,
+        ).update(due_at=due.due_at, due_snapshot_id=due.snapshot_id)
