@@ -1,0 +1,386 @@
+"""Reading a submitted document: JSON or YAML text into the JSON values the policy judges.
+
+The API's parsers (``config.api.parsers``) and the ``wedge`` command-line tool
+read documents through this module, so both refuse the same text and hand
+``validate`` the same values. The tool also keeps where each field sits in
+the source (``Document.positions``), to point its annotations at the line.
+
+JSON is read by the standard library's decoder, refusing ``NaN`` and
+``Infinity`` (no JSON client can produce them) and nesting deeper than
+``max_depth`` (counted before decoding: the C decoder recurses).
+
+YAML is read as YAML 1.2, limited to what JSON can say, so a YAML document
+means exactly what the same document written as JSON means:
+
+* scalars are text, numbers, ``true``/``false`` and ``null``; ``yes``, ``no``,
+  ``on`` and ``off`` are text (YAML 1.2). A ``%YAML`` directive other than 1.2
+  and any ``%TAG`` directive are refused, so no document can switch to YAML
+  1.1's booleans;
+* no anchors, aliases or merge keys (``<<``): every value is written out once,
+  so no "billion laughs" expansion can happen, and what a reviewer reads is
+  what the server reads;
+* no explicit tags (``!!python/object``, ``!!binary``, ``!custom``);
+* keys are text, and unique: a repeated key is refused (JSON's decoder keeps
+  the last one, as it always has);
+* ``.inf`` and ``.nan`` are refused like JSON's ``Infinity`` and ``NaN``;
+* a date (``2026-01-05``) is refused with a hint to quote it: no field takes
+  a date, and silently turning one into text would hide the mistake;
+* exactly one document, nested at most ``max_depth`` levels (checked on the
+  event stream, before anything is built).
+
+Every refusal is a ``DocumentError`` naming the line and column. Text that
+parses but holds characters no UTF-8 text can store (a NUL, a lone surrogate)
+is the caller's to refuse, with ``unstorable_strings``.
+
+``ruamel.yaml`` is imported only when YAML is read, so the policy core itself
+still needs nothing beyond the standard library.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Final
+
+from . import codes
+from .validation import Issue, child_path, unstorable_character
+
+if TYPE_CHECKING:
+    from ruamel.yaml.nodes import Node
+
+__all__ = [
+    "DEFAULT_MAX_DEPTH",
+    "Document",
+    "DocumentError",
+    "Position",
+    "load_json",
+    "load_yaml",
+    "locate_json",
+    "unstorable_strings",
+]
+
+DEFAULT_MAX_DEPTH: Final = 32
+
+_STR: Final = "tag:yaml.org,2002:str"
+_NULL: Final = "tag:yaml.org,2002:null"
+_BOOL: Final = "tag:yaml.org,2002:bool"
+_INT: Final = "tag:yaml.org,2002:int"
+_FLOAT: Final = "tag:yaml.org,2002:float"
+_TIMESTAMP: Final = "tag:yaml.org,2002:timestamp"
+_MERGE: Final = "tag:yaml.org,2002:merge"
+_SPECIAL_FLOAT: Final = re.compile(r"[-+]?\.(?:inf|Inf|INF|nan|NaN|NAN)")
+
+
+@dataclass(frozen=True)
+class Position:
+    """A place in the source text, 1-based as editors and CI annotations count."""
+
+    line: int
+    column: int
+
+
+class DocumentError(ValueError):
+    """The text is not a document the policy can read; ``position`` when it is known."""
+
+    def __init__(self, message: str, position: Position | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.position = position
+
+    def __str__(self) -> str:
+        if self.position is None:
+            return self.message
+        return f"line {self.position.line}, column {self.position.column}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Document:
+    """The JSON value of a document and, by field path, where each field starts.
+
+    A path is the policy's (``rollout_wedge.wedge_stages[1].target_percentage``);
+    a mapping member is located at its key, a list item at the item.
+    """
+
+    value: Any
+    positions: dict[str | None, Position] = field(default_factory=dict)
+
+    def position_of(self, path: str | None) -> Position | None:
+        """Where ``path`` is written, or its nearest written ancestor (a missing field's parent)."""
+        while True:
+            if path in self.positions:
+                return self.positions[path]
+            if not path:
+                return None
+            path = _parent(path)
+
+
+# --- JSON ---------------------------------------------------------------------------------------
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON; send a finite number.")
+
+
+def load_json(text: str, *, max_depth: int = DEFAULT_MAX_DEPTH) -> Any:
+    """Decode JSON, refusing NaN/Infinity and nesting deeper than ``max_depth`` (``ValueError``)."""
+    depth = running = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            running += 1
+            depth = max(depth, running)
+            if depth > max_depth:
+                raise ValueError(f"JSON is nested deeper than {max_depth} levels.")
+        elif char in "]}":
+            running -= 1
+    return json.loads(text, parse_constant=_reject_constant)
+
+
+def locate_json(text: str) -> dict[str | None, Position]:
+    """Where each field of a JSON document is written; empty when that cannot be told.
+
+    JSON text is also YAML 1.2 flow text, so the YAML composer finds the
+    positions; the values themselves always come from ``load_json``.
+    """
+    from ruamel.yaml.error import YAMLError
+
+    try:
+        node = _yaml().compose(text)
+    except (YAMLError, ValueError, RecursionError):
+        return {}
+    positions: dict[str | None, Position] = {}
+    if node is not None:
+        _locate(node, None, positions)
+    return positions
+
+
+def _locate(node: Node, path: str | None, positions: dict[str | None, Position]) -> None:
+    from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
+
+    positions.setdefault(path, _position(node))
+    if isinstance(node, MappingNode):
+        for key, value in node.value:
+            if isinstance(key, ScalarNode):
+                child = child_path(path, key.value)
+                positions[child] = _position(key)
+                _locate(value, child, positions)
+    elif isinstance(node, SequenceNode):
+        for index, item in enumerate(node.value):
+            _locate(item, f"{path or ''}[{index}]", positions)
+
+
+# --- YAML ---------------------------------------------------------------------------------------
+
+
+def load_yaml(text: str, *, max_depth: int = DEFAULT_MAX_DEPTH) -> Document:
+    """Read YAML under the profile in the module docstring; ``DocumentError`` if refused."""
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+    yaml = _yaml()
+    try:
+        _check_events(yaml.parse(text), max_depth)
+        node = yaml.compose(text)
+    except MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        problem = error.problem or error.context or "not valid YAML"
+        raise DocumentError(f"not valid YAML: {problem}", _position_of_mark(mark)) from None
+    except YAMLError as error:
+        raise DocumentError(f"not valid YAML: {error}") from None
+    if node is None:
+        raise DocumentError("the YAML document is empty")
+    positions: dict[str | None, Position] = {}
+    return Document(_Converter(yaml.constructor, positions).convert(node, None), positions)
+
+
+def _yaml() -> Any:
+    from ruamel.yaml import YAML
+
+    # The pure-Python "safe" loader: it builds no Python objects from tags, and
+    # its parser keeps its own stack instead of recursing.
+    return YAML(typ="safe", pure=True)
+
+
+def _check_events(events: Iterable[Any], max_depth: int) -> None:
+    """Refuse what the profile excludes while parsing, before any node is composed."""
+    from ruamel.yaml import events as ev
+
+    depth = documents = 0
+    for event in events:
+        if isinstance(event, ev.DocumentStartEvent):
+            documents += 1
+            if documents > 1:
+                raise DocumentError("send one YAML document, not several", _start(event))
+            if event.version is not None and tuple(event.version) != (1, 2):
+                version = ".".join(str(part) for part in event.version)
+                raise DocumentError(
+                    f"%YAML {version} is not accepted; documents are read as YAML 1.2",
+                    _start(event),
+                )
+            if event.tags:
+                raise DocumentError("%TAG directives are not accepted", _start(event))
+        elif isinstance(event, ev.AliasEvent):
+            raise DocumentError(
+                f"aliases (*{event.anchor}) are not accepted; write the value out",
+                _start(event),
+            )
+        elif isinstance(event, ev.NodeEvent):
+            if event.anchor is not None:
+                raise DocumentError(
+                    f"anchors (&{event.anchor}) are not accepted; write each value out",
+                    _start(event),
+                )
+            tag = getattr(event, "tag", None)  # scalars and collections carry one
+            if tag is not None:
+                shown = str(tag).replace("tag:yaml.org,2002:", "!!")
+                raise DocumentError(f"explicit tags ({shown}) are not accepted", _start(event))
+            if isinstance(event, ev.CollectionStartEvent):
+                depth += 1
+                if depth > max_depth:
+                    raise DocumentError(
+                        f"YAML is nested deeper than {max_depth} levels", _start(event)
+                    )
+        elif isinstance(event, ev.CollectionEndEvent):
+            depth -= 1
+
+
+@dataclass
+class _Converter:
+    """Nodes to JSON values, recording each field's position on the way."""
+
+    constructor: Any  # the loader's own, so numbers are read as its YAML 1.2 resolver says
+    positions: dict[str | None, Position]
+
+    def convert(self, node: Node, path: str | None) -> Any:
+        from ruamel.yaml.nodes import MappingNode, SequenceNode
+
+        self.positions.setdefault(path, _position(node))
+        if isinstance(node, MappingNode):
+            return self._mapping(node, path)
+        if isinstance(node, SequenceNode):
+            return [
+                self.convert(item, f"{path or ''}[{index}]")
+                for index, item in enumerate(node.value)
+            ]
+        return self._scalar(node)
+
+    def _mapping(self, node: Node, path: str | None) -> dict[str, Any]:
+        from ruamel.yaml.nodes import ScalarNode
+
+        result: dict[str, Any] = {}
+        first_seen: dict[str, Position] = {}
+        for key_node, value_node in node.value:
+            where = _position(key_node)
+            if key_node.tag == _MERGE:
+                raise DocumentError("merge keys (<<) are not accepted; write each field out", where)
+            if not isinstance(key_node, ScalarNode) or key_node.tag != _STR:
+                raise DocumentError(f"a key must be text; quote {_source_text(key_node)}", where)
+            key = key_node.value
+            if key in first_seen:
+                raise DocumentError(
+                    f"duplicate key {key!r} (first at line {first_seen[key].line})", where
+                )
+            first_seen[key] = where
+            child = child_path(path, key)
+            self.positions[child] = where
+            result[key] = self.convert(value_node, child)
+        return result
+
+    def _scalar(self, node: Node) -> Any:
+        text: str = node.value
+        if node.tag == _STR:
+            return text
+        if node.tag == _NULL:
+            return None
+        if node.tag == _BOOL:
+            return text.lower() == "true"
+        if node.tag in (_INT, _FLOAT):
+            if _SPECIAL_FLOAT.fullmatch(text):
+                raise DocumentError(
+                    f"{text} is not accepted; write a finite number", _position(node)
+                )
+            try:
+                # ruamel's own reading of YAML 1.2 numbers (0o17, 0x1f, 1_000, 1e3). A float
+                # too large for its type is infinite, as in JSON: the policy says not_finite.
+                return self.constructor.construct_object(node)
+            except ValueError:  # an integer longer than Python converts (4300 digits)
+                raise DocumentError("the number is too long to read", _position(node)) from None
+        if node.tag == _TIMESTAMP:
+            raise DocumentError(
+                f"{text} reads as a date in YAML; quote it to send text", _position(node)
+            )
+        raise DocumentError(f"values of type {node.tag} are not accepted", _position(node))
+
+
+def _source_text(node: Node) -> str:
+    value = node.value
+    return value if isinstance(value, str) else "the key"
+
+
+def _position(node: Node) -> Position:
+    return _position_of_mark(node.start_mark) or Position(1, 1)
+
+
+def _start(event: Any) -> Position | None:
+    return _position_of_mark(event.start_mark)
+
+
+def _position_of_mark(mark: Any) -> Position | None:
+    if mark is None:
+        return None
+    return Position(mark.line + 1, mark.column + 1)
+
+
+def _parent(path: str) -> str | None:
+    """``a.b[2]`` -> ``a.b`` -> ``a`` -> ``None`` (quoted keys: ``a["x.y"]`` -> ``a``)."""
+    if path.endswith("]"):
+        cut = path.rfind("[")
+        if path[cut + 1 : cut + 2] == '"':  # a quoted key: find its opening '["'
+            cut = path.rfind('["', 0, len(path) - 1)
+        return path[:cut] or None
+    cut = path.rfind(".")
+    return path[:cut] if cut > 0 else None
+
+
+# --- Text no UTF-8 column can hold -------------------------------------------------------------
+
+
+def unstorable_strings(document: Any) -> list[Issue]:
+    """Every key and string in ``document`` that holds a NUL or a surrogate, in document order.
+
+    Each is an ``invalid_characters`` issue at the value's path (a key's, at
+    the path it leads to). A loop, not recursion: documents may be deep.
+    """
+    return list(_unstorable(document))
+
+
+def _unstorable(document: Any) -> Iterator[Issue]:
+    pending: list[tuple[str | None, str | None, Any]] = [(None, None, document)]
+    while pending:
+        path, key, value = pending.pop()
+        if key is not None and (problem := unstorable_character(key)) is not None:
+            yield _unstorable_issue(path, "the key", problem)
+        children: list[tuple[str | None, str | None, Any]] = []
+        if isinstance(value, str):
+            if (problem := unstorable_character(value)) is not None:
+                yield _unstorable_issue(path, "the text", problem)
+        elif isinstance(value, dict):
+            children = [(child_path(path, name), name, child) for name, child in value.items()]
+        elif isinstance(value, list):
+            children = [(f"{path or ''}[{i}]", None, child) for i, child in enumerate(value)]
+        pending.extend(reversed(children))
+
+
+def _unstorable_issue(path: str | None, what: str, problem: str) -> Issue:
+    message = f"{what} contains {problem}; send Unicode text without NUL characters"
+    return Issue(path, codes.INVALID_CHARACTERS, message, None)
