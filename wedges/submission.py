@@ -107,12 +107,8 @@ def check_submission(data: object) -> SubmissionCheck:
     check.cleaned.update(judged.cleaned)
     if judged.subsystem_slug is not None:
         _subsystem(check, judged.subsystem_slug)
-    if not isinstance(data, Mapping):
-        return check
-    if "rollout_wedge" not in data:
-        _error(check, "rollout_wedge", REQUIRED, "rollout_wedge is required")
-        return check
-    check_wedge(check, data["rollout_wedge"])
+    if isinstance(data, Mapping) and "rollout_wedge" in data:
+        check_wedge(check, data["rollout_wedge"])
     return check
 
 

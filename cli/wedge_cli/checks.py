@@ -1,7 +1,7 @@
 """The offline verdict on a document: the server's rules, run here.
 
-A file holds a whole proposal (it has ``rollout_wedge``) or just the wedge, as
-for ``manage.py validate_wedge``. A proposal's envelope is checked as the
+A file holds a whole proposal (any envelope field: ``title``, ``rollout_wedge``...)
+or just the wedge, as for ``manage.py validate_wedge``. A proposal's envelope is checked as the
 server checks it (``wedge_policy.envelope``), except whether its subsystem
 exists and is critical: only the server knows the organisation, so criticality
 is the ``--subsystem-critical`` flag here.
@@ -9,6 +9,7 @@ is the ``--subsystem-critical`` flag here.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from wedge_policy import Report, ValidationContext, validate
@@ -35,9 +36,11 @@ def check(document: Any, context: ValidationContext) -> Report:
     unstorable = unstorable_strings(document)
     if unstorable:
         return Report(tuple(unstorable), (), None)
-    if not is_proposal(document):
-        return validate(document, context)
-    envelope = check_envelope(document)
+    if isinstance(document, Mapping) and not is_proposal(document):
+        return validate(document, context)  # just the wedge
+    envelope = check_envelope(document)  # a list or a scalar is refused here, as by the server
+    if not isinstance(document, Mapping) or "rollout_wedge" not in document:
+        return Report(tuple(envelope.errors), (), None)
     report = validate(document["rollout_wedge"], context)
     return Report(
         tuple(envelope.errors) + report.errors, report.warnings, report.total_duration_hours

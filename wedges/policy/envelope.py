@@ -61,12 +61,19 @@ class EnvelopeCheck:
 
 
 def is_proposal(document: object) -> bool:
-    """Whether ``document`` is a whole submission (it carries ``rollout_wedge``), not a wedge."""
-    return isinstance(document, Mapping) and "rollout_wedge" in document
+    """Whether ``document`` is a whole submission rather than just its ``rollout_wedge``.
+
+    It is when it has any envelope field: a proposal that forgot its wedge is
+    still a proposal (``rollout_wedge is required``), not a wedge of unknown keys.
+    """
+    return isinstance(document, Mapping) and any(name in document for name in ENVELOPE_FIELDS)
 
 
 def check_envelope(data: object) -> EnvelopeCheck:
-    """Judge the envelope of a submission, in field order; see the module docstring."""
+    """Judge the envelope of a submission, in field order; see the module docstring.
+
+    The wedge itself is ``validate``'s; here it is only required.
+    """
     check = EnvelopeCheck()
     if not isinstance(data, Mapping):
         check.error(None, codes.NOT_AN_OBJECT, "The body must be a JSON object.")
@@ -82,6 +89,8 @@ def check_envelope(data: object) -> EnvelopeCheck:
     _text(check, data, "external_reference", required=False)
     _change_type(check, data)
     _subsystem(check, data)
+    if "rollout_wedge" not in data:
+        check.error("rollout_wedge", codes.REQUIRED, "rollout_wedge is required")
     return check
 
 
