@@ -126,6 +126,14 @@ class Client:
                 f"{response.headers.get('Location', '?')}; check WEDGE_URL",
                 Exit.USAGE,
             )
+        if status >= 400 and body is _NOT_JSON:
+            content_type = response.headers.get("Content-Type", "no content type")
+            raise Refused(
+                f"{method} {where}: HTTP {status}, and not an answer of the Wedge API "
+                f"({content_type}); check WEDGE_URL",
+                status,
+                [],
+            )
         if status >= 400:
             errors = _errors(body)
             first = errors[0].line() if errors else f"HTTP {status}"

@@ -9,6 +9,7 @@ not skew "may advance in".
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -204,11 +205,15 @@ def _next_moment(status: dict[str, Any], now: datetime) -> str:
     left = advance - now
     if left.total_seconds() <= 0:
         return "may advance now" if status["eligible"] else "window passed; criteria not met"
-    return f"may advance in {_span(left)}"
+    return f"may advance in {_span(left, round_up=True)}"
 
 
-def _span(delta: timedelta) -> str:
-    seconds = max(0, int(delta.total_seconds()))
+def _span(delta: timedelta, *, round_up: bool = False) -> str:
+    """``40 min``, ``2 h 5 min``: whole units, rounded down (``ago``) or up (``in``)."""
+    total = max(0.0, delta.total_seconds())
+    seconds = math.ceil(total) if round_up else int(total)
+    if round_up and seconds >= 60:
+        seconds = math.ceil(seconds / 60) * 60
     if seconds < 60:
         return f"{seconds} s"
     minutes = seconds // 60
