@@ -26,9 +26,9 @@ from .source import Source, read_source
 
 _ENVIRONMENT = """\b
 Environment:
-  WEDGE_URL      the Wedge server, e.g. https://wedge.example.org
-  WEDGE_TOKEN    an API token (validate and plan need neither)
-  WEDGE_TIMEOUT  seconds to wait for each answer (default 30)
+  WEDGE_URL           the Wedge server, e.g. https://wedge.example.org
+  WEDGE_TOKEN         an API token (validate and plan need neither)
+  WEDGE_HTTP_TIMEOUT  seconds to wait for each answer (default 30)
 """
 _EXITS = {
     0: "valid / done / the rollout completed",
@@ -104,21 +104,21 @@ def _echo(line: str) -> None:
     help="The Wedge server (default: $WEDGE_URL).",
 )
 @click.option(
-    "--timeout",
-    envvar="WEDGE_TIMEOUT",
+    "--http-timeout",
+    envvar="WEDGE_HTTP_TIMEOUT",
     type=click.FloatRange(min=0.1),
     default=30.0,
     show_default=True,
-    help="Seconds to wait for each answer of the server.",
+    help="Seconds to wait for each answer of the server (default: $WEDGE_HTTP_TIMEOUT or 30).",
 )
 @click.pass_context
-def cli(ctx: click.Context, url: str | None, timeout: float) -> None:
+def cli(ctx: click.Context, url: str | None, http_timeout: float) -> None:
     """Validate rollout wedges offline, plan them, submit them and follow their rollouts.
 
     validate and plan run offline with the server's own policy rules; the
     other commands talk to a Wedge server's API with WEDGE_URL and WEDGE_TOKEN.
     """
-    ctx.obj = Settings(url, timeout)
+    ctx.obj = Settings(url, http_timeout)
 
 
 def _settings() -> Settings:

@@ -32,9 +32,11 @@ class Ran:
 def run(*args: object, input: bytes | str | None = None, env: dict[str, str] | None = None) -> Ran:
     """``wedge ARGS`` in this process, with stdin, stdout, stderr and the environment isolated.
 
-    ``WEDGE_URL`` and ``WEDGE_TOKEN`` are cleared unless ``env`` gives them.
+    The ``WEDGE_*`` variables are cleared unless ``env`` gives them.
     """
-    environment: dict[str, str | None] = {"WEDGE_URL": None, "WEDGE_TOKEN": None}
+    environment: dict[str, str | None] = dict.fromkeys(
+        ("WEDGE_URL", "WEDGE_TOKEN", "WEDGE_HTTP_TIMEOUT", "WEDGE_IDEMPOTENCY_KEY", "WEDGE_DEBUG")
+    )
     environment.update(env or {})
     with CliRunner().isolation(input=input, env=environment) as (out, err, _):
         code = main([str(arg) for arg in args])

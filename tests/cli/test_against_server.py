@@ -301,7 +301,9 @@ def test_a_server_that_does_not_answer_is_exit_5():
     thread.start()
     try:
         url = f"http://127.0.0.1:{listener.getsockname()[1]}"
-        result = run("--timeout", "0.5", "status", 1, env={"WEDGE_URL": url, "WEDGE_TOKEN": "k"})
+        result = run(
+            "--http-timeout", "0.5", "status", 1, env={"WEDGE_URL": url, "WEDGE_TOKEN": "k"}
+        )
     finally:
         listener.close()
         for connection, _ in accepted:
