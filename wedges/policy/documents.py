@@ -71,6 +71,7 @@ _FLOAT: Final = "tag:yaml.org,2002:float"
 _TIMESTAMP: Final = "tag:yaml.org,2002:timestamp"
 _MERGE: Final = "tag:yaml.org,2002:merge"
 _SPECIAL_FLOAT: Final = re.compile(r"[-+]?\.(?:inf|Inf|INF|nan|NaN|NAN)")
+_NOT_YAML_TEXT: Final = re.compile("[\x7f-\x9f\u2028\u2029\ufffe\uffff]")
 
 
 @dataclass(frozen=True)
@@ -151,10 +152,16 @@ def locate_json(text: str) -> dict[str | None, Position]:
     """Where each field of a JSON document is written; empty when that cannot be told.
 
     JSON text is also YAML 1.2 flow text, so the YAML composer finds the
-    positions; the values themselves always come from ``load_json``.
+    positions; the values themselves always come from ``load_json``. (Not
+    quite always YAML: a key longer than 1024 characters is not, and then no
+    position is known.)
     """
     from ruamel.yaml.error import YAMLError
 
+    # Characters JSON allows raw but YAML refuses (DEL, C1 controls) or reads as a
+    # line break (NEL, LS, PS) become one printable character each, so every
+    # position stays where an editor shows it; only a key holding one loses its own.
+    text = _NOT_YAML_TEXT.sub("?", text)
     try:
         node = _yaml().compose(text)
     except (YAMLError, ValueError, RecursionError):
@@ -172,12 +179,19 @@ def _locate(node: Node, path: str | None, positions: dict[str | None, Position])
     if isinstance(node, MappingNode):
         for key, value in node.value:
             if isinstance(key, ScalarNode):
-                child = child_path(path, key.value)
+                child = child_path(path, _paired(key.value))
                 positions[child] = _position(key)
                 _locate(value, child, positions)
     elif isinstance(node, SequenceNode):
         for index, item in enumerate(node.value):
             _locate(item, f"{path or ''}[{index}]", positions)
+
+
+def _paired(text: str) -> str:
+    """JSON's "\\ud83d\\ude00" escapes one character; YAML reads two halves: join them."""
+    if not any("\ud800" <= char <= "\udfff" for char in text):
+        return text
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "surrogatepass")
 
 
 # --- YAML ---------------------------------------------------------------------------------------
