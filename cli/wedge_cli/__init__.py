@@ -5,9 +5,6 @@ repository's ``wedges/policy``, installed beside this package as
 ``wedge_policy``); everything else talks to a Wedge server's API.
 """
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("wedge-cli")
-except PackageNotFoundError:  # imported from a checkout without installing
-    __version__ = "0+unknown"
+# The one place the version is written (cli/pyproject.toml reads it from here):
+# asking importlib.metadata at every start would cost more than the rest of it.
+__version__ = "0.1.0"

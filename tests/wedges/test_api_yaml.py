@@ -133,6 +133,19 @@ def test_nul_and_surrogates_are_refused_at_their_paths(token_client):
     ]
 
 
+def test_a_yaml_body_is_held_to_64_kib(token_client, proposal_body):
+    client = token_client("alice")
+    proposal_body["description"] = "x" * (64 * 1024)
+    refused = post(client, VALIDATE, as_yaml(proposal_body))
+    assert refused.status_code == 400
+    [error] = refused.json()["errors"]
+    assert error["code"] == "body_too_large"
+    assert "larger than 65536 bytes (the limit for YAML; JSON may be larger)" in error["message"]
+    as_json = client.post(VALIDATE, proposal_body, format="json")
+    assert as_json.status_code == 200  # within WEDGE_MAX_BODY_BYTES
+    assert as_json.json()["errors"][0]["code"] == "too_long"  # the description's own limit
+
+
 def test_size_limit_and_encoding(token_client, settings):
     client = token_client("alice")
     too_big = "title: " + "x" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1) + "\n"

@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
@@ -198,23 +198,26 @@ def _paired(text: str) -> str:
 
 
 def load_yaml(text: str, *, max_depth: int = DEFAULT_MAX_DEPTH) -> Document:
-    """Read YAML under the profile in the module docstring; ``DocumentError`` if refused."""
+    """Read YAML under the profile in the module docstring; ``DocumentError`` if refused.
+
+    One pass over the parser's events, building the JSON value as they come:
+    nothing is composed or constructed before its event has passed the checks,
+    and the text is scanned once (ruamel's scanner is pure Python).
+    """
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
     yaml = _yaml()
+    builder = _Builder(yaml.resolver, yaml.constructor, max_depth)
     try:
-        _check_events(yaml.parse(text), max_depth)
-        node = yaml.compose(text)
+        for event in yaml.parse(text):
+            builder.feed(event)
     except MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         problem = error.problem or error.context or "not valid YAML"
         raise DocumentError(f"not valid YAML: {problem}", _position_of_mark(mark)) from None
     except YAMLError as error:
         raise DocumentError(f"not valid YAML: {error}") from None
-    if node is None:
-        raise DocumentError("the YAML document is empty")
-    positions: dict[str | None, Position] = {}
-    return Document(_Converter(yaml.constructor, positions).convert(node, None), positions)
+    return builder.document()
 
 
 def _yaml() -> Any:
@@ -225,120 +228,156 @@ def _yaml() -> Any:
     return YAML(typ="safe", pure=True)
 
 
-def _check_events(events: Iterable[Any], max_depth: int) -> None:
-    """Refuse what the profile excludes while parsing, before any node is composed."""
-    from ruamel.yaml import events as ev
+@dataclass
+class _Frame:
+    """An open mapping or sequence: its value, path, and (mappings) the key awaiting a value."""
 
-    depth = documents = 0
-    for event in events:
-        if isinstance(event, ev.DocumentStartEvent):
-            documents += 1
-            if documents > 1:
-                raise DocumentError("send one YAML document, not several", _start(event))
-            if event.version is not None and tuple(event.version) != (1, 2):
-                version = ".".join(str(part) for part in event.version)
-                raise DocumentError(
-                    f"%YAML {version} is not accepted; documents are read as YAML 1.2",
-                    _start(event),
-                )
-            if event.tags:
-                raise DocumentError("%TAG directives are not accepted", _start(event))
-        elif isinstance(event, ev.AliasEvent):
-            raise DocumentError(
-                f"aliases (*{event.anchor}) are not accepted; write the value out",
-                _start(event),
-            )
-        elif isinstance(event, ev.NodeEvent):
-            if event.anchor is not None:
-                raise DocumentError(
-                    f"anchors (&{event.anchor}) are not accepted; write each value out",
-                    _start(event),
-                )
-            tag = getattr(event, "tag", None)  # scalars and collections carry one
-            if tag is not None:
-                shown = str(tag).replace("tag:yaml.org,2002:", "!!")
-                raise DocumentError(f"explicit tags ({shown}) are not accepted", _start(event))
-            if isinstance(event, ev.CollectionStartEvent):
-                depth += 1
-                if depth > max_depth:
-                    raise DocumentError(
-                        f"YAML is nested deeper than {max_depth} levels", _start(event)
-                    )
-        elif isinstance(event, ev.CollectionEndEvent):
-            depth -= 1
+    value: dict[str, Any] | list[Any]
+    path: str | None
+    key: str | None = None
+    seen: dict[str, Position] = field(default_factory=dict)
 
 
 @dataclass
-class _Converter:
-    """Nodes to JSON values, recording each field's position on the way."""
+class _Builder:
+    """Parser events to a JSON value, refusing what the profile excludes on the way."""
 
-    constructor: Any  # the loader's own, so numbers are read as its YAML 1.2 resolver says
-    positions: dict[str | None, Position]
+    resolver: Any  # the loader's YAML 1.2 resolver: which tag a plain scalar has
+    constructor: Any  # and its constructor, which reads numbers as that resolver says
+    max_depth: int
+    positions: dict[str | None, Position] = field(default_factory=dict)
+    stack: list[_Frame] = field(default_factory=list)
+    documents: int = 0
+    root: list[Any] = field(default_factory=list)
 
-    def convert(self, node: Node, path: str | None) -> Any:
-        from ruamel.yaml.nodes import MappingNode, SequenceNode
+    def document(self) -> Document:
+        if not self.root:
+            raise DocumentError("the YAML document is empty")
+        return Document(self.root[0], self.positions)
 
-        self.positions.setdefault(path, _position(node))
-        if isinstance(node, MappingNode):
-            return self._mapping(node, path)
-        if isinstance(node, SequenceNode):
-            return [
-                self.convert(item, f"{path or ''}[{index}]")
-                for index, item in enumerate(node.value)
-            ]
-        return self._scalar(node)
+    def feed(self, event: Any) -> None:
+        from ruamel.yaml import events as ev
 
-    def _mapping(self, node: Node, path: str | None) -> dict[str, Any]:
+        if isinstance(event, ev.DocumentStartEvent):
+            self._document_start(event)
+        elif isinstance(event, ev.AliasEvent):
+            raise DocumentError(
+                f"aliases (*{event.anchor}) are not accepted; write the value out", _start(event)
+            )
+        elif isinstance(event, ev.NodeEvent):
+            self._node(event)
+        elif isinstance(event, ev.CollectionEndEvent):
+            self.stack.pop()
+
+    def _document_start(self, event: Any) -> None:
+        self.documents += 1
+        if self.documents > 1:
+            raise DocumentError("send one YAML document, not several", _start(event))
+        if event.version is not None and tuple(event.version) != (1, 2):
+            version = ".".join(str(part) for part in event.version)
+            raise DocumentError(
+                f"%YAML {version} is not accepted; documents are read as YAML 1.2", _start(event)
+            )
+        if event.tags:
+            raise DocumentError("%TAG directives are not accepted", _start(event))
+
+    def _node(self, event: Any) -> None:
+        from ruamel.yaml import events as ev
+
+        where = _start(event) or Position(1, 1)
+        if event.anchor is not None:
+            raise DocumentError(
+                f"anchors (&{event.anchor}) are not accepted; write each value out", where
+            )
+        tag = getattr(event, "tag", None)  # scalars and collections carry one
+        if tag is not None:
+            shown = str(tag).replace("tag:yaml.org,2002:", "!!")
+            raise DocumentError(f"explicit tags ({shown}) are not accepted", where)
+        frame = self.stack[-1] if self.stack else None
+        if frame is not None and isinstance(frame.value, dict) and frame.key is None:
+            self._key(event, frame, where)  # a mapping's key: text only
+            return
+        path = self._child_path(frame)
+        self.positions.setdefault(path, where)
+        if isinstance(event, ev.ScalarEvent):
+            self._attach(frame, self._scalar(event, where))
+            return
+        if len(self.stack) >= self.max_depth:
+            raise DocumentError(f"YAML is nested deeper than {self.max_depth} levels", where)
+        container: dict[str, Any] | list[Any] = (
+            {} if isinstance(event, ev.MappingStartEvent) else []
+        )
+        self._attach(frame, container)
+        self.stack.append(_Frame(container, path))
+
+    def _key(self, event: Any, frame: _Frame, where: Position) -> None:
+        from ruamel.yaml import events as ev
+
+        if not isinstance(event, ev.ScalarEvent):
+            raise DocumentError("a key must be text; quote the key", where)
+        tag = self._tag(event)
+        if tag == _MERGE:
+            raise DocumentError("merge keys (<<) are not accepted; write each field out", where)
+        if tag != _STR:
+            raise DocumentError(f"a key must be text; quote {event.value}", where)
+        key: str = event.value
+        if key in frame.seen:
+            raise DocumentError(
+                f"duplicate key {key!r} (first at line {frame.seen[key].line})", where
+            )
+        frame.seen[key] = where
+        frame.key = key
+        self.positions[child_path(frame.path, key)] = where
+
+    def _child_path(self, frame: _Frame | None) -> str | None:
+        if frame is None:
+            return None
+        if isinstance(frame.value, dict):
+            return child_path(frame.path, frame.key)
+        return f"{frame.path or ''}[{len(frame.value)}]"
+
+    def _attach(self, frame: _Frame | None, value: Any) -> None:
+        if frame is None:
+            self.root.append(value)
+        elif isinstance(frame.value, dict):
+            assert frame.key is not None  # set by _key just before
+            frame.value[frame.key] = value
+            frame.key = None
+        else:
+            frame.value.append(value)
+
+    def _tag(self, event: Any) -> str:
         from ruamel.yaml.nodes import ScalarNode
 
-        result: dict[str, Any] = {}
-        first_seen: dict[str, Position] = {}
-        for key_node, value_node in node.value:
-            where = _position(key_node)
-            if key_node.tag == _MERGE:
-                raise DocumentError("merge keys (<<) are not accepted; write each field out", where)
-            if not isinstance(key_node, ScalarNode) or key_node.tag != _STR:
-                raise DocumentError(f"a key must be text; quote {_source_text(key_node)}", where)
-            key = key_node.value
-            if key in first_seen:
-                raise DocumentError(
-                    f"duplicate key {key!r} (first at line {first_seen[key].line})", where
-                )
-            first_seen[key] = where
-            child = child_path(path, key)
-            self.positions[child] = where
-            result[key] = self.convert(value_node, child)
-        return result
+        if event.style:  # quoted or block: always text
+            return _STR
+        tag: str = self.resolver.resolve(ScalarNode, event.value, event.implicit)
+        return tag
 
-    def _scalar(self, node: Node) -> Any:
-        text: str = node.value
-        if node.tag == _STR:
+    def _scalar(self, event: Any, where: Position) -> Any:
+        from ruamel.yaml.nodes import ScalarNode
+
+        text: str = event.value
+        tag = self._tag(event)
+        if tag == _STR:
             return text
-        if node.tag == _NULL:
+        if tag == _NULL:
             return None
-        if node.tag == _BOOL:
+        if tag == _BOOL:
             return text.lower() == "true"
-        if node.tag in (_INT, _FLOAT):
+        if tag in (_INT, _FLOAT):
             if _SPECIAL_FLOAT.fullmatch(text):
-                raise DocumentError(
-                    f"{text} is not accepted; write a finite number", _position(node)
-                )
+                raise DocumentError(f"{text} is not accepted; write a finite number", where)
+            node = ScalarNode(tag, text, event.start_mark, event.end_mark)
             try:
                 # ruamel's own reading of YAML 1.2 numbers (0o17, 0x1f, 1_000, 1e3). A float
                 # too large for its type is infinite, as in JSON: the policy says not_finite.
                 return self.constructor.construct_object(node)
             except ValueError:  # an integer longer than Python converts (4300 digits)
-                raise DocumentError("the number is too long to read", _position(node)) from None
-        if node.tag == _TIMESTAMP:
-            raise DocumentError(
-                f"{text} reads as a date in YAML; quote it to send text", _position(node)
-            )
-        raise DocumentError(f"values of type {node.tag} are not accepted", _position(node))
-
-
-def _source_text(node: Node) -> str:
-    value = node.value
-    return value if isinstance(value, str) else "the key"
+                raise DocumentError("the number is too long to read", where) from None
+        if tag == _TIMESTAMP:
+            raise DocumentError(f"{text} reads as a date in YAML; quote it to send text", where)
+        raise DocumentError(f"values of type {tag} are not accepted", where)
 
 
 def _position(node: Node) -> Position:
