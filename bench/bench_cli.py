@@ -72,7 +72,7 @@ def measure() -> list[Row]:
             section,
             "10-stage proposal read, YAML",
             f"{yaml_rate:,.0f} /s",
-            f"documents.load_yaml (event checks, compose, JSON values with positions), "
+            f"documents.load_yaml (one pass over the events: checks, values, positions), "
             f"{len(as_yaml):,} bytes, {yaml_calls:,} calls",
         ),
     ]

@@ -182,6 +182,10 @@ def test_json_depth_is_counted_before_decoding():
     with pytest.raises(ValueError, match="nested deeper than 32 levels"):
         load_json("[" * 33 + "]" * 33)
     assert load_json('"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["') == "[" * 36
+    inside = '\\"' + "[" * 40  # an escaped quote does not end the string
+    assert load_json(f'["{inside}"]') == [inside.replace("\\", "")]
+    with pytest.raises(ValueError, match="nested deeper"):
+        load_json('["\\\\"' + ", [" * 40)  # an escaped backslash does end it
 
 
 def test_unstorable_strings_name_their_paths():
