@@ -252,22 +252,20 @@ class Watch:
         first = read(self.client, self.proposal_id)  # a 404 or bad token fails at once
         deadline = None if self.timeout is None else time.monotonic() + self.timeout
         if self.console.is_terminal:
-            with Live(
-                render(first, time.monotonic()), console=self.console, auto_refresh=False
-            ) as live:
-                return self._loop(
-                    first,
-                    deadline,
-                    lambda r: live.update(render(r, time.monotonic()), refresh=True),
-                )
-        shown: list[tuple[Any, ...]] = []
+            view = render(first, time.monotonic())
+            with Live(view, console=self.console, auto_refresh=False) as live:
+
+                def redraw(reading: Reading) -> None:
+                    live.update(render(reading, time.monotonic()), refresh=True)
+
+                return self._loop(first, deadline, redraw)
+        last_key: list[tuple[Any, ...]] = []  # what the log shows now
 
         def log(reading: Reading) -> None:
-            if not shown or shown[-1] != reading.key():
-                shown.append(reading.key())
-                self.console.print(
-                    log_line(reading, time.monotonic()), highlight=False, soft_wrap=True
-                )
+            if last_key != [reading.key()]:
+                last_key[:] = [reading.key()]
+                line = log_line(reading, time.monotonic())
+                self.console.print(line, highlight=False, soft_wrap=True)
 
         log(first)
         return self._loop(first, deadline, log)
@@ -277,13 +275,17 @@ class Watch:
     ) -> Exit:
         failures = 0
         while reading.state not in FINAL:
-            pause = self.interval * (2**failures)
-            if deadline is not None and time.monotonic() + pause > deadline:
-                self.console.print(
-                    f"still {reading.state} after {self.timeout:g} s; giving up", highlight=False
-                )
-                return Exit.TIMED_OUT
-            self.sleep(min(pause, 60.0))
+            pause = min(self.interval * 2**failures, 60.0)  # longer while the server fails
+            if deadline is not None:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    self.console.print(
+                        f"still {reading.state} after {self.timeout:g} s; giving up",
+                        highlight=False,
+                    )
+                    return Exit.TIMED_OUT
+                pause = min(pause, remaining)
+            self.sleep(pause)
             try:
                 reading = read(self.client, self.proposal_id, reading.proposal)
             except CliError as error:

@@ -63,13 +63,26 @@ class _InOrder(click.Group):
         return list(self.commands)
 
 
+# action: (the line in `wedge --help`, the command's own help)
 OPERATOR_ACTIONS = {
-    "start": "Start the rollout (PENDING -> ACTIVE) at its initial exposure.",
-    "pause": "Hold the rollout (ACTIVE -> PAUSED); nothing advances until it is resumed.",
-    "resume": "Resume a paused rollout; the open stage gets a fresh observation window.",
-    "advance": "Approve advancing the open stage; it must be eligible (window passed, "
-    "criteria met). The only way a manual wedge advances.",
-    "rollback": "Roll the rollout back: exposure to 0.",
+    "start": (
+        "Start a rollout at its initial exposure",
+        "Start the rollout (PENDING -> ACTIVE) at its initial exposure.",
+    ),
+    "pause": (
+        "Hold a rollout",
+        "Hold the rollout (ACTIVE -> PAUSED); nothing advances until it is resumed.",
+    ),
+    "resume": (
+        "Resume a paused rollout",
+        "Resume a paused rollout; the open stage gets a fresh observation window.",
+    ),
+    "advance": (
+        "Approve advancing an eligible stage",
+        "Approve advancing the open stage; it must be eligible (window passed, criteria "
+        "met). The only way a manual wedge advances.",
+    ),
+    "rollback": ("Roll a rollout back", "Roll the rollout back: exposure to 0."),
 }
 
 
@@ -295,11 +308,11 @@ def _print_refusal(refused: Refused, source: Source) -> None:
             click.echo(f"{where}: error: {error.line()}", err=True)
 
 
-def _operator_command(action: str, help_text: str) -> click.Command:
+def _operator_command(action: str, short_help: str, help_text: str) -> click.Command:
     @click.command(
         name=action,
         help=f"{help_text}\n\nID is the proposal's id.",
-        short_help=help_text.split(";")[0].split(":")[0].rstrip("."),
+        short_help=short_help,
         epilog=API_EPILOG,
     )
     @ID
@@ -323,8 +336,8 @@ def _operator_command(action: str, help_text: str) -> click.Command:
     return command
 
 
-for _action, _help in OPERATOR_ACTIONS.items():
-    cli.add_command(_operator_command(_action, _help))
+for _action, (_short, _help) in OPERATOR_ACTIONS.items():
+    cli.add_command(_operator_command(_action, _short, _help))
 
 
 @cli.command(epilog=API_EPILOG, short_help="Show a rollout now: stage, criteria, next moment")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 
 import httpx
 import pytest
@@ -88,7 +89,8 @@ def watch(answers, **settings):
     client = Client("http://wedge.test", "key", transport=transport)
     out = io.StringIO()
     console = Console(file=out, width=120)
-    outcome = Watch(client, 7, console, interval=1, sleep=lambda seconds: None, **settings).run()
+    settings.setdefault("sleep", lambda seconds: None)
+    outcome = Watch(client, 7, console, interval=1, **settings).run()
     return outcome, out.getvalue(), calls
 
 
@@ -141,3 +143,10 @@ def test_the_json_error_shape_is_read_whatever_else_comes():
     )
     assert _errors({"detail": "x"}) == []
     assert _errors(json.loads("[1]")) == []
+
+
+def test_watch_takes_a_last_look_at_its_deadline_then_gives_up():
+    outcome, out, calls = watch(["ACTIVE", "ACTIVE"], timeout=0.05, sleep=time.sleep)
+    assert outcome is Exit.TIMED_OUT
+    assert len(calls) == 3  # the proposal, the first look, one more at the deadline
+    assert out.splitlines()[-1] == "still ACTIVE after 0.05 s; giving up"
