@@ -185,4 +185,7 @@ def _offset(value: float) -> str:
 
 
 def print_plan(console: Console, plan: Plan, title: str, start: datetime | None) -> None:
-    console.print(render_plan(plan, title, start), highlight=False, soft_wrap=True)
+    # A terminal wraps long lines at words; a log keeps each line whole.
+    console.print(
+        render_plan(plan, title, start), highlight=False, soft_wrap=not console.is_terminal
+    )
