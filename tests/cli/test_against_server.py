@@ -6,10 +6,11 @@ import copy
 import json
 import socket
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 import time_machine
+from django.utils import timezone
 
 from org.models import Scope
 from org.tokens import api_token_for, token_issue
@@ -19,7 +20,6 @@ from wedges.models import ChangeProposal, RolloutWedge
 from .conftest import run, run_program
 
 pytestmark = pytest.mark.django_db(transaction=True)
-T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 HEALTHY = {"error_rate": 0.001, "p99": "150ms"}
 
 
@@ -35,6 +35,12 @@ def env(live_server, demo):
 
 def at(moment):
     return time_machine.travel(moment, tick=False)
+
+
+def now():
+    """This minute. Rollouts start now, not at a fixed date: a Celery worker left running
+    by other tests may tick, and would pause a rollout whose windows lie in the past."""
+    return timezone.now().replace(second=0, microsecond=0) + timedelta(minutes=1)
 
 
 def state(proposal_id):
@@ -147,12 +153,13 @@ def test_a_refused_action_is_exit_1_with_the_reason(env, submit):
 def test_advance_approves_an_eligible_manual_stage(env, submit, token_client):
     proposal = submit(rollout_wedge={"increment_policy": "manual"})
     dave = env("dave")
-    with at(T0):
+    t0 = now()
+    with at(t0):
         assert run("start", proposal.pk, env=dave).code == 0
     early = run("advance", proposal.pk, env=dave)
     assert early.code == 1  # no snapshot yet
     assert "HTTP 409" in early.err
-    with at(T0 + timedelta(hours=1)):
+    with at(t0 + timedelta(hours=1)):
         reported = token_client("dave").post(
             f"/api/v1/proposals/{proposal.pk}/metrics/", {"metrics": HEALTHY}, format="json"
         )
@@ -188,9 +195,10 @@ def test_a_token_without_the_scope_is_refused(live_server, demo, submit):
 
 def test_status_of_a_running_rollout(env, submit, token_client):
     proposal = submit()
-    with at(T0):
+    t0 = now()
+    with at(t0):
         assert run("start", proposal.pk, env=env("dave")).code == 0
-    with at(T0 + timedelta(minutes=20)):
+    with at(t0 + timedelta(minutes=20)):
         token_client("dave").post(
             f"/api/v1/proposals/{proposal.pk}/metrics/",
             {"metrics": {"error_rate": 0.02, "p99": "150ms"}},
@@ -210,7 +218,7 @@ def test_status_of_a_running_rollout(env, submit, token_client):
     assert "✗ error_rate < 0.01 error_rate = 0.02" in lines
     assert "✓ p99 <= 200ms p99 = 150ms" in lines
     assert "initial 5 % ━━━━━━━━━━ may advance in 40 min" in lines  # 20 of 60 minutes
-    with at(T0 + timedelta(minutes=20)):
+    with at(t0 + timedelta(minutes=20)):
         body = run("status", proposal.pk, "--json", env=env()).json()
     assert body["proposal"]["id"] == proposal.pk
     assert body["status"]["criteria"][0] == {

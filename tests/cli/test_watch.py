@@ -2,24 +2,29 @@
 
 The watcher is the installed program in a process of its own, as a pipeline
 runs it, while the test drives the rollout through the API of a live server.
+Rollouts start now, not at a fixed date: a Celery worker left running by other
+tests may tick, and a tick would pause a rollout whose windows all lie in the
+past. Later moments are reached by travelling forward, where no tick looks.
 """
 
 from __future__ import annotations
 
 import os
+import queue
 import subprocess
+import threading
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 import time_machine
 
 from org.tokens import api_token_for
+from wedges.models import RolloutWedge
 
 from .conftest import WEDGE, run
 
 pytestmark = pytest.mark.django_db(transaction=True)
-T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 HEALTHY = {"error_rate": 0.001, "p99": "150ms"}
 BREACH = {"error_rate": 0.2, "p99": "150ms"}
 
@@ -35,6 +40,8 @@ def dave(token_client):
 
 
 class Watcher:
+    """``wedge watch`` in its own process; a thread collects its lines as they come."""
+
     def __init__(self, pipeline, proposal_id, *extra):
         self.process = subprocess.Popen(
             [str(WEDGE), "watch", str(proposal_id), "--interval", "0.2", *extra],
@@ -43,24 +50,41 @@ class Watcher:
             text=True,
             env={**os.environ, **pipeline},
         )
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        self.out: list[str] = []
+        threading.Thread(target=self._collect, daemon=True).start()
+
+    def _collect(self):
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.put(line.rstrip("\n"))
+        self.lines.put(None)  # the end of its output
 
     def wait_for(self, needle, timeout=30):
-        """Lines read until one holds ``needle``."""
-        assert self.process.stdout is not None
+        """Lines shown until one holds ``needle`` (never blocking past ``timeout``)."""
         seen = []
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            line = self.process.stdout.readline()
-            if not line:
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                line = self.lines.get(timeout=left)
+            except queue.Empty:
                 break
-            seen.append(line.rstrip("\n"))
+            if line is None:
+                break
+            self.out.append(line)
+            seen.append(line)
             if needle in line:
                 return seen
         raise AssertionError(f"{needle!r} never shown; saw {seen}")
 
     def finish(self, timeout=30):
-        out, err = self.process.communicate(timeout=timeout)
-        return self.process.returncode, out, err
+        """Its exit code, all it printed and its standard error."""
+        self.process.wait(timeout=timeout)
+        while (line := self.lines.get(timeout=timeout)) is not None:
+            self.out.append(line)
+        assert self.process.stderr is not None
+        out = "".join(f"{line}\n" for line in self.out)
+        return self.process.returncode, out, self.process.stderr.read()
 
     def stop(self):
         if self.process.poll() is None:
@@ -82,19 +106,24 @@ def watch(pipeline):
         watcher.stop()
 
 
-def post(client, proposal, action, body, moment):
-    with time_machine.travel(moment, tick=False):
-        response = client.post(f"/api/v1/proposals/{proposal.pk}/{action}/", body, format="json")
+def post(client, proposal, action, body, moment=None):
+    """An API call as ``client``, at ``moment`` (a later time, travelled to) or now."""
+    url = f"/api/v1/proposals/{proposal.pk}/{action}/"
+    if moment is None:
+        response = client.post(url, body, format="json")
+    else:
+        with time_machine.travel(moment, tick=False):
+            response = client.post(url, body, format="json")
     assert response.status_code == 200, response.json()
     return response.json()
 
 
 def test_exit_0_when_the_rollout_completes(submit, dave, watch):
     proposal = submit()
-    post(dave, proposal, "start", {"reason": "go"}, T0)
+    post(dave, proposal, "start", {"reason": "go"})
     watcher = watch(proposal.pk)
     watcher.wait_for("ACTIVE · stage 0 of 3 (initial) · exposure 5 %")
-    moment = T0
+    moment = RolloutWedge.objects.get(proposal=proposal).stage_opened_at
     for expected in ("(canary)", "(half)", "(full)"):
         moment += timedelta(hours=1)
         post(dave, proposal, "metrics", {"metrics": HEALTHY}, moment)
@@ -109,10 +138,10 @@ def test_exit_0_when_the_rollout_completes(submit, dave, watch):
 
 def test_exit_3_when_the_rollout_rolls_back(submit, dave, watch):
     proposal = submit()
-    post(dave, proposal, "start", {"reason": "go"}, T0)
+    post(dave, proposal, "start", {"reason": "go"})
     watcher = watch(proposal.pk)
     watcher.wait_for("ACTIVE")
-    post(dave, proposal, "metrics", {"metrics": BREACH}, T0 + timedelta(minutes=5))
+    post(dave, proposal, "metrics", {"metrics": BREACH})
     code, out, _ = watcher.finish()
     assert code == 3
     assert "ROLLED_BACK" in out
@@ -121,7 +150,7 @@ def test_exit_3_when_the_rollout_rolls_back(submit, dave, watch):
 
 def test_exit_4_when_the_rollout_is_paused(submit, dave, watch, pipeline, demo):
     proposal = submit()
-    post(dave, proposal, "start", {"reason": "go"}, T0)
+    post(dave, proposal, "start", {"reason": "go"})
     watcher = watch(proposal.pk)
     watcher.wait_for("ACTIVE")
     operator = {**pipeline, "WEDGE_TOKEN": api_token_for(user=demo["dave"])}
@@ -135,15 +164,15 @@ def test_a_pending_rollout_is_waited_for(submit, dave, watch):
     proposal = submit()
     watcher = watch(proposal.pk)
     watcher.wait_for("PENDING")
-    post(dave, proposal, "start", {"reason": "go"}, T0)
+    post(dave, proposal, "start", {"reason": "go"})
     watcher.wait_for("ACTIVE")
-    post(dave, proposal, "rollback", {"reason": "no"}, T0 + timedelta(minutes=1))
+    post(dave, proposal, "rollback", {"reason": "no"})
     assert watcher.finish()[0] == 3
 
 
 def test_exit_6_when_time_runs_out(submit, dave, watch):
     proposal = submit()
-    post(dave, proposal, "start", {"reason": "go"}, T0)
+    post(dave, proposal, "start", {"reason": "go"})
     code, out, _ = watch(proposal.pk, "--timeout", "1").finish()
     assert code == 6
     assert out.splitlines()[-1] == "still ACTIVE after 1 s; giving up"
