@@ -26,26 +26,35 @@ $(VENV)/.dev: requirements/dev.lock | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -r requirements/dev.lock
 	touch $@ $(VENV)/.runtime
 
+# The `wedge` CLI (cli/), editable, for the suite: its dependencies are in
+# dev.lock. "strict" links each module of cli/wedge_cli and of wedges/policy
+# (as wedge_policy) into cli/build/, so mypy sees the policy's types through
+# the CLI too. Edits show at once; an added or removed module changes its
+# folder's time, which re-links.
+$(VENV)/.cli: $(VENV)/.dev cli/pyproject.toml cli/wedge_cli wedges/policy
+	$(BIN)/python -m pip install --quiet --no-deps --config-settings editable_mode=strict -e ./cli
+	touch $@
+
 run: $(VENV)/.runtime
 	PORT=$(PORT) scripts/run.sh
 
 services:
 	scripts/ensure-services.sh
 
-lint: $(VENV)/.dev
+lint: $(VENV)/.cli
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-cache
 
-typecheck: $(VENV)/.dev
+typecheck: $(VENV)/.cli
 	$(BIN)/mypy .
 
-pytest: $(VENV)/.dev services
+pytest: $(VENV)/.cli services
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test: lint typecheck pytest
 
-bench: $(VENV)/.dev services
+bench: $(VENV)/.cli services
 	scripts/bench.sh
 
 lock: $(BIN)/python

@@ -5,6 +5,8 @@
 1. ``bench.bench_stack``: the rollout engine on gunicorn + Celery worker + beat
    + PostgreSQL + Redis, started and stopped here;
 2. ``bench.bench_policy``: validations per second in process;
+   ``bench.bench_cli``: documents read per second (JSON, YAML) and the ``wedge``
+   CLI's validate and plan as new processes;
 3. ``bench.bench_audit`` (when present): the audit trail's writes and exports,
    in a separate process with its own database, its output shown as printed;
 4. ``bench.bench_retention``: snapshot retention at 10 million rows
@@ -21,7 +23,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench import bench_policy, bench_stack
+from bench import bench_cli, bench_policy, bench_stack
 from bench.measure import Row, print_rows, print_summary
 from bench.stack import BENCH_ENVIRONMENT
 
@@ -89,6 +91,7 @@ def main() -> None:
     print(f"Wedge benchmarks on {machine()}", flush=True)
     rows = bench_stack.run()
     rows += bench_policy.measure()
+    rows += bench_cli.measure()
     sections: dict[str, list[Row]] = {}
     for row in rows:
         sections.setdefault(row.section, []).append(row)

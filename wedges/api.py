@@ -6,6 +6,7 @@ import hashlib
 import json
 from typing import Any
 
+from django.utils import timezone
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiParameter,
@@ -20,6 +21,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from config.api.auth import acting_user
+from config.api.parsers import DOCUMENT_PARSERS
 from config.api.schema import error_responses
 from org import access, scopes
 from org.scopes import ANY_TOKEN, Scope
@@ -35,9 +37,11 @@ from wedges.serializers import (
     ProposalInputSerializer,
     ProposalSerializer,
     ReasonSerializer,
+    RolloutStatusSerializer,
     SnapshotOutcomeSerializer,
 )
 from wedges.services import proposal_submit, rollout
+from wedges.status import rollout_status
 from wedges.submission import check_submission
 
 # Request examples for the docs (and for schemathesis, which sends them first).
@@ -113,9 +117,19 @@ class ProposalViewSet(
     required_scopes = {
         "list": ANY_TOKEN,
         "retrieve": ANY_TOKEN,
+        "status": ANY_TOKEN,
         "metrics": Scope.METRICS_WRITE,
         "desired_state": Scope.DESIRED_STATE_READ,
     }
+
+    def get_parsers(self) -> list[Any]:
+        # Submitting and the dry run take YAML documents too (config.api.parsers).
+        action = getattr(self, "action", None) or self.action_map.get(
+            (self.request.method or "").lower()
+        )
+        if action in ("create", "validate"):
+            return [parser() for parser in DOCUMENT_PARSERS]
+        return super().get_parsers()
 
     def get_queryset(self) -> Any:
         visible = selectors.visible_proposals(self.request.user)
@@ -266,6 +280,23 @@ class ProposalViewSet(
             "decision": outcome.decision,
         }
         return Response(SnapshotOutcomeSerializer(answer).data)
+
+    @extend_schema(
+        summary="The rollout's status now: stage, window, criteria, next advance",
+        description="What the proposal page shows live, for pipelines and the `wedge` CLI: "
+        "the engine's decision for the wedge at this moment, each success criterion with "
+        "the latest snapshot's values, and when the open stage may advance at the earliest. "
+        "Readable by whoever may read the proposal.",
+        responses={200: RolloutStatusSerializer, **error_responses(404)},
+    )
+    @action(detail=True, methods=["get"], url_path="status")
+    def status(self, request: Request, pk: str) -> Response:
+        proposal = get_object_or_404(
+            self.get_queryset().select_related("rollout_wedge__latest_snapshot"), pk=pk
+        )
+        now = timezone.now()
+        body = rollout_status(proposal.rollout_wedge, now)
+        return Response(RolloutStatusSerializer(body, context={"as_of": now}).data)
 
     @extend_schema(
         summary="The exposure deployers must apply (poll with If-None-Match)",

@@ -26,13 +26,15 @@ from wedges.policy.engine import (
     pause_at,
     window_ends_at,
 )
+from wedges.policy.envelope import ChangeType as Change
 
 
 class ChangeType(models.TextChoices):
-    CONNECTOR_DEPLOYMENT = "connector_deployment", "Connector deployment"
-    CONTROL_PLANE = "control_plane", "Control plane change"
-    POLICY_UPDATE = "policy_update", "Policy update"
-    SECURITY_PATCH = "security_patch", "Security patch"
+    # The values are the policy core's (wedges.policy.envelope), which the CLI checks offline.
+    CONNECTOR_DEPLOYMENT = Change.CONNECTOR_DEPLOYMENT.value, "Connector deployment"
+    CONTROL_PLANE = Change.CONTROL_PLANE.value, "Control plane change"
+    POLICY_UPDATE = Change.POLICY_UPDATE.value, "Policy update"
+    SECURITY_PATCH = Change.SECURITY_PATCH.value, "Security patch"
 
 
 class IncrementPolicy(models.TextChoices):

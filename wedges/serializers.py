@@ -197,3 +197,48 @@ class DesiredStateSerializer(serializers.Serializer[Any]):
 class SnapshotOutcomeSerializer(DesiredStateSerializer):
     acted = serializers.BooleanField(help_text="Whether this snapshot moved the wedge.")
     decision = DecisionSerializer()
+
+
+class LatestSnapshotSerializer(serializers.Serializer[Any]):
+    received_at = serializers.DateTimeField()
+    metrics = serializers.DictField(source="values", child=serializers.JSONField())
+
+
+class RolloutStatusSerializer(serializers.Serializer[Any]):
+    """A running rollout as its engine sees it now (``wedges.status.RolloutStatus``)."""
+
+    wedge_state = serializers.ChoiceField(choices=State.choices, source="wedge.wedge_state")
+    stage_id = serializers.CharField(allow_null=True)
+    stage_number = serializers.IntegerField(
+        help_text="0 for the implicit initial hold, 1..stage_count for the declared stages."
+    )
+    stage_count = serializers.IntegerField()
+    exposure_percentage = serializers.FloatField(source="wedge.exposure_percentage")
+    max_blast_radius = serializers.FloatField(source="wedge.max_blast_radius")
+    stage_opened_at = serializers.DateTimeField(source="wedge.stage_opened_at", allow_null=True)
+    observation_window_hours = serializers.FloatField(source="wedge.observation_window_hours")
+    window_ends_at = serializers.DateTimeField(
+        source="wedge.window_ends_at",
+        allow_null=True,
+        help_text="When the open stage's observation window ends.",
+    )
+    advance_at = serializers.DateTimeField(
+        source="next_advance_at",
+        allow_null=True,
+        help_text="The earliest moment the open stage may advance (window and planned "
+        "duration); null when not running or never.",
+    )
+    eligible = serializers.BooleanField()
+    awaiting_approval = serializers.BooleanField()
+    waiting_for = serializers.CharField(
+        help_text="Why the rollout is not moving now, if it is not."
+    )
+    criteria = CriterionSerializer(many=True)
+    latest_snapshot = LatestSnapshotSerializer(source="wedge.latest_snapshot", allow_null=True)
+    as_of = serializers.SerializerMethodField(
+        help_text="The server's clock when this was computed."
+    )
+
+    @extend_schema_field(serializers.DateTimeField())
+    def get_as_of(self, status: Any) -> str:
+        return serializers.DateTimeField().to_representation(self.context["as_of"])

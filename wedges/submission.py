@@ -17,36 +17,27 @@ from typing import Any
 from django.conf import settings
 
 from org.models import Subsystem
-from wedges.models import ChangeType
 from wedges.policy import (
     Issue,
     Report,
     ValidationContext,
-    child_path,
-    unstorable_character,
+    envelope,
     validate,
 )
 from wedges.policy import codes as policy_codes
+from wedges.policy.envelope import check_envelope
 
-ENVELOPE_FIELDS = (
-    "title",
-    "description",
-    "change_type",
-    "subsystem",
-    "external_reference",
-    "rollout_wedge",
-)
-_TEXT_LIMITS = {"title": 200, "description": 20_000, "external_reference": 500}
+ENVELOPE_FIELDS = envelope.ENVELOPE_FIELDS
 
 # Envelope error codes (the wedge's own codes live in wedges.policy.codes).
 REQUIRED = policy_codes.REQUIRED
 WRONG_TYPE = policy_codes.WRONG_TYPE
 UNKNOWN_KEY = policy_codes.UNKNOWN_KEY
 INVALID_CHARACTERS = policy_codes.INVALID_CHARACTERS
-BLANK = "blank"
-TOO_LONG = "too_long"
-INVALID_CHOICE = "invalid_choice"
-UNKNOWN_SUBSYSTEM = "unknown_subsystem"
+BLANK = envelope.BLANK
+TOO_LONG = envelope.TOO_LONG
+INVALID_CHOICE = envelope.INVALID_CHOICE
+UNKNOWN_SUBSYSTEM = envelope.UNKNOWN_SUBSYSTEM
 
 
 @dataclass
@@ -90,65 +81,12 @@ def _error(check: SubmissionCheck, path: str | None, code: str, message: str) ->
     check.errors.append(Issue(path, code, message, None, False))
 
 
-def _storable(check: SubmissionCheck, name: str, value: str) -> bool:
-    """Whether the text can be stored at all (no NUL, no lone surrogate); reports it if not."""
-    problem = unstorable_character(value)
-    if problem is not None:
-        message = f"{name} contains {problem}, which no text can hold"
-        _error(check, name, INVALID_CHARACTERS, message)
-    return problem is None
-
-
-def _text(check: SubmissionCheck, data: Mapping[str, Any], name: str, *, required: bool) -> None:
-    value = data.get(name)
-    if value is None:
-        if required:
-            _error(check, name, REQUIRED, f"{name} is required")
-        else:
-            check.cleaned[name] = ""
-        return
-    if not isinstance(value, str):
-        _error(check, name, WRONG_TYPE, f"{name} must be a string")
-        return
-    if not _storable(check, name, value):
-        return
-    value = value.strip()
-    if required and not value:
-        _error(check, name, BLANK, f"{name} may not be blank")
-    elif len(value) > _TEXT_LIMITS[name]:
-        _error(check, name, TOO_LONG, f"{name} is longer than {_TEXT_LIMITS[name]} characters")
-    else:
-        check.cleaned[name] = value
-
-
-def _change_type(check: SubmissionCheck, data: Mapping[str, Any]) -> None:
-    value = data.get("change_type")
-    if value is None:
-        _error(check, "change_type", REQUIRED, "change_type is required")
-    elif isinstance(value, str) and not _storable(check, "change_type", value):
-        return
-    elif value not in ChangeType.values:
-        choices = ", ".join(ChangeType.values)
-        _error(check, "change_type", INVALID_CHOICE, f"change_type must be one of {choices}")
-    else:
-        check.cleaned["change_type"] = value
-
-
-def _subsystem(check: SubmissionCheck, data: Mapping[str, Any]) -> None:
-    value = data.get("subsystem")
-    if value is None:
-        _error(check, "subsystem", REQUIRED, "subsystem is required (its slug)")
-        return
-    if not isinstance(value, str):
-        _error(check, "subsystem", WRONG_TYPE, "subsystem must be a slug string")
-        return
-    if not _storable(check, "subsystem", value):
-        return  # PostgreSQL cannot even compare it
-    subsystem = Subsystem.objects.select_related("section").filter(slug=value).first()
+def _subsystem(check: SubmissionCheck, slug: str) -> None:
+    subsystem = Subsystem.objects.select_related("section").filter(slug=slug).first()
     if subsystem is None:
         known = list(Subsystem.objects.values_list("slug", flat=True))
-        message = f"no subsystem {value!r}"
-        if match := difflib.get_close_matches(value, known, n=1):
+        message = f"no subsystem {slug!r}"
+        if match := difflib.get_close_matches(slug, known, n=1):
             message += f"; did you mean {match[0]!r}?"
         _error(check, "subsystem", UNKNOWN_SUBSYSTEM, message)
         return
@@ -157,26 +95,20 @@ def _subsystem(check: SubmissionCheck, data: Mapping[str, Any]) -> None:
 
 
 def check_submission(data: object) -> SubmissionCheck:
-    """Judge a proposal submission (the API's JSON body, or what the form built)."""
+    """Judge a proposal submission (the API's body, or what the form built).
+
+    The envelope is the policy core's (``wedges.policy.envelope``, shared with
+    the ``wedge`` CLI); the subsystem lookup and its criticality are this
+    module's, since they need the database.
+    """
     check = SubmissionCheck()
-    if not isinstance(data, Mapping):
-        _error(check, None, policy_codes.NOT_AN_OBJECT, "The body must be a JSON object.")
-        return check
-    for key in data:
-        if key not in ENVELOPE_FIELDS:
-            message = f"unknown field {key!r}"
-            if match := difflib.get_close_matches(str(key), ENVELOPE_FIELDS, n=1):
-                message += f"; did you mean {match[0]!r}?"
-            _error(check, child_path(None, key), UNKNOWN_KEY, message)
-    _text(check, data, "title", required=True)
-    _text(check, data, "description", required=False)
-    _text(check, data, "external_reference", required=False)
-    _change_type(check, data)
-    _subsystem(check, data)
-    if "rollout_wedge" not in data:
-        _error(check, "rollout_wedge", REQUIRED, "rollout_wedge is required")
-        return check
-    check_wedge(check, data["rollout_wedge"])
+    judged = check_envelope(data)
+    check.errors.extend(judged.errors)
+    check.cleaned.update(judged.cleaned)
+    if judged.subsystem_slug is not None:
+        _subsystem(check, judged.subsystem_slug)
+    if isinstance(data, Mapping) and "rollout_wedge" in data:
+        check_wedge(check, data["rollout_wedge"])
     return check
 
 

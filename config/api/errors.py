@@ -140,8 +140,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         code = getattr(detail, "code", None) or getattr(exc, "default_code", "error")
         errors = [error(None, str(code), str(detail))]
     if isinstance(exc, exceptions.UnsupportedMediaType):
-        # The API speaks JSON only; a body in another type is a bad request
-        # like any other malformed body: 400, in the one shape.
+        # The API speaks JSON (and YAML for submitted documents); a body in
+        # another type is a bad request like any other malformed body: 400,
+        # in the one shape.
         response.status_code = status.HTTP_400_BAD_REQUEST
     response.data = {"errors": errors}
     # Errors are JSON whatever the view renders on success (OpenAPI YAML, CSV).

@@ -32,6 +32,9 @@ def tree_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for package in ("config", "org", "audit", "webhooks", "wedges", "waivers", "governance"):
         shutil.copytree(ROOT / package, tree / package, ignore=shutil.ignore_patterns("*.pyc"))
     shutil.copytree(ROOT / "agent", tree / "agent", ignore=shutil.ignore_patterns("*.pyc", "build"))
+    shutil.copytree(
+        ROOT / "cli" / "wedge_cli", tree / "wedge_cli", ignore=shutil.ignore_patterns("*.pyc")
+    )
     for package in ("bench", "tests"):
         (tree / package).mkdir()
         (tree / package / "__init__.py").touch()
@@ -53,6 +56,9 @@ def test_the_project_keeps_its_contracts():
         ("waivers/services.py", "import tests.factories", "Nothing in the product imports"),
         ("agent/haproxy.py", "import django.conf", "The agent imports no app"),
         ("agent/wedge.py", "from wedges.api import desired_state_body", "The agent imports no app"),
+        ("wedge_cli/api.py", "import django.conf", "The CLI imports no app"),
+        ("wedge_cli/checks.py", "from wedges.policy import validate", "The CLI imports no app"),
+        ("wedge_cli/main.py", "import agent.config", "The CLI imports no app"),
     ],
 )
 def test_a_back_edge_breaks_the_build(tree_copy, module, line, contract):

@@ -7,7 +7,7 @@
 * ``codes``: every stable code and threshold, defined once.
 """
 
-from wedges.policy.engine import (
+from .engine import (
     Action,
     CriterionResult,
     Decision,
@@ -16,9 +16,9 @@ from wedges.policy.engine import (
     WedgeView,
     decide,
 )
-from wedges.policy.expressions import Expr, ExpressionError, parse
-from wedges.policy.ladder import follows_policy, generate_ladder, planned_total_hours
-from wedges.policy.validation import (
+from .expressions import Expr, ExpressionError, parse
+from .ladder import follows_policy, generate_ladder, planned_total_hours
+from .validation import (
     Issue,
     Report,
     ValidationContext,

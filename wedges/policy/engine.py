@@ -47,10 +47,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
 
-from wedges.policy import codes
-from wedges.policy.codes import WedgeState
-from wedges.policy.expressions import parse
-from wedges.policy.units import parse_quantity
+from . import codes
+from .codes import WedgeState
+from .expressions import parse
+from .units import parse_quantity
 
 __all__ = [
     "Action",

@@ -39,7 +39,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Final
 
-from wedges.policy.units import UNITS, Quantity, parse_quantity
+from .units import UNITS, Quantity, parse_quantity
 
 __all__ = [
     "MAX_EXPRESSION_LENGTH",

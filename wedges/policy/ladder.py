@@ -19,7 +19,7 @@ import math
 from collections.abc import Sequence
 from typing import Final
 
-from wedges.policy.codes import INCREMENT_POLICIES, Increment
+from .codes import INCREMENT_POLICIES, Increment
 
 MAX_LADDER_STAGES: Final = 100
 DECIMALS: Final = 2

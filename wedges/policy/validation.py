@@ -36,9 +36,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Final
 
-from wedges.policy import codes
-from wedges.policy.expressions import ExpressionError, parse
-from wedges.policy.ladder import follows_policy, generate_ladder, planned_total_hours
+from . import codes
+from .expressions import ExpressionError, parse
+from .ladder import follows_policy, generate_ladder, planned_total_hours
 
 ROOT: Final = "rollout_wedge"
 STAGE_FIELDS: Final = (

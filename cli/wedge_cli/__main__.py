@@ -1,0 +1,3 @@
+from wedge_cli.main import main
+
+raise SystemExit(main())
