@@ -41,8 +41,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Final
 
-from wedges.policy import codes
-from wedges.policy import queries
+from wedges.policy import codes, queries
 from wedges.policy.expressions import ExpressionError, is_metric_name, parse
 from wedges.policy.ladder import follows_policy, generate_ladder, planned_total_hours
 

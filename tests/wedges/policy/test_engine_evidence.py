@@ -58,9 +58,7 @@ def test_values_from_before_the_stage_are_dropped(now: datetime) -> None:
     assert dict(evidence.values) == {"exposure_percentage": 10}
 
 
-def test_an_exposure_push_keeps_a_polled_breach_in_view(
-    make_view: MakeView, now: datetime
-) -> None:
+def test_an_exposure_push_keeps_a_polled_breach_in_view(make_view: MakeView, now: datetime) -> None:
     """The known gap: an agent's push no longer hides what Prometheus said."""
     view = make_view()
     evidence = merged(
@@ -122,7 +120,8 @@ def test_one_stale_criterion_metric_blocks_advancing(
     )
     decision = decide(view, evidence, decided_at, freshness=FRESH)
     assert decision.rule == codes.RULE_STALE_SNAPSHOT
-    assert "p99" in decision.reason and "error_rate" not in decision.reason
+    assert "p99" in decision.reason
+    assert "error_rate" not in decision.reason
 
 
 def test_a_missing_criterion_metric_leaves_the_criterion_unmet(
@@ -152,7 +151,8 @@ def test_evidence_of_the_last_stage_does_not_count_after_an_advance(
     view = make_view(stage_index=0, stage_opened_at=now)
     decision = decide(view, evidence, now, freshness=FRESH)
     assert decision.action is Action.NONE
-    assert decision.trigger is not None and not decision.trigger.met
+    assert decision.trigger is not None
+    assert not decision.trigger.met
 
 
 def test_part_of_the_evidence_may_predate_the_stage(

@@ -203,9 +203,7 @@ def test_a_fractional_exposure_is_written_exactly() -> None:
     assert render("{{exposure_percentage}}", {**VALUES, "exposure_percentage": 2.5}) == "2.5"
 
 
-@pytest.mark.parametrize(
-    "text", ["{{nope}}", "x{a=`{{stage_id}}`}", "{{subsystem}}"], ids=str
-)
+@pytest.mark.parametrize("text", ["{{nope}}", "x{a=`{{stage_id}}`}", "{{subsystem}}"], ids=str)
 def test_render_refuses_what_validation_refuses(text: str) -> None:
     values = {} if text == "{{subsystem}}" else VALUES
     with pytest.raises(ValueError, match=r"\{\{"):
