@@ -176,6 +176,9 @@ RULE_STALE_SNAPSHOT: Final = "stale_snapshot"
 RULE_CRITERIA_UNMET: Final = "criteria_unmet"
 RULE_DURATION_PENDING: Final = "duration_pending"
 RULE_AWAITING_APPROVAL: Final = "awaiting_approval"
+# Decided outside the engine's own gates, recorded with the event's rule.
+RULE_SYSTEM_HOLD: Final = "system_hold"  # a metric provider kept failing
+RULE_EXTERNAL_ALERT: Final = "external_alert"  # an alert (Alertmanager) fired for the wedge
 
 # --- Audit event codes (the policy's "Event Codes" table) --------------------------------------
 EVENT_ADVANCED: Final = "RWG-001"
