@@ -3,11 +3,16 @@
 The public answer names the parts and whether each is up; what went wrong
 (driver errors can carry host names, ports or user names) goes to the log and
 to signed-in staff only.
+
+The database and the broker are critical: either down is ``"down"`` (503).
+Apps above may register checks of their own parts (``register_check``); a
+part that is not critical and fails makes the answer ``"degraded"``, still 200.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +28,18 @@ class PartStatus:
     name: str
     ok: bool
     detail: str
+    critical: bool = True
+
+
+# A check of another app's part; ``None`` when it has nothing to report.
+PartCheck = Callable[[], PartStatus | None]
+_CHECKS: list[PartCheck] = []
+
+
+def register_check(check: PartCheck) -> None:
+    """Have /healthz ask ``check`` too (apps register theirs in ``ready``)."""
+    if check not in _CHECKS:
+        _CHECKS.append(check)
 
 
 def _down(name: str, exc: Exception) -> PartStatus:
@@ -59,15 +76,26 @@ def check_broker(timeout: float = 2.0) -> PartStatus:
 
 
 def check_all() -> list[PartStatus]:
-    return [check_database(), check_broker()]
+    parts = [check_database(), check_broker()]
+    for check in _CHECKS:
+        try:
+            part = check()
+        except Exception as exc:  # a broken check must not take /healthz down
+            logger.exception("health check %s raised", getattr(check, "__name__", check))
+            part = PartStatus(getattr(check, "__name__", "check"), False, str(exc), critical=False)
+        if part is not None:
+            parts.append(part)
+    return parts
 
 
 def health_report(parts: list[PartStatus], *, detailed: bool) -> dict[str, Any]:
-    """The /healthz body: status and the parts that are down; each part's detail if ``detailed``."""
-    down = [part.name for part in parts if not part.ok]
+    """The /healthz body: status, the parts that are down or degraded; details if ``detailed``."""
+    down = [part.name for part in parts if not part.ok and part.critical]
+    degraded = [part.name for part in parts if not part.ok and not part.critical]
     return {
-        "status": "ok" if not down else "down",
+        "status": "down" if down else "degraded" if degraded else "ok",
         "down": down,
+        "degraded": degraded,
         "parts": {
             part.name: {"ok": part.ok, **({"detail": part.detail} if detailed else {})}
             for part in parts

@@ -14,6 +14,7 @@ def test_healthz_reports_database_and_broker(client):
     assert response.json() == {
         "status": "ok",
         "down": [],
+        "degraded": [],
         "parts": {"database": {"ok": True}, "broker": {"ok": True}},
     }
 

@@ -6,21 +6,27 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('wedges', '0003_remove_changeproposal_waiver'),
+        ("wedges", "0003_remove_changeproposal_waiver"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='metricsnapshot',
-            name='evidence',
+            model_name="metricsnapshot",
+            name="evidence",
             field=models.JSONField(blank=True, default=dict),
         ),
         migrations.AlterField(
-            model_name='metricsnapshot',
-            name='reported_by',
-            field=models.ForeignKey(blank=True, help_text='Who pushed it; empty when Wedge polled a metric provider itself.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="metricsnapshot",
+            name="reported_by",
+            field=models.ForeignKey(
+                blank=True,
+                help_text="Who pushed it; empty when Wedge polled a metric provider itself.",
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
     ]
