@@ -14,7 +14,7 @@ from providers.models import MetricProvider, PolledWedge
 from providers.polling import claim, poll_round
 from providers.services import record_poll
 from tests.providers.conftest import ERROR_RATIO
-from tests.providers.servers import Exporter, Prometheus, free_port
+from tests.providers.servers import free_port
 from tests.providers.stub import stub_backend
 from wedges.models import MetricSnapshot, RolloutWedge
 
@@ -60,9 +60,7 @@ def started(running_with_queries):
     return make
 
 
-def test_a_round_records_each_value_with_its_query(
-    provider, started, exporter: Exporter, prometheus: Prometheus
-):
+def test_a_round_records_each_value_with_its_query(provider, started, exporter, prometheus):
     exporter.set_traffic(ok_per_second=100, errors_per_second=0)
     prometheus.wait_for(ERROR_RATIO, lambda v: v == 0)
     proposal = started()
@@ -93,7 +91,7 @@ def test_variables_are_quoted_into_the_query_sent(started, demo):
         MetricProvider.objects.create(name="stub", base_url=stub.url)
         proposal = started(error_rate={"provider": "stub", "query": query})
         poll(T0)
-    sent = stub.requests[0]["params"]["query"]  # type: ignore[index]
+    sent = stub.requests[0]["params"]["query"]
     assert sent == f'errors{{proposal="{proposal.pk}", stage="initial", ref="ci/run/1234"}} / 5'
     assert wedge(proposal).latest_snapshot.evidence["error_rate"]["query"] == sent
 
