@@ -529,10 +529,11 @@ def _evaluate(expression: str, snapshot: Snapshot | None) -> CriterionResult:
     if snapshot is None:
         return CriterionResult(expression, False)
     parsed = parse(expression)
+    # A metric known to be missing (``None``) read nothing, as an absent one.
     used = tuple(
         (metric, snapshot.values[metric])
         for metric in sorted(parsed.metrics())
-        if metric in snapshot.values
+        if snapshot.values.get(metric) is not None
     )
     return CriterionResult(expression, parsed.evaluate(snapshot.values), used)
 

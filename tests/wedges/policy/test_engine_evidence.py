@@ -140,7 +140,11 @@ def test_a_missing_criterion_metric_leaves_the_criterion_unmet(
 def test_a_missing_value_never_fires_a_trigger(make_view: MakeView, now: datetime) -> None:
     view = make_view()
     evidence = merged((now, {"error_rate": None, "p99": None}), since=now)
-    assert decide(view, evidence, now, freshness=FRESH).action is Action.NONE
+    decision = decide(view, evidence, now, freshness=FRESH)
+    assert decision.action is Action.NONE
+    # Shown as read nothing, like an absent metric.
+    assert decision.trigger is not None
+    assert decision.trigger.values == ()
 
 
 def test_evidence_of_the_last_stage_does_not_count_after_an_advance(
