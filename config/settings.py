@@ -350,8 +350,11 @@ WEDGE_WEBHOOK_ALLOW_HTTP = env_bool("WEDGE_WEBHOOK_ALLOW_HTTP", DEBUG)
 # row of one query the wedge is paused (RWG-002).
 WEDGE_METRICS_POLL_SECONDS = env_float("WEDGE_METRICS_POLL_SECONDS", 10.0, minimum=1.0)
 WEDGE_METRICS_FAILURE_LIMIT = env_int("WEDGE_METRICS_FAILURE_LIMIT", 3, minimum=1)
-# Threads that write a round's results to the database (0: the polling thread itself).
-WEDGE_METRICS_RECORDERS = env_int("WEDGE_METRICS_RECORDERS", 4, minimum=0)
+# Wedges one poll task claims: the due wedges are spread over the metrics
+# pool's processes in batches of this size.
+WEDGE_METRICS_BATCH = env_int("WEDGE_METRICS_BATCH", 200, minimum=1)
+# Threads that write a batch's results to the database (0: the polling thread itself).
+WEDGE_METRICS_RECORDERS = env_int("WEDGE_METRICS_RECORDERS", 2, minimum=0)
 # A default provider named "prometheus", besides those an admin configures.
 WEDGE_PROMETHEUS_URL = env_url("WEDGE_PROMETHEUS_URL", schemes={"http", "https"})
 WEDGE_PROMETHEUS_BEARER_TOKEN = env_str("WEDGE_PROMETHEUS_BEARER_TOKEN", "")

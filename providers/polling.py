@@ -1,17 +1,22 @@
-"""Polling the metric providers: one round claims the due wedges, asks, and records.
+"""Polling the metric providers: a round claims due wedges, asks, and records.
 
-A round (beat, every ``WEDGE_METRICS_POLL_SECONDS``, on the ``metrics`` queue):
+Every ``WEDGE_METRICS_POLL_SECONDS`` beat sends ``providers.tasks.poll``, which
+counts the due wedges and fans them out as batch tasks of at most
+``WEDGE_METRICS_BATCH`` wedges on the ``metrics`` queue, so every worker
+process (and every worker machine) of that pool takes a share. Each batch is a
+round:
 
-1. **Claims** the running wedges that are due and not leased by another round,
-   under ``SELECT ... FOR UPDATE SKIP LOCKED``, and leases them; no two rounds
-   ever poll one wedge at once, and a lease whose worker died runs out.
+1. **Claims** up to a batch of the running wedges that are due and not leased
+   by another round, under ``SELECT ... FOR UPDATE SKIP LOCKED``, and leases
+   them; no two rounds ever poll one wedge at once, and a lease whose worker
+   died runs out.
 2. **Asks** every query of every claimed wedge at once, each provider through
    its own pool of at most ``max_concurrency`` threads and its own HTTP
    connections, each query bounded by the provider's timeout. One slow or
    dead provider holds only its own pool: the others' wedges complete and are
    recorded meanwhile. A query still waiting for its provider when the
-   round's time is up fails at once (``no_time_left``) instead of running on
-   into the next round.
+   round's time is up is not sent (``no_time_left``): it is no failure of the
+   provider, so nothing is recorded for it and its wedge is due again at once.
 3. **Records** each wedge as soon as all its answers are in, on one of
    ``WEDGE_METRICS_RECORDERS`` threads: the values go through
    ``wedges.services.wedge_record_snapshot`` like a push (same decisions,
@@ -54,6 +59,7 @@ log = logging.getLogger(__name__)
 
 RUNNING: Final = (State.ACTIVE, State.PAUSED)
 MAX_PER_ROUND: Final = 10_000
+SKIPPED: Final = QueryFailed.NO_TIME
 # Beyond a round's time and one more timeout (the last queries sent): time to
 # record the answers before another round may claim the wedge again.
 LEASE_MARGIN: Final = timedelta(seconds=30)
@@ -70,6 +76,7 @@ class Job:
     state: dict[str, dict[str, Any]]
     failing_since: datetime | None
     next_poll_at: datetime
+    claimed_at: datetime
 
 
 @dataclass(frozen=True)
@@ -89,6 +96,7 @@ class RoundReport:
     recorded: int = 0
     queries: int = 0
     failed_queries: int = 0
+    skipped_queries: int = 0  # not sent before the round's time ran out
     actions: dict[str, int] = field(default_factory=dict)
     failed_wedges: list[int] = field(default_factory=list)  # proposal ids whose recording raised
     seconds: float = 0.0
@@ -142,6 +150,15 @@ def poll_round(
 # --- 1. Claiming -----------------------------------------------------------------------
 
 
+def due(now: datetime) -> Any:
+    """The running wedges with queries that are due and not leased."""
+    return PolledWedge.objects.filter(
+        Q(lease_until__isnull=True) | Q(lease_until__lte=now),
+        wedge__wedge_state__in=RUNNING,
+        next_poll_at__lte=now,
+    )
+
+
 def claim(*, now: datetime, lease_until: datetime, limit: int = MAX_PER_ROUND) -> list[int]:
     """Lease the due wedges (oldest due first) to this round; their ids.
 
@@ -150,12 +167,8 @@ def claim(*, now: datetime, lease_until: datetime, limit: int = MAX_PER_ROUND) -
     """
     with transaction.atomic():
         ids = list(
-            PolledWedge.objects.select_for_update(skip_locked=True, of=("self",))
-            .filter(
-                Q(lease_until__isnull=True) | Q(lease_until__lte=now),
-                wedge__wedge_state__in=RUNNING,
-                next_poll_at__lte=now,
-            )
+            due(now)
+            .select_for_update(skip_locked=True, of=("self",))
             .order_by("next_poll_at")
             .values_list("pk", flat=True)[:limit]
         )
@@ -202,6 +215,7 @@ def load_jobs(ids: list[int], *, now: datetime) -> list[Job]:
                 failing_since=row.failing_since,
                 # A steady cadence: the next round after this one, not after recording.
                 next_poll_at=now + interval,
+                claimed_at=now,
             )
         )
     return jobs
@@ -339,10 +353,12 @@ def _record_all(
             with lock:
                 report.failed_wedges.append(job.proposal_id)
             return
+        skipped = sum(1 for a in answers if a.error is not None and a.error.code == SKIPPED)
         with lock:
             report.recorded += 1
-            report.queries += len(answers)
-            report.failed_queries += sum(1 for answer in answers if answer.error is not None)
+            report.queries += len(answers) - skipped
+            report.skipped_queries += skipped
+            report.failed_queries += sum(1 for a in answers if a.error is not None) - skipped
             report.count(action)
 
     if count == 0:

@@ -26,6 +26,7 @@ from django.utils import timezone
 from audit.codes import EventCode
 from audit.services import record_event
 from org.models import User
+from providers.kinds import QueryFailed
 from providers.models import AlertReceipt, PolledWedge
 from providers.polling import Answer, Job
 from webhooks.services import enqueue
@@ -69,14 +70,28 @@ def record_poll(
     """
     now = now or timezone.now()
     limit = limit or settings.WEDGE_METRICS_FAILURE_LIMIT
+    asked = [a for a in answers if a.error is None or a.error.code != QueryFailed.NO_TIME]
+    if answers and not asked:
+        # Nothing was sent (the round's time ran out): due again at once, nothing counted.
+        PolledWedge.objects.filter(pk=job.wedge_id).update(
+            lease_until=None, next_poll_at=job.claimed_at
+        )
+        return None
+    answers = asked
     values: dict[str, Any] = {}
     sources: dict[str, dict[str, Any]] = {}
-    state: dict[str, dict[str, Any]] = {}
+    state: dict[str, dict[str, Any]] = dict(job.state)  # a query not asked keeps its row
     for answer in answers:
         values[answer.metric] = answer.reading.value if answer.reading else None
         sources[answer.metric] = _source(answer)
         state[answer.metric] = _query_state(job.state.get(answer.metric, {}), answer, now)
-    failing = sorted({a.provider for a in answers if a.error is not None})
+    failing = sorted(
+        {
+            str(job.queries[metric].get("provider", ""))
+            for metric, row in state.items()
+            if metric in job.queries and int(row.get("failures") or 0) > 0
+        }
+    )
     at_limit = [a for a in answers if a.error and state[a.metric]["failures"] == limit]
     action: str | None = None
     with transaction.atomic():

@@ -1,18 +1,39 @@
 from __future__ import annotations
 
-from celery import shared_task
+import math
 
-from providers.polling import poll_round
+from celery import shared_task
+from django.conf import settings
+from django.utils import timezone
+
+from providers.polling import due, poll_round
 
 
 @shared_task(name="providers.tasks.poll", ignore_result=True)
-def poll() -> dict[str, object]:
-    """One poll round over every running wedge with metric queries that is due."""
-    report = poll_round()
+def poll() -> dict[str, int]:
+    """Beat's tick for metrics: one batch task per ``WEDGE_METRICS_BATCH`` due wedges.
+
+    The batches spread over every process of the ``metrics`` pool; each claims
+    its own wedges (``providers.polling.claim``), so they never overlap, and one
+    sent too many finds nothing to claim.
+    """
+    waiting = due(timezone.now()).count()
+    batches = math.ceil(waiting / settings.WEDGE_METRICS_BATCH)
+    for _ in range(batches):
+        # Dropped if no worker took it within an interval: the next tick sends anew.
+        poll_batch.apply_async(expires=settings.WEDGE_METRICS_POLL_SECONDS)
+    return {"due": waiting, "batches": batches}
+
+
+@shared_task(name="providers.tasks.poll_batch", ignore_result=True)
+def poll_batch() -> dict[str, object]:
+    """One poll round over at most a batch of due wedges."""
+    report = poll_round(limit=settings.WEDGE_METRICS_BATCH)
     return {
         "claimed": report.claimed,
         "recorded": report.recorded,
         "failed_queries": report.failed_queries,
+        "skipped_queries": report.skipped_queries,
         "seconds": round(report.seconds, 3),
         **report.actions,
         **({"failed": len(report.failed_wedges)} if report.failed_wedges else {}),

@@ -43,7 +43,9 @@ class QueryFailed(Exception):
     BAD_RESPONSE: Final = "bad_response"
     UNKNOWN_PROVIDER: Final = "unknown_provider"
     RENDER: Final = "render_error"
-    NO_TIME: Final = "no_time_left"  # the round ended before the provider was free
+    # Not a failure of the provider: the round's time ran out before the query
+    # was sent (its provider was busy with others). The query is asked next round.
+    NO_TIME: Final = "no_time_left"
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)

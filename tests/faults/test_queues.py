@@ -29,6 +29,7 @@ ROUTES = {
     "webhooks.tasks.deliver": "webhooks",
     "webhooks.tasks.redrive": "webhooks",
     "providers.tasks.poll": "metrics",
+    "providers.tasks.poll_batch": "metrics",
     "wedge.ping": "celery",
 }
 

@@ -51,12 +51,14 @@ def scrape_job(name: str, address: str, *, interval: str = "1s") -> dict[str, An
     }
 
 
-def _wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None:
+def _wait_until(
+    predicate: Callable[[], bool], timeout: float, what: str, interval: float = 0.1
+) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:
             raise TimeoutError(f"{what} within {timeout:g} s")
-        time.sleep(0.1)
+        time.sleep(interval)
 
 
 # --- The service being rolled out: counters and gauges over HTTP ----------------------------
@@ -212,7 +214,11 @@ class Prometheus:
         return float(result[0]["value"][1]) if isinstance(result[0], dict) else float(result[1])
 
     def wait_for(
-        self, text: str, predicate: Callable[[float | None], bool], timeout: float = 20
+        self,
+        text: str,
+        predicate: Callable[[float | None], bool],
+        timeout: float = 20,
+        interval: float = 0.1,
     ) -> float | None:
         """Until ``predicate(value(text))`` holds; the value it held for."""
         seen: list[float | None] = []
@@ -221,8 +227,12 @@ class Prometheus:
             seen.append(self.value(text))
             return predicate(seen[-1])
 
-        _wait_until(holds, timeout, f"{text} to satisfy the test (last: {seen[-1:]})")
+        _wait_until(holds, timeout, f"{text} to satisfy the test", interval)
         return seen[-1]
+
+    def version(self) -> str:
+        body = requests.get(f"{self.url}/api/v1/status/buildinfo", timeout=5).json()
+        return str(body["data"]["version"])
 
     def wait_for_target(self, job: str, timeout: float = 20) -> None:
         """Until the job's target has been scraped successfully."""
