@@ -4,8 +4,10 @@
 
 1. ``bench.bench_stack``: the rollout engine on gunicorn + Celery worker + beat
    + PostgreSQL + Redis, started and stopped here;
-2. ``bench.bench_policy``: validations per second in process;
-3. ``bench.bench_audit`` (when present): the audit trail's writes and exports,
+2. ``bench.bench_metrics``: metric gates reading a real Prometheus, on a worker and
+   beat started and stopped here, in the stack benchmark's database;
+3. ``bench.bench_policy``: validations per second in process;
+4. ``bench.bench_audit`` (when present): the audit trail's writes and exports,
    in a separate process with its own database, its output shown as printed.
 """
 
@@ -19,7 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench import bench_policy, bench_stack
+from bench import bench_metrics, bench_policy, bench_stack
 from bench.measure import Row, print_rows, print_summary
 from bench.stack import BENCH_ENVIRONMENT
 
@@ -80,6 +82,7 @@ def main() -> None:
     started = time.perf_counter()
     print(f"Wedge benchmarks on {machine()}", flush=True)
     rows = bench_stack.run()
+    rows += bench_metrics.run()
     rows += bench_policy.measure()
     sections: dict[str, list[Row]] = {}
     for row in rows:

@@ -9,5 +9,5 @@ cd "$(dirname "$0")/.."
 
 export PYTHONUNBUFFERED=1
 # A hard ceiling, so a wedged run cannot hold the machine: the whole suite
-# takes about four minutes on two cores.
-exec timeout --signal=INT --kill-after=30 900 .venv/bin/python -m bench.run "$@"
+# takes about four minutes on two cores, the metric providers' part a few more.
+exec timeout --signal=INT --kill-after=30 1800 .venv/bin/python -m bench.run "$@"
