@@ -62,9 +62,10 @@ class PolledWedge(models.Model):
         {"error_rate": {"rendered", "value", "note", "read_at",
                         "error", "error_code", "error_at", "failures"}}
 
-    ``lease_until`` is the claim of the poll round polling it now: a round
-    claims a wedge only while no lease runs, so no two rounds poll one wedge
-    at once; a round whose worker died leaves a lease that simply runs out.
+    ``lease_until`` and ``claim`` are the claim of the poll batch that will
+    poll it: a wedge is claimed only while no lease runs, and a batch polls
+    only what its own claim still holds, so no two batches poll one wedge at
+    once; a batch whose worker died leaves a lease that simply runs out.
     """
 
     wedge = models.OneToOneField(
@@ -77,6 +78,8 @@ class PolledWedge(models.Model):
     state = models.JSONField(default=dict, blank=True)
     next_poll_at = models.DateTimeField(db_index=True)
     lease_until = models.DateTimeField(null=True, blank=True)
+    # Which claim holds the lease: a batch polls only the wedges its claim still holds.
+    claim = models.UUIDField(null=True, blank=True)
     polled_at = models.DateTimeField(null=True, blank=True)
     # Set while any query fails; its providers, for the dashboard and /healthz.
     failing_since = models.DateTimeField(null=True, blank=True)

@@ -1,15 +1,15 @@
 """Polling the metric providers: a round claims due wedges, asks, and records.
 
 Every ``WEDGE_METRICS_POLL_SECONDS`` beat sends ``providers.tasks.poll``, which
-counts the due wedges and fans them out as batch tasks of at most
-``WEDGE_METRICS_BATCH`` wedges on the ``metrics`` queue, so every worker
-process (and every worker machine) of that pool takes a share. Each batch is a
-round:
+claims the due wedges in batches of at most ``WEDGE_METRICS_BATCH`` and sends
+one batch task each on the ``metrics`` queue, so every worker process (and
+every worker machine) of that pool takes a share. Each batch is a round:
 
-1. **Claims** up to a batch of the running wedges that are due and not leased
-   by another round, under ``SELECT ... FOR UPDATE SKIP LOCKED``, and leases
-   them; no two rounds ever poll one wedge at once, and a lease whose worker
-   died runs out.
+1. **Claims**: the running wedges that are due and not leased, under
+   ``SELECT ... FOR UPDATE SKIP LOCKED``, are leased under a claim; a batch
+   polls only what its claim still holds, so no two batches ever poll one
+   wedge at once, a wedge waiting in a queued batch is not claimed again by
+   the next tick, and the lease of a batch that was lost runs out.
 2. **Asks** every query of every claimed wedge at once, each provider through
    its own pool of at most ``max_concurrency`` threads and its own HTTP
    connections, each query bounded by the provider's timeout. One slow or
@@ -34,6 +34,7 @@ import logging
 import queue
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -121,25 +122,33 @@ def poll_round(
     limit: int = MAX_PER_ROUND,
     recorders: int | None = None,
     record: Recorder | None = None,
+    claimed: tuple[list[int], uuid.UUID] | None = None,
 ) -> RoundReport:
-    """Poll every due wedge once; see the module docstring."""
+    """Poll due wedges once; see the module docstring.
+
+    ``claimed``: the ids and the claim a fan-out took for this batch; only
+    those the claim still holds are polled. Without it the round claims up to
+    ``limit`` due wedges itself.
+    """
     from providers.services import record_poll
 
     began = time.monotonic()
     now = now or timezone.now()
     report = RoundReport()
     providers = configured()
-    seconds = round_seconds(providers.values())
-    longest = max((p.timeout_seconds for p in providers.values()), default=0.0)
-    lease = now + timedelta(seconds=seconds + longest) + LEASE_MARGIN
-    jobs = load_jobs(claim(now=now, lease_until=lease, limit=limit), now=now)
+    lease = now + round_lease(providers.values())
+    if claimed is None:
+        ids = claim(now=now, lease_until=lease, limit=limit)
+    else:
+        ids = take_over(*claimed, now=now, lease_until=lease)
+    jobs = load_jobs(ids, now=now)
     report.claimed = len(jobs)
     if not jobs:
         report.seconds = time.monotonic() - began
         return report
     recorder = record or record_poll
     completed: queue.Queue[tuple[Job, list[Answer]] | None] = queue.Queue()
-    with _Fanout(providers, deadline=began + seconds) as fanout:
+    with _Fanout(providers, deadline=began + round_seconds(providers.values())) as fanout:
         for job in jobs:
             fanout.ask(job, lambda job, answers: completed.put((job, answers)))
         _record_all(completed, len(jobs), recorder, report, recorders)
@@ -159,11 +168,24 @@ def due(now: datetime) -> Any:
     )
 
 
-def claim(*, now: datetime, lease_until: datetime, limit: int = MAX_PER_ROUND) -> list[int]:
-    """Lease the due wedges (oldest due first) to this round; their ids.
+def round_lease(providers: Iterable[ProviderConfig]) -> timedelta:
+    """How long a round holds its wedges: its time to ask, one more timeout, and a margin."""
+    configs = list(providers)
+    longest = max((p.timeout_seconds for p in configs), default=0.0)
+    return timedelta(seconds=round_seconds(configs) + longest) + LEASE_MARGIN
 
-    ``SKIP LOCKED``: two rounds claiming at once take disjoint sets, and the
-    lease keeps a claimed wedge from every later round until it is released.
+
+def claim(
+    *,
+    now: datetime,
+    lease_until: datetime,
+    limit: int = MAX_PER_ROUND,
+    token: uuid.UUID | None = None,
+) -> list[int]:
+    """Lease up to ``limit`` due wedges (oldest due first) under claim ``token``; their ids.
+
+    ``SKIP LOCKED``: two claims at once take disjoint sets, and the lease keeps
+    a claimed wedge from every later claim until it is released or runs out.
     """
     with transaction.atomic():
         ids = list(
@@ -173,8 +195,29 @@ def claim(*, now: datetime, lease_until: datetime, limit: int = MAX_PER_ROUND) -
             .values_list("pk", flat=True)[:limit]
         )
         if ids:
-            PolledWedge.objects.filter(pk__in=ids).update(lease_until=lease_until)
+            PolledWedge.objects.filter(pk__in=ids).update(
+                lease_until=lease_until, claim=token or uuid.uuid4()
+            )
     return ids
+
+
+def take_over(
+    ids: list[int], token: uuid.UUID, *, now: datetime, lease_until: datetime
+) -> list[int]:
+    """The wedges of ``ids`` that claim ``token`` still holds, leased anew for this round.
+
+    A batch that waited in the queue past its lease may find some taken by a
+    later claim: those it leaves to that claim, so no wedge is polled twice.
+    """
+    with transaction.atomic():
+        held = list(
+            PolledWedge.objects.select_for_update(of=("self",))
+            .filter(pk__in=ids, claim=token, lease_until__gt=now)
+            .values_list("pk", flat=True)
+        )
+        if held:
+            PolledWedge.objects.filter(pk__in=held).update(lease_until=lease_until)
+    return held
 
 
 def load_jobs(ids: list[int], *, now: datetime) -> list[Job]:
@@ -398,7 +441,7 @@ def _release(job: Job) -> None:
     """Give a wedge back after its recording failed, so the next round tries again."""
     try:
         PolledWedge.objects.filter(pk=job.wedge_id).update(
-            lease_until=None, next_poll_at=job.next_poll_at
+            lease_until=None, claim=None, next_poll_at=job.next_poll_at
         )
     except Exception:
         log.exception("could not release the metric poll of proposal %s", job.proposal_id)

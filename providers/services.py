@@ -74,7 +74,7 @@ def record_poll(
     if answers and not asked:
         # Nothing was sent (the round's time ran out): due again at once, nothing counted.
         PolledWedge.objects.filter(pk=job.wedge_id).update(
-            lease_until=None, next_poll_at=job.claimed_at
+            lease_until=None, claim=None, next_poll_at=job.claimed_at
         )
         return None
     answers = asked
@@ -129,6 +129,7 @@ def record_poll(
         PolledWedge.objects.filter(pk=job.wedge_id).update(
             state=state,
             lease_until=None,
+            claim=None,
             polled_at=now,
             next_poll_at=job.next_poll_at,
             failing_since=(job.failing_since or now) if failing else None,

@@ -328,17 +328,38 @@ def test_queries_still_waiting_when_the_round_ends_are_asked_next_round(started,
 
 
 @override_settings(WEDGE_METRICS_BATCH=2, WEDGE_METRICS_POLL_SECONDS=7, WEDGE_METRICS_RECORDERS=0)
-def test_beat_spreads_the_due_wedges_over_batches(provider, started, monkeypatch):
+def test_beat_claims_the_due_wedges_in_batches_for_the_workers(provider, started, monkeypatch):
     from providers import tasks
 
-    for _ in range(5):
-        started()
+    proposals = [started() for _ in range(5)]
     sent = []
     monkeypatch.setattr(tasks.poll_batch, "apply_async", lambda **options: sent.append(options))
     with at(T0):
         assert tasks.poll() == {"due": 5, "batches": 3}
-    assert sent == [{"expires": 60.0}] * 3  # batches wait for busy workers
-    # Each batch claims at most its share, disjoint from the others'.
-    with at(T0):
-        claimed = [tasks.poll_batch()["claimed"] for _ in range(4)]
-    assert claimed == [2, 2, 1, 0]
+    assert [len(options["args"][0]) for options in sent] == [2, 2, 1]
+    assert {options["expires"] for options in sent} == {60.0}  # batches wait for busy workers
+    # While the batches wait in the queue, the next tick sends no second batch for them.
+    with at(T0 + timedelta(seconds=7)):
+        assert tasks.poll() == {"due": 0, "batches": 0}
+    with at(T0 + timedelta(seconds=8)):
+        claimed = [tasks.poll_batch(*options["args"])["claimed"] for options in sent]
+    assert claimed == [2, 2, 1]
+    for proposal in proposals:
+        assert MetricSnapshot.objects.filter(wedge__proposal=proposal).count() == 1
+        assert PolledWedge.objects.get(wedge__proposal=proposal).claim is None
+
+
+@override_settings(WEDGE_METRICS_RECORDERS=0)
+def test_a_batch_that_waited_past_its_lease_leaves_its_wedges_to_the_next_claim(provider, started):
+    import uuid
+
+    started()
+    late, fresh = uuid.uuid4(), uuid.uuid4()
+    ids = claim(now=T0, lease_until=T0 + timedelta(minutes=1), token=late)
+    assert ids
+    # The lease ran out before a worker took the batch; the next tick claimed anew.
+    later = T0 + timedelta(minutes=1)
+    assert claim(now=later, lease_until=later + timedelta(minutes=1), token=fresh) == ids
+    with at(later):
+        assert poll_round(claimed=(ids, late)).claimed == 0
+        assert poll_round(claimed=(ids, fresh)).claimed == 1
