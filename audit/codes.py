@@ -49,6 +49,10 @@ class EventCode(models.TextChoices):
     SIGN_IN_LOCKED_OUT = "WDG-305", "Sign-in locked after repeated failures"
     # Governance.
     INCIDENT_RECORDED = "WDG-501", "Incident recorded against a proposal"
+    # Metric providers: a running wedge's metric queries started failing, or
+    # answer again (once per change, not per poll).
+    METRICS_FAILING = "WDG-601", "Metric provider failing"
+    METRICS_RECOVERED = "WDG-602", "Metric provider answering again"
 
 
 # The policy's own events (RWG-001...004): the chart marks them.

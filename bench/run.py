@@ -4,12 +4,14 @@
 
 1. ``bench.bench_stack``: the rollout engine on gunicorn + Celery worker + beat
    + PostgreSQL + Redis, started and stopped here;
-2. ``bench.bench_policy``: validations per second in process;
+2. ``bench.bench_metrics``: metric gates reading a real Prometheus, on a worker and
+   beat started and stopped here, in the stack benchmark's database;
+3. ``bench.bench_policy``: validations per second in process;
    ``bench.bench_cli``: documents read per second (JSON, YAML) and the ``wedge``
    CLI's validate and plan as new processes;
-3. ``bench.bench_audit`` (when present): the audit trail's writes and exports,
+4. ``bench.bench_audit`` (when present): the audit trail's writes and exports,
    in a separate process with its own database, its output shown as printed;
-4. ``bench.bench_retention``: snapshot retention at 10 million rows
+5. ``bench.bench_retention``: snapshot retention at 10 million rows
    (``WEDGE_BENCH_SNAPSHOT_ROWS``), the same way.
 """
 
@@ -23,7 +25,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench import bench_cli, bench_policy, bench_stack
+from bench import bench_cli, bench_metrics, bench_policy, bench_stack
 from bench.measure import Row, print_rows, print_summary
 from bench.stack import BENCH_ENVIRONMENT
 
@@ -90,6 +92,7 @@ def main() -> None:
     started = time.perf_counter()
     print(f"Wedge benchmarks on {machine()}", flush=True)
     rows = bench_stack.run()
+    rows += bench_metrics.run()
     rows += bench_policy.measure()
     rows += bench_cli.measure()
     sections: dict[str, list[Row]] = {}

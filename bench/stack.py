@@ -221,6 +221,13 @@ class Stack:
         remaining = max(deadline - time.monotonic(), 5.0)
         app.send_task("wedge.ping", args=[1]).get(timeout=remaining)
 
+    def wait_for_worker(self, timeout: float = 60.0) -> None:
+        """The worker answers a ping through Redis (for runs without the web server)."""
+        from config.celery import app
+
+        self.check_alive()
+        app.send_task("wedge.ping", args=[1]).get(timeout=timeout)
+
     def check_alive(self) -> None:
         for name, process in self.processes.items():
             if process.poll() is not None:

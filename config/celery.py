@@ -44,6 +44,11 @@ def beat_schedule(settings: Any) -> dict[str, dict[str, object]]:
             "schedule": settings.WEDGE_SNAPSHOT_PRUNE_SECONDS,
             "options": {"expires": settings.WEDGE_SNAPSHOT_PRUNE_SECONDS},
         },
+        "metrics-poll": {
+            "task": "providers.tasks.poll",
+            "schedule": settings.WEDGE_METRICS_POLL_SECONDS,
+            "options": {"expires": settings.WEDGE_METRICS_POLL_SECONDS},
+        },
         "audit-anchor": {
             "task": "audit.tasks.anchor_head",
             "schedule": settings.WEDGE_AUDIT_ANCHOR_SECONDS,

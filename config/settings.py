@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "audit",
     "webhooks",
     "wedges",
+    "providers",
     "waivers",
     "governance",
 ]
@@ -283,15 +284,18 @@ else:
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 # Each queue with its own direct exchange and routing key, so a message
 # published by exchange and key reaches that queue alone.
+# Metric polls have a pool of their own: a poll round waits on metric providers
+# for up to their timeout, and must delay neither the tick nor a delivery.
 CELERY_TASK_QUEUES = [
     Queue(name, Exchange(name, type="direct"), routing_key=name)
-    for name in ("engine", "webhooks", CELERY_TASK_DEFAULT_QUEUE)
+    for name in ("engine", "webhooks", "metrics", CELERY_TASK_DEFAULT_QUEUE)
 ]
 CELERY_TASK_ROUTES = {
-    "wedges.tasks.*": {"queue": "engine"},  # the tick and metric polls
+    "wedges.tasks.*": {"queue": "engine"},  # the tick
     "waivers.tasks.*": {"queue": "engine"},  # waiver expiry
     "audit.tasks.*": {"queue": "engine"},
     "webhooks.tasks.*": {"queue": "webhooks"},  # fan-out, deliveries, the outbox re-drive
+    "providers.tasks.*": {"queue": "metrics"},  # polling the metric providers
 }
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -344,6 +348,27 @@ WEDGE_WEBHOOK_MAX_SUBSCRIPTIONS_PER_SECTION = env_int(
 # private ones. Plain http only with DEBUG on, unless allowed.
 WEDGE_WEBHOOK_ALLOW_PRIVATE = env_bool("WEDGE_WEBHOOK_ALLOW_PRIVATE", False)
 WEDGE_WEBHOOK_ALLOW_HTTP = env_bool("WEDGE_WEBHOOK_ALLOW_HTTP", DEBUG)
+
+# --- Metric providers (providers/) -------------------------------------------
+# Every interval, each running wedge with metric queries is polled; its values
+# go through the same snapshot service as a push. After this many failures in a
+# row of one query the wedge is paused (RWG-002).
+WEDGE_METRICS_POLL_SECONDS = env_float("WEDGE_METRICS_POLL_SECONDS", 10.0, minimum=1.0)
+WEDGE_METRICS_FAILURE_LIMIT = env_int("WEDGE_METRICS_FAILURE_LIMIT", 3, minimum=1)
+# Wedges one poll task claims: the due wedges are spread over the metrics
+# pool's processes in batches of this size.
+WEDGE_METRICS_BATCH = env_int("WEDGE_METRICS_BATCH", 200, minimum=1)
+# Threads that write a batch's results to the database (0: the polling thread itself).
+WEDGE_METRICS_RECORDERS = env_int("WEDGE_METRICS_RECORDERS", 2, minimum=0)
+# A default provider named "prometheus", besides those an admin configures.
+WEDGE_PROMETHEUS_URL = env_url("WEDGE_PROMETHEUS_URL", schemes={"http", "https"})
+WEDGE_PROMETHEUS_BEARER_TOKEN = env_str("WEDGE_PROMETHEUS_BEARER_TOKEN", "")
+WEDGE_PROMETHEUS_TIMEOUT_SECONDS = env_float("WEDGE_PROMETHEUS_TIMEOUT_SECONDS", 5.0, minimum=0.1)
+if WEDGE_PROMETHEUS_TIMEOUT_SECONDS > 60:
+    raise ImproperlyConfigured(
+        f"WEDGE_PROMETHEUS_TIMEOUT_SECONDS must be at most 60, got "
+        f"{WEDGE_PROMETHEUS_TIMEOUT_SECONDS:g}."
+    )
 
 # --- Audit anchors --------------------------------------------------------------
 # Beat records the audit chain's head (id, hash, time) outside the database

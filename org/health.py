@@ -12,7 +12,7 @@ Two kinds of part:
 * the rest of the cluster, shared by every web process: the engine workers and
   beat (``engine``: the last beat tick a worker ran), the webhook workers
   (``webhooks``: the last outbox re-drive), and whatever another app registers
-  (``register``; metric providers, when configured). If one of those is down,
+  (``register_check``; metric providers, when configured). If one of those is down,
   /healthz still answers 200, with ``status: degraded`` and the part named:
   taking every web instance out of rotation would not bring a worker back.
 """
@@ -45,12 +45,15 @@ class PartStatus:
 ENGINE = "engine"  # the rollout tick, on an engine worker
 WEBHOOKS = "webhooks"  # the outbox re-drive, on a webhook worker
 
-_extra: dict[str, Callable[[], PartStatus]] = {}
+# A check of another app's part; ``None`` when it has nothing to report.
+PartCheck = Callable[[], PartStatus | None]
+_CHECKS: list[PartCheck] = []
 
 
-def register(name: str, check: Callable[[], PartStatus]) -> None:
-    """Add a non-critical part to /healthz (an app's own dependency: a metric provider)."""
-    _extra[name] = check
+def register_check(check: PartCheck) -> None:
+    """Have /healthz ask ``check`` too (apps register theirs in ``ready``)."""
+    if check not in _CHECKS:
+        _CHECKS.append(check)
 
 
 def beat(name: str, now: datetime | None = None) -> None:
@@ -135,27 +138,30 @@ def check_heartbeats(now: datetime | None = None) -> list[PartStatus]:
 
 def check_all() -> list[PartStatus]:
     parts = [check_database(), check_broker(), *check_heartbeats()]
-    for name, check in _extra.items():
+    for check in _CHECKS:
         try:
-            parts.append(check())
-        except Exception as exc:  # a failing check reports its part down
-            parts.append(
-                PartStatus(name, False, f"{type(exc).__name__}: {exc}".strip(), critical=False)
-            )
+            part = check()
+        except Exception as exc:  # a broken check must not take /healthz down
+            logger.exception("health check %s raised", getattr(check, "__name__", check))
+            part = PartStatus(getattr(check, "__name__", "check"), False, str(exc), critical=False)
+        if part is not None:
+            parts.append(part)
     return parts
 
 
 def health_report(parts: list[PartStatus], *, detailed: bool) -> dict[str, Any]:
-    """The /healthz body: status and the parts that are down; each part's detail if ``detailed``.
+    """The /healthz body: status, the parts down and degraded; each part's detail if ``detailed``.
 
     ``status`` is ``down`` when a critical part is down (answered 503),
-    ``degraded`` when only a cluster part is (answered 200), else ``ok``.
+    ``degraded`` when only a cluster part is (answered 200), else ``ok``;
+    ``down`` names the critical parts that are down, ``degraded`` the others.
     """
-    down = [part.name for part in parts if not part.ok]
-    critical = any(part.critical and not part.ok for part in parts)
+    down = [part.name for part in parts if not part.ok and part.critical]
+    degraded = [part.name for part in parts if not part.ok and not part.critical]
     return {
-        "status": "down" if critical else "degraded" if down else "ok",
+        "status": "down" if down else "degraded" if degraded else "ok",
         "down": down,
+        "degraded": degraded,
         "parts": {
             part.name: {"ok": part.ok, **({"detail": part.detail} if detailed else {})}
             for part in parts

@@ -75,8 +75,20 @@ ensure_haproxy() {
   fi
 }
 
+# The metric provider tests start their own Prometheus and Alertmanager
+# (Debian's packages) on free ports; nothing is started here.
+ensure_prometheus() {
+  local missing=()
+  [ -x /usr/bin/prometheus ] || missing+=(prometheus)
+  [ -x /usr/bin/prometheus-alertmanager ] || missing+=(prometheus-alertmanager)
+  if [ "${#missing[@]}" -gt 0 ]; then
+    apt_install "${missing[@]}"
+  fi
+}
+
 ensure_postgres
 ensure_redis
 ensure_chromium
 ensure_haproxy
-echo "ensure-services: PostgreSQL on :$PG_PORT, Redis on :$REDIS_PORT, Chromium and HAProxy are ready."
+ensure_prometheus
+echo "ensure-services: PostgreSQL on :$PG_PORT, Redis on :$REDIS_PORT, Chromium, HAProxy, Prometheus and Alertmanager are ready."

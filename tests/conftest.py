@@ -194,3 +194,13 @@ def submit(demo: dict[str, User]):
         return proposal_submit(check=check, author=demo[author]).proposal
 
     return make
+
+
+@pytest.fixture
+def workers_alive(db: None) -> None:
+    """Both periodic jobs ran just now: the engine (tick) and the webhook workers (re-drive),
+    so /healthz has nothing to say of them."""
+    from org import health
+
+    health.beat(health.ENGINE)
+    health.beat(health.WEBHOOKS)

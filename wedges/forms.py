@@ -58,6 +58,14 @@ class ProposalForm(DescribedByErrors, forms.Form):
     observation_window_hours = forms.CharField(
         widget=NUMBER, required=False, label="Observation window (hours)"
     )
+    metric_queries = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2, "spellcheck": "false", "autocomplete": "off"}),
+        required=False,
+        label="Metric queries (optional)",
+        help_text="One per line: metric = provider: query, e.g. "
+        "error_rate = prometheus: sum(rate(http_errors_total[1m])). "
+        "Wedge polls them while the rollout runs; metrics without a query are pushed.",
+    )
 
     WEDGE_FIELDS = (
         "initial_percentage",
@@ -147,6 +155,7 @@ def build_document(form: ProposalForm, formset: Any) -> tuple[dict[str, Any], li
         "increment_policy": data["increment_policy"] or None,
         "max_blast_radius": number_or_text(data["max_blast_radius"]),
         "observation_window_hours": number_or_text(data["observation_window_hours"]),
+        "metric_queries": metric_queries(data["metric_queries"]),
     }
     document: dict[str, Any] = {
         "title": data["title"],
@@ -157,6 +166,34 @@ def build_document(form: ProposalForm, formset: Any) -> tuple[dict[str, Any], li
         "rollout_wedge": {key: value for key, value in wedge.items() if value is not None},
     }
     return document, rows
+
+
+# "error_rate = prometheus: sum(rate(x[1m]))": the metric, then the provider, then
+# the query (which may itself hold "=" and ":", so only the first of each splits).
+_QUERY_LINE = re.compile(r"^\s*([^=]*?)\s*=\s*(?:([A-Za-z0-9_-]+)\s*:\s*)?(.*?)\s*$")
+
+
+def metric_queries(text: str) -> dict[str, Any] | None:
+    """The ``metric_queries`` of the document from the form's lines (``None`` when empty).
+
+    What the lines say goes to the engine as typed, so its errors name the
+    metric: a line without a provider has none, one without ``=`` is a metric
+    without a query.
+    """
+    queries: dict[str, Any] = {}
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        match = _QUERY_LINE.match(line)
+        if match is None or "=" not in line:
+            queries[line.strip()] = {}
+            continue
+        name, provider, query = match.groups()
+        entry: dict[str, Any] = {"query": query}
+        if provider is not None:
+            entry["provider"] = provider
+        queries[name] = entry
+    return queries or None
 
 
 _STAGE_PATH = re.compile(r"^rollout_wedge\.wedge_stages\[(\d+)\](?:\.(\w+))?")
@@ -172,6 +209,8 @@ def html_field_for(issue: Issue, rows: list[int], prefix: str) -> str | None:
         return "stages"
     if path == "rollout_wedge.wedge_stages":
         return "stages"
+    if path.startswith("rollout_wedge.metric_queries"):
+        return "metric_queries"
     name = path.removeprefix("rollout_wedge.")
     if name in ProposalForm.base_fields:
         return name

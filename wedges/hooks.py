@@ -12,6 +12,8 @@ answer only such an app has, the app registers a function here in its
 - The waiver cover: which waiver lifted the waivable rules of a proposal, for
   the proposal's answer (``ChangeProposal.waiver_cover``), with the joins that
   let a list of proposals read it without a query per row.
+- The metric providers: the names a wedge's ``metric_queries`` may use, for
+  validation (rule 11). With no app registered, names are not checked.
 
 Wedges stores what the policy says of a proposal (``waiver_required``,
 ``waivable_codes``); whether a waiver covers it is the waivers app's to say.
@@ -48,9 +50,18 @@ class CoverSource:
     joins: tuple[str, ...] = ()
 
 
+ProviderNames = Callable[[], Iterable[str]]
+
+
+@dataclass
+class ProviderSource:
+    reader: ProviderNames | None = None
+
+
 # Filled in the registering apps' ``ready``; tests may swap them (monkeypatch).
 START_CHECKS: list[StartCheck] = []
 COVER = CoverSource()
+PROVIDERS = ProviderSource()
 
 
 def register_start_check(check: StartCheck) -> None:
@@ -81,3 +92,13 @@ def waiver_cover(proposal: ChangeProposal) -> WaiverCover | None:
 def cover_joins() -> tuple[str, ...]:
     """The ``select_related`` paths from a proposal that ``waiver_cover`` reads."""
     return COVER.joins
+
+
+def register_provider_names(reader: ProviderNames) -> None:
+    """Say which metric providers exist: ``reader()`` returns their names."""
+    PROVIDERS.reader = reader
+
+
+def provider_names() -> frozenset[str] | None:
+    """The names of the configured metric providers; ``None`` when no app says."""
+    return frozenset(PROVIDERS.reader()) if PROVIDERS.reader is not None else None

@@ -333,14 +333,28 @@ class IdempotencyKey(models.Model):
 
 
 class MetricSnapshot(models.Model):
-    """Named metric values reported for a running wedge, as accepted by the server."""
+    """Named metric values reported for a running wedge, as accepted by the server.
+
+    ``values`` is what this snapshot brought. ``evidence`` is what the engine
+    decides on after it arrived: the latest value of each metric received
+    during the stage, from every source (``wedges.policy.engine.merge_evidence``),
+    each entry ``{"value", "received_at"}`` plus where it came from (a metric
+    provider's name and query) when it did not come by push. Kept on the row
+    so the next snapshot reads the evidence so far from this one row.
+    """
 
     wedge = models.ForeignKey(RolloutWedge, on_delete=models.CASCADE, related_name="snapshots")
     received_at = models.DateTimeField()
     values = models.JSONField()
+    evidence = models.JSONField(default=dict, blank=True)
     stage_index = models.SmallIntegerField(null=True, help_text="The stage open on arrival.")
     reported_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Who pushed it; empty when Wedge polled a metric provider itself.",
     )
 
     class Meta:
@@ -351,4 +365,25 @@ class MetricSnapshot(models.Model):
         return f"snapshot of wedge {self.wedge_id} at {self.received_at:%Y-%m-%d %H:%M:%S}"
 
     def policy_view(self) -> Snapshot:
-        return Snapshot(values=self.values, received_at=self.received_at)
+        """The evidence as the engine sees it (a row from before evidence: its own values)."""
+        if not self.evidence:
+            return Snapshot(values=self.values, received_at=self.received_at)
+        return Snapshot(
+            values={name: entry.get("value") for name, entry in self.evidence.items()},
+            received_at=self.received_at,
+            received={
+                name: datetime.fromisoformat(entry["received_at"])
+                for name, entry in self.evidence.items()
+            },
+        )
+
+    def evidence_metrics(self) -> dict[str, Any]:
+        """The evidence as the audit trail records it: ``name: value`` for a pushed value,
+        ``name: {"value", ...where it came from}`` for one a provider answered."""
+        if not self.evidence:
+            return dict(self.values)
+        shown: dict[str, Any] = {}
+        for name, entry in self.evidence.items():
+            source = {k: v for k, v in entry.items() if k not in ("value", "received_at")}
+            shown[name] = {"value": entry.get("value"), **source} if source else entry.get("value")
+        return shown

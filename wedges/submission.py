@@ -17,6 +17,7 @@ from typing import Any
 from django.conf import settings
 
 from org.models import Subsystem
+from wedges import hooks
 from wedges.policy import (
     Issue,
     Report,
@@ -112,11 +113,20 @@ def check_submission(data: object) -> SubmissionCheck:
     return check
 
 
+def _provider_names(document: object) -> frozenset[str] | None:
+    """The metric providers rule 11 checks names against; read only when queries name one."""
+    if isinstance(document, Mapping) and document.get("metric_queries"):
+        return hooks.provider_names()
+    return None
+
+
 def check_wedge(check: SubmissionCheck, document: object) -> SubmissionCheck:
     """Add the policy's verdict on a ``rollout_wedge`` document to ``check``."""
     critical = check.subsystem.is_critical if check.subsystem else False
     context = ValidationContext(
-        subsystem_critical=critical, max_stage_hours=settings.WEDGE_MAX_STAGE_HOURS
+        subsystem_critical=critical,
+        max_stage_hours=settings.WEDGE_MAX_STAGE_HOURS,
+        providers=_provider_names(document),
     )
     report = validate(document, context)
     check.errors.extend(report.errors)

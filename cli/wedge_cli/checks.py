@@ -9,7 +9,7 @@ is the ``--subsystem-critical`` flag here.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from wedge_policy import Report, ValidationContext, validate
@@ -17,14 +17,19 @@ from wedge_policy.documents import unstorable_strings
 from wedge_policy.envelope import check_envelope, is_proposal
 
 
-def validation_context(*, subsystem_critical: bool) -> ValidationContext:
+def validation_context(
+    *, subsystem_critical: bool, providers: Iterable[str] = ()
+) -> ValidationContext:
     """The policy's context for an offline check: the one place the CLI builds it.
 
     Whatever the server's context learns later (from its settings or its
     organisation) is added here, so every command that judges a document
-    passes it the same way.
+    passes it the same way. The metric providers the server has configured
+    are known offline only when named (``--provider``); without them the
+    names in ``metric_queries`` are not checked (everything else is).
     """
-    return ValidationContext(subsystem_critical=subsystem_critical)
+    names = frozenset(providers)
+    return ValidationContext(subsystem_critical=subsystem_critical, providers=names or None)
 
 
 def check(document: Any, context: ValidationContext) -> Report:

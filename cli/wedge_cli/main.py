@@ -159,6 +159,15 @@ CRITICAL = click.option(
     help="The proposal's subsystem is critical: initial_percentage at most 10 (the server "
     "knows this from the subsystem; offline, say it).",
 )
+PROVIDERS = click.option(
+    "--provider",
+    "providers",
+    multiple=True,
+    envvar="WEDGE_PROVIDERS",
+    metavar="NAME",
+    help="A metric provider the server has (repeat it, or WEDGE_PROVIDERS='a b'): "
+    "metric_queries naming another are errors. Without it, provider names are not checked.",
+)
 
 
 @cli.command(
@@ -167,6 +176,7 @@ CRITICAL = click.option(
 )
 @FILE
 @CRITICAL
+@PROVIDERS
 @click.option(
     "--format",
     "fmt",
@@ -176,7 +186,7 @@ CRITICAL = click.option(
     help="text for people, json (the server's dry-run body) for programs, github for "
     "annotations on the lines of the fields in a pull request.",
 )
-def validate(file: str, subsystem_critical: bool, fmt: Format) -> int:
+def validate(file: str, subsystem_critical: bool, providers: tuple[str, ...], fmt: Format) -> int:
     """Check FILE (a proposal or just its rollout_wedge; JSON or YAML) against the policy.
 
     Offline, with the server's own rules: the same codes, paths and warnings as
@@ -190,7 +200,8 @@ def validate(file: str, subsystem_critical: bool, fmt: Format) -> int:
         if fmt == "github":
             click.echo(annotation("error", error.message, error.file or file, error.position))
         raise
-    report = check(source.document.value, validation_context(subsystem_critical=subsystem_critical))
+    context = validation_context(subsystem_critical=subsystem_critical, providers=providers)
+    report = check(source.document.value, context)
     write_report(_echo, report, source.document, source.name, fmt)
     return Exit.OK if report.valid else Exit.REFUSED
 
@@ -200,6 +211,7 @@ def validate(file: str, subsystem_critical: bool, fmt: Format) -> int:
 )
 @FILE
 @CRITICAL
+@PROVIDERS
 @click.option(
     "--start",
     "start",
@@ -215,7 +227,13 @@ def validate(file: str, subsystem_critical: bool, fmt: Format) -> int:
     show_default=True,
     help="text: the timeline and the exposure ladder; json: the same figures for programs.",
 )
-def plan(file: str, subsystem_critical: bool, start: datetime | None, fmt: str) -> int:
+def plan(
+    file: str,
+    subsystem_critical: bool,
+    providers: tuple[str, ...],
+    start: datetime | None,
+    fmt: str,
+) -> int:
     """Show FILE's timeline: each stage's earliest start and end, the totals, the ladder.
 
     The earliest timeline follows the engine's rules (a stage may advance once its
@@ -225,7 +243,8 @@ def plan(file: str, subsystem_critical: bool, start: datetime | None, fmt: str) 
     is still shown when only a waiver is missing).
     """
     source = read_source(file, _stdin())
-    report = check(source.document.value, validation_context(subsystem_critical=subsystem_critical))
+    context = validation_context(subsystem_critical=subsystem_critical, providers=providers)
+    report = check(source.document.value, context)
     if not report.valid:
         write_report(
             lambda line: click.echo(line, err=True), report, source.document, source.name, "text"

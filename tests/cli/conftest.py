@@ -35,7 +35,14 @@ def run(*args: object, input: bytes | str | None = None, env: dict[str, str] | N
     The ``WEDGE_*`` variables are cleared unless ``env`` gives them.
     """
     environment: dict[str, str | None] = dict.fromkeys(
-        ("WEDGE_URL", "WEDGE_TOKEN", "WEDGE_HTTP_TIMEOUT", "WEDGE_IDEMPOTENCY_KEY", "WEDGE_DEBUG")
+        (
+            "WEDGE_URL",
+            "WEDGE_TOKEN",
+            "WEDGE_HTTP_TIMEOUT",
+            "WEDGE_IDEMPOTENCY_KEY",
+            "WEDGE_DEBUG",
+            "WEDGE_PROVIDERS",
+        )
     )
     environment.update(env or {})
     with CliRunner().isolation(input=input, env=environment) as (out, err, _):

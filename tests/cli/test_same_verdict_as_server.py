@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
+from providers.models import MetricProvider
 from tests.documents import PROPOSAL
 from tests.wedges.policy.conftest import build_document
 from tests.wedges.policy.test_validation_rules import FAILING_CASES, PASSING_CASES
@@ -34,6 +35,7 @@ pytestmark = pytest.mark.django_db
 VALIDATE = "/api/v1/proposals/validate/"
 SERVER_DEFAULT = ValidationContext()
 CRITICAL = ValidationContext(subsystem_critical=True)
+SERVER_PROVIDER = "p"
 
 
 def envelope(wedge: Any, *, critical: bool) -> dict[str, Any]:
@@ -108,7 +110,15 @@ def server_verdict(client, text: str, content_type: str) -> tuple[Any, ...]:
 
 
 def cli_verdict(path, critical: bool) -> tuple[Any, ...]:
-    result = run("validate", path, "--format", "json", *(["--subsystem-critical"] * critical))
+    result = run(
+        "validate",
+        path,
+        "--format",
+        "json",
+        "--provider",
+        SERVER_PROVIDER,
+        *(["--subsystem-critical"] * critical),
+    )
     if result.code == 2:
         return ("unreadable",)
     body = result.json()
@@ -123,6 +133,8 @@ def cli_verdict(path, critical: bool) -> tuple[Any, ...]:
 
 
 def test_the_cli_and_the_server_agree_on_every_document(token_client, tmp_path):
+    # The provider the rule documents' metric_queries name, known to both.
+    MetricProvider.objects.create(name=SERVER_PROVIDER, base_url="http://prometheus.test:9090")
     client = token_client("alice")
     documents = rule_documents() + suite_documents() + envelope_documents()
     mismatches = []

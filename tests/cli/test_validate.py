@@ -56,6 +56,21 @@ def test_just_the_wedge_is_enough(write):
     assert "valid" in result.out
 
 
+def test_provider_names_are_checked_only_when_the_server_s_are_named(write):
+    queried = proposal(metric_queries={"error_rate": {"provider": "graphite", "query": "up"}})
+    path = write("proposal.json", queried)
+    assert run("validate", path).code == 0  # offline, the server's providers are unknown
+    named = run("validate", path, "--provider", "prometheus", "--format", "json")
+    assert named.code == 1
+    assert [(e["field"], e["code"]) for e in named.json()["errors"]] == [
+        ("rollout_wedge.metric_queries.error_rate.provider", "unknown_provider")
+    ]
+    from_env = run("validate", path, env={"WEDGE_PROVIDERS": "prometheus thanos"})
+    assert from_env.code == 1
+    assert "graphite" in from_env.out
+    assert run("validate", path, "--provider", "graphite").code == 0
+
+
 def test_every_error_and_warning_with_file_line_and_column(write):
     path = write("proposal.yaml", STAGE_1_TARGET_LINE_YAML)
     result = run("validate", path)

@@ -1,8 +1,9 @@
-"""Engine work and deliveries travel on separate queues, one copy each.
+"""Engine work, metric polls and deliveries travel on separate queues, one copy each.
 
 A worker pool that consumes only ``webhooks`` must never see the tick, and one
-consuming only ``engine`` must never see a delivery; nor may a message be
-copied into every queue (as when queues share one routing key).
+consuming only ``engine`` must never see a delivery or a poll round (which
+waits on metric providers); nor may a message be copied into every queue (as
+when queues share one routing key).
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ ROUTES = {
     "webhooks.tasks.fan_out": "webhooks",
     "webhooks.tasks.deliver": "webhooks",
     "webhooks.tasks.redrive": "webhooks",
+    "providers.tasks.poll": "metrics",
+    "providers.tasks.poll_batch": "metrics",
     "wedge.ping": "celery",
 }
 
@@ -52,7 +55,7 @@ def test_a_task_lands_in_its_own_queue_only(broker, task, queue):
 def test_every_beat_job_has_a_queue():
     for entry in beat_schedule(settings).values():
         route = app.amqp.router.route({}, str(entry["task"]), (), {})
-        assert route["queue"].name in {"engine", "webhooks"}, entry
+        assert route["queue"].name in {"engine", "webhooks", "metrics"}, entry
 
 
 def test_the_procfile_runs_one_worker_pool_per_queue():
@@ -62,5 +65,5 @@ def test_the_procfile_runs_one_worker_pool_per_queue():
         match = re.search(r"--queues (\S+)", line)
         assert match, f"a worker without --queues consumes everything: {line}"
         consumed.extend(match.group(1).split(","))
-    assert len(workers) == 2
+    assert len(workers) == 3
     assert sorted(consumed) == sorted(QUEUES)  # each queue once, none forgotten

@@ -1,9 +1,11 @@
 """The policy core: pure Python, no Django imports, unit-tested alone.
 
-* ``validation``: ``validate(document, context) -> Report`` (SPEC rules 1-10);
+* ``validation``: ``validate(document, context) -> Report`` (rules 1-11 of docs/policy.md);
+* ``queries``: the grammar of ``metric_queries`` (variables, PromQL quoting);
 * ``expressions``: criteria expressions, ``parse(text) -> Expr``;
 * ``ladder``: stage ladders for the increment policies;
-* ``engine``: ``decide(view, snapshot, now, freshness=...) -> Decision``;
+* ``engine``: ``decide(view, snapshot, now, freshness=...) -> Decision``, and
+  ``merge_evidence`` (the latest value of each metric received during the stage);
 * ``codes``: every stable code and threshold, defined once.
 """
 

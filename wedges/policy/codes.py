@@ -90,6 +90,14 @@ WEDGE_STATE_NOT_PENDING: Final = "wedge_state_not_pending"
 # Text holding a NUL character or an unpaired UTF-16 surrogate: no UTF-8 text
 # (and no PostgreSQL column) can hold either.
 INVALID_CHARACTERS: Final = "invalid_characters"
+# Rule 11: rollout_wedge.metric_queries.
+TOO_MANY_QUERIES: Final = "too_many_queries"
+METRIC_NAME_INVALID: Final = "invalid_metric_name"
+UNKNOWN_PROVIDER: Final = "unknown_provider"
+QUERY_EMPTY: Final = "query_empty"
+QUERY_TOO_LONG: Final = "query_too_long"
+UNKNOWN_QUERY_VARIABLE: Final = "unknown_query_variable"
+QUERY_VARIABLE_IN_RAW_STRING: Final = "query_variable_in_raw_string"
 
 VALIDATION_ERROR_CODES: Final = frozenset(
     {
@@ -123,6 +131,13 @@ VALIDATION_ERROR_CODES: Final = frozenset(
         WEDGE_STATE_INVALID,
         WEDGE_STATE_NOT_PENDING,
         INVALID_CHARACTERS,
+        TOO_MANY_QUERIES,
+        METRIC_NAME_INVALID,
+        UNKNOWN_PROVIDER,
+        QUERY_EMPTY,
+        QUERY_TOO_LONG,
+        UNKNOWN_QUERY_VARIABLE,
+        QUERY_VARIABLE_IN_RAW_STRING,
     }
 )
 
@@ -142,8 +157,9 @@ WAIVABLE_CODES: Final = frozenset(
 LADDER_NOT_LINEAR: Final = "ladder_not_linear"
 LADDER_NOT_EXPONENTIAL: Final = "ladder_not_exponential"
 STAGE_SHORTER_THAN_WINDOW: Final = "stage_shorter_than_window"
+METRIC_NOT_QUERIED: Final = "metric_not_queried"
 VALIDATION_WARNING_CODES: Final = frozenset(
-    {LADDER_NOT_LINEAR, LADDER_NOT_EXPONENTIAL, STAGE_SHORTER_THAN_WINDOW}
+    {LADDER_NOT_LINEAR, LADDER_NOT_EXPONENTIAL, STAGE_SHORTER_THAN_WINDOW, METRIC_NOT_QUERIED}
 )
 
 # --- Engine rule codes (Decision.rule) ---------------------------------------------------------
@@ -160,6 +176,9 @@ RULE_STALE_SNAPSHOT: Final = "stale_snapshot"
 RULE_CRITERIA_UNMET: Final = "criteria_unmet"
 RULE_DURATION_PENDING: Final = "duration_pending"
 RULE_AWAITING_APPROVAL: Final = "awaiting_approval"
+# Decided outside the engine's own gates, recorded with the event's rule.
+RULE_SYSTEM_HOLD: Final = "system_hold"  # a metric provider kept failing
+RULE_EXTERNAL_ALERT: Final = "external_alert"  # an alert (Alertmanager) fired for the wedge
 
 # --- Audit event codes (the policy's "Event Codes" table) --------------------------------------
 EVENT_ADVANCED: Final = "RWG-001"

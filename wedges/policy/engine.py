@@ -15,11 +15,20 @@ Decisions the spec leaves open:
 
 * The implicit hold is gated by stage 1's success criteria and rollback trigger
   and also uses stage 1's ``duration_hours`` as its planned duration.
-* Rollback checks read the given snapshot whenever it was received during the
-  current stage (``received_at >= stage_opened_at``), however old: a breach seen
-  at this exposure is evidence enough, and triggers are evaluated when a
-  snapshot arrives, so staleness would only ever hide a real breach. Advancing,
-  by contrast, needs a snapshot no older than ``freshness``.
+* The evidence is the latest value of each metric received during the current
+  stage, whoever sent it: an agent pushing ``exposure_percentage`` and a metric
+  provider polled for ``error_rate`` add to one another instead of the later
+  snapshot hiding the earlier one (``merge_evidence``). A value counts for the
+  stage it arrived in (``received_at >= stage_opened_at``), never for a later one.
+* Rollback checks read every value received during the stage, however old: a
+  breach seen at this exposure is evidence enough, and triggers are evaluated
+  when a snapshot arrives, so staleness would only ever hide a real breach.
+  Advancing, by contrast, needs each metric the success criteria name to be no
+  older than ``freshness``; a newer value of an unrelated metric does not make
+  an old one fresh.
+* A value of ``None`` is a metric known to be missing now (a provider answered
+  with no data): it replaces the earlier value, and like any unreadable value
+  leaves a criterion unmet and a trigger not fired.
 * Checks run in this order, first match wins: blast radius (the planned
   exposure of the current stage, then the snapshot's ``exposure_percentage``),
   the rollback trigger, then (ACTIVE only) advancement and the 3x pause.
@@ -43,7 +52,7 @@ Decisions the spec leaves open:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
 
@@ -66,6 +75,7 @@ __all__ = [
     "gating_stage",
     "held_exposure",
     "initial_stage_index",
+    "merge_evidence",
     "pause_at",
     "saturating_hours",
     "saturating_plus",
@@ -139,10 +149,54 @@ class WedgeView:
 
 @dataclass(frozen=True)
 class Snapshot:
-    """Metric values reported for a wedge, and when the server accepted them."""
+    """Metric values reported for a wedge, and when the server accepted them.
+
+    ``received`` says when each value arrived, for evidence merged from several
+    snapshots; a metric it does not name arrived at ``received_at`` (the
+    newest arrival), as in a single snapshot.
+    """
 
     values: Mapping[str, object]
     received_at: datetime
+    received: Mapping[str, datetime] = field(default_factory=dict)
+
+    def arrived(self, metric: str) -> datetime:
+        """When ``metric``'s value arrived."""
+        return self.received.get(metric, self.received_at)
+
+    def since(self, moment: datetime) -> Snapshot | None:
+        """Only the values that arrived at ``moment`` or later; ``None`` if none did."""
+        if all(self.arrived(metric) >= moment for metric in self.values):
+            return self if self.values or self.received_at >= moment else None
+        kept = {m: v for m, v in self.values.items() if self.arrived(m) >= moment}
+        if not kept:
+            return None
+        times = {metric: self.arrived(metric) for metric in kept}
+        return Snapshot(kept, max(times.values()), times)
+
+
+def merge_evidence(
+    previous: Snapshot | None,
+    values: Mapping[str, object],
+    received_at: datetime,
+    *,
+    since: datetime | None,
+) -> Snapshot:
+    """The evidence after ``values`` arrive: the latest value of each metric since ``since``.
+
+    ``previous`` is the evidence so far (the latest snapshot's); what it holds
+    from before ``since`` (the current stage's opening) is dropped, so the
+    evidence never outlives its stage and stays as small as the metrics named.
+    """
+    kept = previous.since(since) if previous is not None and since is not None else previous
+    merged: dict[str, object] = dict(kept.values) if kept is not None else {}
+    times: dict[str, datetime] = (
+        {metric: kept.arrived(metric) for metric in kept.values} if kept is not None else {}
+    )
+    for metric, value in values.items():
+        merged[metric] = value
+        times[metric] = received_at
+    return Snapshot(merged, received_at, times)
 
 
 @dataclass(frozen=True)
@@ -269,9 +323,10 @@ def decide(
 ) -> Decision:
     """The policy's answer for ``view`` at ``now`` given its latest snapshot.
 
-    ``snapshot`` is the latest one received for the wedge (or ``None``);
-    ``freshness`` bounds its age for advancing. See the module docstring for
-    the order of checks.
+    ``snapshot`` is the wedge's latest evidence (or ``None``): a single
+    snapshot, or values merged from several (``merge_evidence``). ``freshness``
+    bounds, for advancing, the age of each value the success criteria read.
+    See the module docstring for the order of checks.
     """
     if freshness < timedelta(0):
         raise ValueError("freshness must not be negative")
@@ -282,7 +337,7 @@ def decide(
             f"the wedge is {view.state}; only ACTIVE and PAUSED wedges are driven",
         )
     opened = _opened_at(view)
-    in_stage = snapshot if snapshot is not None and snapshot.received_at >= opened else None
+    in_stage = snapshot.since(opened) if snapshot is not None else None
     gate = gating_stage(view)
     evidence = _Evidence(
         criteria=tuple(_evaluate(text, in_stage) for text in gate.success_criteria),
@@ -347,11 +402,11 @@ def due_at(
     if decision.action != Action.NONE:
         return now
     opened = _opened_at(view)
-    in_stage = snapshot if snapshot is not None and snapshot.received_at >= opened else None
+    in_stage = snapshot.since(opened) if snapshot is not None else None
     met = in_stage is not None and all(result.met for result in decision.criteria)
-    # The last moment the evidence is fresh (``decide``: stale once older than
-    # ``freshness``); ``None``: it never goes stale.
-    fresh_until = saturating_plus(in_stage.received_at, freshness) if in_stage else None
+    # The last moment the evidence is fresh (``decide``: stale once the oldest
+    # value the criteria read is older than ``freshness``); ``None``: never.
+    fresh_until = _fresh_until(view, in_stage, freshness)
     moments: list[datetime] = []
     if met and view.increment_policy in codes.AUTOMATIC_POLICIES and _next_stage_fits(view):
         advance = decision.advance_at
@@ -371,6 +426,28 @@ def due_at(
 
 
 _MICROSECOND = timedelta(microseconds=1)
+
+
+def _criteria_metrics(view: WedgeView) -> list[str]:
+    """The metrics the open stage's success criteria read, sorted."""
+    return sorted(
+        frozenset[str]().union(
+            *(parse(text).metrics() for text in gating_stage(view).success_criteria)
+        )
+    )
+
+
+def _fresh_until(
+    view: WedgeView, in_stage: Snapshot | None, freshness: timedelta
+) -> datetime | None:
+    """The last moment every value the criteria read is fresh; ``None`` if none is held
+    (or the moment lies past the calendar)."""
+    if in_stage is None:
+        return None
+    arrivals = [
+        in_stage.arrived(metric) for metric in _criteria_metrics(view) if metric in in_stage.values
+    ]
+    return saturating_plus(min(arrivals), freshness) if arrivals else None
 
 
 def _next_stage_fits(view: WedgeView) -> bool:
@@ -435,9 +512,15 @@ def _eligibility_blocker(
             f"the latest snapshot ({snapshot.received_at.isoformat()}) predates the stage "
             f"({opened.isoformat()})"
         )
-    if now - in_stage.received_at > freshness:
+    stale = [
+        metric
+        for metric in _criteria_metrics(view)
+        if metric in in_stage.values and now - in_stage.arrived(metric) > freshness
+    ]
+    if stale:
+        oldest = min(in_stage.arrived(metric) for metric in stale)
         return codes.RULE_STALE_SNAPSHOT, (
-            f"the latest snapshot ({in_stage.received_at.isoformat()}) is older than {freshness}"
+            f"the latest {', '.join(stale)} ({oldest.isoformat()}) is older than {freshness}"
         )
     unmet = [result.expression for result in evidence.criteria if not result.met]
     if unmet:
@@ -546,10 +629,11 @@ def _evaluate(expression: str, snapshot: Snapshot | None) -> CriterionResult:
     if snapshot is None:
         return CriterionResult(expression, False)
     parsed = parse(expression)
+    # A metric known to be missing (``None``) read nothing, as an absent one.
     used = tuple(
         (metric, snapshot.values[metric])
         for metric in sorted(parsed.metrics())
-        if metric in snapshot.values
+        if snapshot.values.get(metric) is not None
     )
     return CriterionResult(expression, parsed.evaluate(snapshot.values), used)
 

@@ -24,6 +24,11 @@ Decisions the spec leaves open:
 * Text that holds a NUL character or an unpaired surrogate is
   ``invalid_characters`` wherever it appears (``stage_id``, expressions, choices,
   numbers typed as text): no UTF-8 text can carry it, so it could never be stored.
+* ``metric_queries`` (rule 11) is optional. Provider names are checked only
+  when the context knows them (``providers``); the offline CLI passes ``None``.
+  A metric a criterion or trigger names without a query is a warning, and only
+  when the wedge has queries at all: it can still be pushed. The reserved
+  ``exposure_percentage`` may be queried like any metric.
 """
 
 from __future__ import annotations
@@ -36,8 +41,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Final
 
-from . import codes
-from .expressions import ExpressionError, parse
+from . import codes, queries
+from .expressions import ExpressionError, is_metric_name, parse
 from .ladder import follows_policy, generate_ladder, planned_total_hours
 
 ROOT: Final = "rollout_wedge"
@@ -58,7 +63,10 @@ FIELD_RULES: Final[dict[str, int]] = {
     "observation_window_hours": 7,
     "wedge_state": 9,
 }
-TOP_LEVEL_FIELDS: Final = tuple(FIELD_RULES)
+# Optional top-level fields, with their rule.
+OPTIONAL_FIELD_RULES: Final[dict[str, int]] = {"metric_queries": 11}
+TOP_LEVEL_FIELDS: Final = (*FIELD_RULES, *OPTIONAL_FIELD_RULES)
+QUERY_FIELDS: Final = ("provider", "query")
 _MISSING: Final = object()
 _PLAIN_KEY: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _MAX_SHOWN_TEXT: Final = 40
@@ -73,13 +81,18 @@ class ValidationContext:
 
     ``max_stage_hours`` bounds ``duration_hours`` and ``observation_window_hours``;
     a deployment may lower it from the policy core's year, never raise it.
+    ``providers`` names the metric providers a query may use; ``None`` does not
+    check the names (offline, where the deployment's providers are unknown).
     """
 
     subsystem_critical: bool = False
     on_submission: bool = True
     max_stage_hours: float = codes.MAX_STAGE_HOURS
+    providers: frozenset[str] | None = None
 
     def __post_init__(self) -> None:
+        if self.providers is not None:
+            object.__setattr__(self, "providers", frozenset(self.providers))  # frozen
         if not codes.MIN_OBSERVATION_WINDOW_HOURS <= self.max_stage_hours <= codes.MAX_STAGE_HOURS:
             raise ValueError(
                 f"max_stage_hours must lie in [{_fmt(codes.MIN_OBSERVATION_WINDOW_HOURS)}, "
@@ -179,6 +192,8 @@ class _Validator:
     context: ValidationContext
     errors: list[Issue] = field(default_factory=list)
     warnings: list[Issue] = field(default_factory=list)
+    # Each metric a valid criterion or trigger names, with the path of its first use.
+    named_metrics: dict[str, str] = field(default_factory=dict)
 
     def run(self, document: object) -> Report:
         if not isinstance(document, Mapping):
@@ -205,6 +220,7 @@ class _Validator:
         self._warn_ladder_shape(stages, policy)
         if window is not None and window <= self.context.max_stage_hours:
             self._warn_short_stages(stages, window)
+        self._check_queries(document.get("metric_queries", _MISSING))
         return self._report(_total_hours(stages, window))
 
     def _report(self, total: float | None) -> Report:
@@ -424,9 +440,12 @@ class _Validator:
         if not self._storable(path, name, value, 2):
             return
         try:
-            parse(value)
+            parsed = parse(value)
         except ExpressionError as error:
             self._error(path, codes.EXPRESSION_INVALID, f"{name}: {error.message}", 2)
+            return
+        for metric in sorted(parsed.metrics()):
+            self.named_metrics.setdefault(metric, path)
 
     # -- Rules 3 and 4: the ladder --
 
@@ -588,6 +607,137 @@ class _Validator:
             message += f"; did you mean {match!r}?"
         self._error(path, code, message, rule)
         return None
+
+    # -- Rule 11: metric queries --
+
+    def _check_queries(self, value: object) -> None:
+        """``metric_queries``: metric name -> ``{"provider", "query"}`` (see ``queries``)."""
+        if value is _MISSING:
+            return
+        path = child_path(ROOT, "metric_queries")
+        if not isinstance(value, Mapping):
+            self._error(
+                path,
+                codes.WRONG_TYPE,
+                "metric_queries must be an object of metric name: "
+                f'{{"provider", "query"}}, not {_json_type(value)}',
+                11,
+            )
+            return
+        if len(value) > queries.MAX_QUERIES:
+            self._error(
+                path,
+                codes.TOO_MANY_QUERIES,
+                f"metric_queries may hold at most {queries.MAX_QUERIES} queries, not {len(value)}",
+                11,
+            )
+            return
+        for name, entry in value.items():
+            self._check_query(child_path(path, name), name, entry)
+        if value:
+            self._warn_unqueried(set(value))
+
+    def _check_query(self, path: str, name: object, entry: object) -> None:
+        if not isinstance(name, str) or not self._storable(path, "metric name", name, 11):
+            return
+        if not is_metric_name(name):
+            self._error(
+                path,
+                codes.METRIC_NAME_INVALID,
+                f"{_show(name)} is not a metric name a criterion can use: an ASCII letter or "
+                "'_', then letters, digits, '_' and '.', and not 'and' or 'or'",
+                11,
+            )
+        if not isinstance(entry, Mapping):
+            self._error(
+                path,
+                codes.NOT_AN_OBJECT,
+                f'each query must be an object {{"provider", "query"}}, not {_json_type(entry)}',
+                11,
+            )
+            return
+        self._check_keys(entry, path, QUERY_FIELDS)
+        for key in QUERY_FIELDS:
+            if key not in entry:
+                self._error(child_path(path, key), codes.REQUIRED, f"{key} is required", 11)
+        if "provider" in entry:
+            self._check_provider(child_path(path, "provider"), entry["provider"])
+        if "query" in entry:
+            self._check_query_text(child_path(path, "query"), entry["query"])
+
+    def _check_provider(self, path: str, value: object) -> None:
+        if not isinstance(value, str):
+            self._error(
+                path, codes.WRONG_TYPE, f"provider must be a string, not {_json_type(value)}", 11
+            )
+            return
+        if not self._storable(path, "provider", value, 11):
+            return
+        known = self.context.providers
+        if not value.strip():
+            self._error(path, codes.UNKNOWN_PROVIDER, "provider must name a metric provider", 11)
+        elif len(value) > queries.MAX_PROVIDER_NAME_LENGTH or (
+            known is not None and value not in known
+        ):
+            message = f"no metric provider {_show(value)}"
+            if known is not None:
+                match = _closest(value, sorted(known))
+                message += (
+                    f"; did you mean {match!r}?"
+                    if match
+                    else f"; known: {', '.join(sorted(known)) or 'none is configured'}"
+                )
+            self._error(path, codes.UNKNOWN_PROVIDER, message, 11)
+
+    def _check_query_text(self, path: str, value: object) -> None:
+        if not isinstance(value, str):
+            self._error(
+                path, codes.WRONG_TYPE, f"query must be a string, not {_json_type(value)}", 11
+            )
+            return
+        if not self._storable(path, "query", value, 11):
+            return
+        if not value.strip():
+            self._error(path, codes.QUERY_EMPTY, "query must not be empty", 11)
+            return
+        if len(value) > queries.MAX_QUERY_LENGTH:
+            self._error(
+                path,
+                codes.QUERY_TOO_LONG,
+                f"query must be at most {queries.MAX_QUERY_LENGTH} characters, not {len(value)}",
+                11,
+            )
+            return
+        for placeholder in queries.placeholders(value):
+            shown = "{{" + placeholder.name[:_MAX_SHOWN_TEXT] + "}}"
+            if not placeholder.known:
+                message = f"unknown variable {shown} at position {placeholder.start}"
+                match = _closest(placeholder.name, queries.VARIABLES)
+                message += (
+                    f"; did you mean {{{{{match}}}}}?"
+                    if match
+                    else f"; known: {', '.join(queries.VARIABLES)}"
+                )
+                self._error(path, codes.UNKNOWN_QUERY_VARIABLE, message, 11)
+            elif placeholder.quote == "`":
+                self._error(
+                    path,
+                    codes.QUERY_VARIABLE_IN_RAW_STRING,
+                    f"variable {shown} at position {placeholder.start} stands in a raw "
+                    "`...` string, which cannot escape a value; use double quotes",
+                    11,
+                )
+
+    def _warn_unqueried(self, queried: set[object]) -> None:
+        for metric, path in self.named_metrics.items():
+            if metric in queried or metric == codes.EXPOSURE_METRIC:
+                continue
+            self._warn(
+                path,
+                codes.METRIC_NOT_QUERIED,
+                f"metric {metric!r} has no query in metric_queries; it must be pushed, or the "
+                "criteria that name it stay unmet",
+            )
 
     # -- Warnings --
 

@@ -3,7 +3,9 @@
 * ``proposals``: ``proposal_submit`` stores a checked submission;
 * ``rollout``: the rollout engine's shell — ``wedge_start``, ``wedge_record_snapshot``,
   ``wedge_approve_advance``, ``wedge_pause``, ``wedge_resume``, ``wedge_rollback`` and the
-  beat's ``wedges_tick`` apply the policy's decisions under a row lock;
+  beat's ``wedges_tick`` apply the policy's decisions under a row lock; ``wedge_hold``
+  (a system pause) and ``wedge_rollback_on_alert`` serve the apps above (metric
+  providers, Alertmanager);
 * ``snapshots``: ``snapshots_prune``, the retention of metric snapshots.
 
 Callers import from here; the modules are the places to read. Their refusals
@@ -16,10 +18,12 @@ from wedges.services.rollout import (
     Outcome,
     TickReport,
     wedge_approve_advance,
+    wedge_hold,
     wedge_pause,
     wedge_record_snapshot,
     wedge_resume,
     wedge_rollback,
+    wedge_rollback_on_alert,
     wedge_start,
     wedges_tick,
 )
@@ -37,10 +41,12 @@ __all__ = [
     "request_fingerprint",
     "snapshots_prune",
     "wedge_approve_advance",
+    "wedge_hold",
     "wedge_pause",
     "wedge_record_snapshot",
     "wedge_resume",
     "wedge_rollback",
+    "wedge_rollback_on_alert",
     "wedge_start",
     "wedges_tick",
 ]

@@ -10,7 +10,7 @@ transaction.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -29,12 +29,14 @@ from webhooks.services import enqueue
 from wedges import errors, hooks
 from wedges.errors import RolloutRefused
 from wedges.models import MetricSnapshot, RolloutWedge, State, WedgeStage
+from wedges.policy import codes
 from wedges.policy.engine import (
     Action,
     CriterionResult,
     Decision,
     held_exposure,
     initial_stage_index,
+    merge_evidence,
 )
 from wedges.policy.engine import decide as policy_decide
 from wedges.policy.engine import due_at as policy_due_at
@@ -88,6 +90,14 @@ def _locked(proposal_id: int) -> RolloutWedge:
 
 # A transition saves exactly the engine's fields; the plan stays frozen.
 _SAVED = sorted(RolloutWedge.ENGINE_FIELDS)
+# The most metrics the evidence of one stage keeps: a pusher that names new
+# metrics in every snapshot cannot grow it without bound; the newest stay.
+MAX_EVIDENCE = 200
+
+
+def _evidence_metrics(wedge: RolloutWedge) -> dict[str, Any]:
+    """The metric snapshot at the decision point, as the audit trail records it."""
+    return wedge.latest_snapshot.evidence_metrics() if wedge.latest_snapshot else {}
 
 
 def _save_transition(wedge: RolloutWedge, now: datetime) -> None:
@@ -140,7 +150,7 @@ def _apply(
     wedge: RolloutWedge, decision: Decision, *, now: datetime, actor: User | None, reason: str = ""
 ) -> bool:
     """Carry out an engine decision on a locked wedge. Returns whether anything changed."""
-    metrics = wedge.latest_snapshot.values if wedge.latest_snapshot else {}
+    metrics = _evidence_metrics(wedge)
     data: dict[str, Any] = {
         "rule": decision.rule,
         "decision": decision.reason,
@@ -234,9 +244,23 @@ def wedge_start(
 
 
 def wedge_record_snapshot(
-    *, proposal_id: int, metrics: dict[str, Any], actor: User, now: datetime | None = None
+    *,
+    proposal_id: int,
+    metrics: dict[str, Any],
+    actor: User | None,
+    now: datetime | None = None,
+    sources: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Outcome:
-    """Store a snapshot and evaluate it at once, in this request (INV-RWG-ROLLBACK)."""
+    """Store a snapshot and evaluate it at once, in this request (INV-RWG-ROLLBACK).
+
+    Pushed and polled snapshots alike come here. ``actor`` is who pushed it
+    (``None``: Wedge polled a metric provider itself); ``sources`` says where
+    a value came from (``{"error_rate": {"provider", "query"}}``), kept with it
+    in the evidence and the audit trail. A value of ``None`` is a metric known
+    to be missing now. The snapshot is added to the evidence of the stage (the
+    latest value of each metric), which is stored on the new row: the next
+    snapshot reads it from the one row the wedge already points at.
+    """
     now = now or timezone.now()
     with transaction.atomic():
         wedge = _locked(proposal_id)
@@ -250,6 +274,7 @@ def wedge_record_snapshot(
             wedge=wedge,
             received_at=now,
             values=metrics,
+            evidence=_merged_evidence(wedge, metrics, now, sources or {}),
             stage_index=wedge.current_stage_index,
             reported_by=actor,
         )
@@ -259,6 +284,109 @@ def wedge_record_snapshot(
         if not acted:
             wedge.save(update_fields=["latest_snapshot", "updated_at"])
     return Outcome(wedge, decision, acted)
+
+
+def _merged_evidence(
+    wedge: RolloutWedge,
+    metrics: Mapping[str, Any],
+    now: datetime,
+    sources: Mapping[str, Mapping[str, Any]],
+) -> dict[str, dict[str, Any]]:
+    """The stage's evidence once ``metrics`` arrive, as stored on the snapshot row."""
+    latest = wedge.latest_snapshot
+    merged = merge_evidence(
+        latest.policy_view() if latest is not None else None,
+        metrics,
+        now,
+        since=wedge.stage_opened_at,
+    )
+    names = sorted(merged.values, key=merged.arrived, reverse=True)[:MAX_EVIDENCE]
+    earlier = latest.evidence if latest is not None else {}
+    evidence: dict[str, dict[str, Any]] = {}
+    for name in names:
+        if name in metrics:
+            source = dict(sources.get(name) or {})
+        else:
+            source = {
+                k: v for k, v in earlier.get(name, {}).items() if k not in ("value", "received_at")
+            }
+        evidence[name] = {
+            "value": merged.values[name],
+            "received_at": merged.arrived(name).isoformat(),
+            **source,
+        }
+    return evidence
+
+
+def wedge_hold(
+    *,
+    proposal_id: int,
+    reason: str,
+    data: dict[str, Any] | None = None,
+    now: datetime | None = None,
+) -> bool:
+    """A pause the system decides (RWG-002 with no actor): a metric provider keeps failing.
+
+    Only an ACTIVE wedge is held; any other state is left as it is. It never
+    advances anything. Returns whether the wedge was paused.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        wedge = _locked(proposal_id)
+        if wedge.wedge_state != State.ACTIVE:
+            return False
+        wedge.pause()
+        wedge.save(update_fields=_SAVED)
+        _announce(
+            wedge,
+            code=EventCode.PAUSED,
+            now=now,
+            actor=None,
+            reason=reason,
+            metrics=_evidence_metrics(wedge),
+            data={"rule": codes.RULE_SYSTEM_HOLD, **(data or {})},
+        )
+    return True
+
+
+def wedge_rollback_on_alert(
+    *,
+    proposal_id: int,
+    actor: User,
+    reason: str,
+    alert: Mapping[str, Any],
+    now: datetime | None = None,
+) -> bool:
+    """RWG-003 because an external alert fired for this wedge (Alertmanager).
+
+    The alert (its labels and annotations) is the event's metric snapshot;
+    ``actor`` is the account whose token delivered it. Only a running wedge
+    rolls back; any other state is left as it is. Returns whether it rolled back.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        wedge = _locked(proposal_id)
+        if wedge.wedge_state not in (State.ACTIVE, State.PAUSED):
+            return False
+        data: dict[str, Any] = {
+            "rule": codes.RULE_EXTERNAL_ALERT,
+            "from_state": wedge.wedge_state,
+            **_rollback_evidence(wedge, decide(wedge, now)),
+            # The trigger is the alert's arrival, not the latest snapshot's.
+            "trigger_received_at": now.isoformat(),
+        }
+        wedge.rollback(now=now)
+        wedge.save(update_fields=_SAVED)
+        _announce(
+            wedge,
+            code=EventCode.ROLLED_BACK,
+            now=now,
+            actor=actor,
+            reason=reason,
+            metrics={"alert": dict(alert)},
+            data=data,
+        )
+    return True
 
 
 def wedge_approve_advance(
@@ -286,7 +414,7 @@ def wedge_approve_advance(
             proposal_id=proposal_id,
             stage_id=wedge.current_stage_id or "",
             target_percentage=wedge.exposure_percentage,
-            metrics=wedge.latest_snapshot.values if wedge.latest_snapshot else {},
+            metrics=_evidence_metrics(wedge),
             reason=reason,
             data={"rule": decision.rule, "decision": decision.reason},
             occurred_at=now,
@@ -368,7 +496,7 @@ def _operator_transition(
             now=now,
             actor=actor,
             reason=reason,
-            metrics=wedge.latest_snapshot.values if wedge.latest_snapshot else None,
+            metrics=_evidence_metrics(wedge) or None,
             data=data,
         )
     return wedge

@@ -1,4 +1,4 @@
-"""Validation rules 1-10 of docs/policy.md, each at its edges, plus warnings and the report."""
+"""Validation rules 1-11 of docs/policy.md, each at its edges, plus warnings and the report."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from wedges.policy.validation import (
 Document = dict[str, Any]
 MakeDocument = Callable[..., Document]
 STAGES = "rollout_wedge.wedge_stages"
+QUERIES = "rollout_wedge.metric_queries"
 CRITICAL = ValidationContext(subsystem_critical=True)
 
 
@@ -545,6 +546,54 @@ FAILING_CASES = [
         "rollout_wedge.wedge_state",
         codes.REQUIRED,
         ValidationContext(on_submission=False),
+    ),
+    # Rule 11: metric queries (tests/wedges/policy/test_validation_queries.py has the rest).
+    case(
+        "too many queries",
+        lambda d: d.update(
+            metric_queries={f"m{n}": {"provider": "p", "query": "up"} for n in range(51)}
+        ),
+        QUERIES,
+        codes.TOO_MANY_QUERIES,
+    ),
+    case(
+        "query name not a metric name",
+        lambda d: d.update(metric_queries={"p-99": {"provider": "p", "query": "up"}}),
+        f'{QUERIES}["p-99"]',
+        codes.METRIC_NAME_INVALID,
+    ),
+    case(
+        "unknown provider",
+        lambda d: d.update(metric_queries={"p99": {"provider": "graphite", "query": "up"}}),
+        f"{QUERIES}.p99.provider",
+        codes.UNKNOWN_PROVIDER,
+        ValidationContext(providers=frozenset({"prometheus"})),
+    ),
+    case(
+        "blank query",
+        lambda d: d.update(metric_queries={"p99": {"provider": "p", "query": " \n"}}),
+        f"{QUERIES}.p99.query",
+        codes.QUERY_EMPTY,
+    ),
+    case(
+        "query too long",
+        lambda d: d.update(metric_queries={"p99": {"provider": "p", "query": "u" * 4001}}),
+        f"{QUERIES}.p99.query",
+        codes.QUERY_TOO_LONG,
+    ),
+    case(
+        "unknown query variable",
+        lambda d: d.update(metric_queries={"p99": {"provider": "p", "query": "up{a='{{x}}'}"}}),
+        f"{QUERIES}.p99.query",
+        codes.UNKNOWN_QUERY_VARIABLE,
+    ),
+    case(
+        "variable in a raw string",
+        lambda d: d.update(
+            metric_queries={"p99": {"provider": "p", "query": "up{a=`{{stage_id}}`}"}}
+        ),
+        f"{QUERIES}.p99.query",
+        codes.QUERY_VARIABLE_IN_RAW_STRING,
     ),
 ]
 

@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django import template
+
+from providers.selectors import QueriesPanel, failing_wedge_ids, queries_panel
+
+register = template.Library()
+
+
+@register.simple_tag
+def metric_queries(proposal: Any) -> QueriesPanel | None:
+    """``{% metric_queries proposal as panel %}``: the proposal's queries, or None."""
+    return queries_panel(proposal)
+
+
+@register.simple_tag
+def failing_metrics(statuses: Iterable[Any]) -> set[int]:
+    """``{% failing_metrics statuses as failing %}``: ids of the wedges whose queries fail."""
+    return failing_wedge_ids(status.wedge.pk for status in statuses)
+
+
+@register.filter
+def metric_value(value: float | None) -> str:
+    """A reading as the page shows it: up to 6 significant digits."""
+    return "—" if value is None else f"{value:.6g}"
