@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "webhooks",
     "wedges",
     "waivers",
+    "gates",
     "governance",
 ]
 
@@ -339,6 +340,10 @@ WEDGE_WEBHOOK_MAX_SUBSCRIPTIONS_PER_SECTION = env_int(
 # private ones. Plain http only with DEBUG on, unless allowed.
 WEDGE_WEBHOOK_ALLOW_PRIVATE = env_bool("WEDGE_WEBHOOK_ALLOW_PRIVATE", False)
 WEDGE_WEBHOOK_ALLOW_HTTP = env_bool("WEDGE_WEBHOOK_ALLOW_HTTP", DEBUG)
+# Where people reach this instance (https://wedge.example.com): the links in
+# Slack, Teams and CDEvents notifications to a proposal's page. Unset: the
+# messages carry no link.
+WEDGE_SITE_URL = (env_url("WEDGE_SITE_URL", schemes={"http", "https"}) or "").rstrip("/")
 
 # --- Audit anchors --------------------------------------------------------------
 # Beat records the audit chain's head (id, hash, time) outside the database

@@ -29,7 +29,8 @@ def tree_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The project's packages and contracts, copied so a test can add a bad import."""
     tree = tmp_path_factory.mktemp("tree")
     shutil.copy(ROOT / "pyproject.toml", tree)
-    for package in ("config", "org", "audit", "webhooks", "wedges", "waivers", "governance"):
+    apps = ("config", "org", "audit", "webhooks", "wedges", "waivers", "gates", "governance")
+    for package in apps:
         shutil.copytree(ROOT / package, tree / package, ignore=shutil.ignore_patterns("*.pyc"))
     shutil.copytree(ROOT / "agent", tree / "agent", ignore=shutil.ignore_patterns("*.pyc", "build"))
     for package in ("bench", "tests"):

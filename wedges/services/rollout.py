@@ -10,8 +10,8 @@ transaction.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -28,6 +28,7 @@ from webhooks.services import enqueue
 from wedges import errors, hooks
 from wedges.errors import RolloutRefused
 from wedges.models import MetricSnapshot, RolloutWedge, State, WedgeStage
+from wedges.policy import codes
 from wedges.policy.engine import (
     Action,
     CriterionResult,
@@ -73,10 +74,31 @@ def decide(wedge: RolloutWedge, now: datetime, *, operator_approval: bool = Fals
     )
 
 
+def movable(decision: Decision, wedge: RolloutWedge, now: datetime) -> Decision:
+    """``decision``, unless it advances or completes a wedge an app above holds (``wedges.hooks``).
+
+    A held decision stays where the wedge is (``NONE``), keeps the engine's
+    evidence and eligibility, and names the hold's rule and reason.
+    """
+    if decision.action not in (Action.ADVANCE, Action.COMPLETE):
+        return decision
+    hold = hooks.advance_hold(wedge, now)
+    if hold is None:
+        return decision
+    return replace(
+        decision,
+        action=Action.NONE,
+        rule=hold.rule,
+        reason=hold.reason,
+        target_index=wedge.current_stage_index,
+        target_percentage=wedge.exposure_percentage,
+    )
+
+
 def _locked(proposal_id: int) -> RolloutWedge:
     return (
         RolloutWedge.objects.select_for_update(of=("self",))
-        .select_related("proposal", "latest_snapshot")
+        .select_related("proposal__subsystem", "latest_snapshot")
         .prefetch_related(Prefetch("stages", queryset=WedgeStage.objects.order_by("position")))
         .get(proposal_id=proposal_id)
     )
@@ -86,6 +108,9 @@ def _locked(proposal_id: int) -> RolloutWedge:
 
 # A transition saves exactly the engine's fields; the plan stays frozen.
 _SAVED = sorted(RolloutWedge.ENGINE_FIELDS)
+# What an event's data may add to its delivery: the cluster whose canary
+# caused it (a rollback a deployer reported, ``gates``).
+_ANNOUNCED_DATA = ("cluster", "canary")
 
 
 def _announce(
@@ -111,21 +136,22 @@ def _announce(
         data=data or {},
         occurred_at=now,
     )
-    enqueue(
-        event_code=code,
-        proposal_id=wedge.proposal_id,
-        payload={
-            "event": code,
-            "proposal_id": wedge.proposal_id,
-            "wedge_state": wedge.wedge_state,
-            "stage_id": stage_id,
-            "exposure_percentage": wedge.exposure_percentage,
-            "max_blast_radius": wedge.max_blast_radius,
-            "reason": reason,
-            "occurred_at": now.isoformat(),
-        },
-        now=now,
-    )
+    proposal = wedge.proposal
+    payload: dict[str, Any] = {
+        "event": code,
+        "proposal_id": wedge.proposal_id,
+        "title": proposal.title,
+        "subsystem": proposal.subsystem.slug,
+        "reference": proposal.external_reference,
+        "wedge_state": wedge.wedge_state,
+        "stage_id": stage_id,
+        "exposure_percentage": wedge.exposure_percentage,
+        "max_blast_radius": wedge.max_blast_radius,
+        "reason": reason,
+        "occurred_at": now.isoformat(),
+    }
+    payload.update({key: data[key] for key in _ANNOUNCED_DATA if data and data.get(key)})
+    enqueue(event_code=code, proposal_id=wedge.proposal_id, payload=payload, now=now)
 
 
 def _apply(
@@ -246,11 +272,34 @@ def wedge_record_snapshot(
             reported_by=actor,
         )
         wedge.latest_snapshot = snapshot
-        decision = decide(wedge, now)
+        decision = movable(decide(wedge, now), wedge, now)
         acted = _apply(wedge, decision, now=now, actor=None)
         if not acted:
             wedge.save(update_fields=["latest_snapshot", "updated_at"])
+            _note_awaiting_approval(wedge, decision, now)
     return Outcome(wedge, decision, acted)
+
+
+def _note_awaiting_approval(wedge: RolloutWedge, decision: Decision, now: datetime) -> bool:
+    """Record and announce (WDG-106), once per stage, that a manual stage waits for approval.
+
+    Call on the locked wedge. ``awaiting_approval_since`` is cleared whenever a
+    stage opens, so a stage reopened by ``resume`` is announced again.
+    """
+    if decision.rule != codes.RULE_AWAITING_APPROVAL or wedge.awaiting_approval_since is not None:
+        return False
+    wedge.awaiting_approval_since = now
+    wedge.save(update_fields=["awaiting_approval_since", "updated_at"])
+    _announce(
+        wedge,
+        code=EventCode.AWAITING_APPROVAL,
+        now=now,
+        actor=None,
+        reason=decision.reason,
+        metrics=wedge.latest_snapshot.values if wedge.latest_snapshot else {},
+        data={"rule": decision.rule, "criteria": [_result(c) for c in decision.criteria]},
+    )
+    return True
 
 
 def wedge_approve_advance(
@@ -270,7 +319,7 @@ def wedge_approve_advance(
                 errors.INVALID_TRANSITION,
                 f"The wedge is {wedge.wedge_state}; only an ACTIVE wedge advances.",
             )
-        decision = decide(wedge, now, operator_approval=True)
+        decision = movable(decide(wedge, now, operator_approval=True), wedge, now)
         approved = decision.action in (Action.ADVANCE, Action.COMPLETE)
         record_event(
             code=EventCode.ADVANCE_APPROVED if approved else EventCode.ADVANCE_REFUSED,
@@ -314,9 +363,22 @@ def wedge_resume(
 
 
 def wedge_rollback(
-    *, proposal_id: int, actor: User, reason: str, now: datetime | None = None
+    *,
+    proposal_id: int,
+    actor: User | None,
+    reason: str,
+    now: datetime | None = None,
+    evidence: Mapping[str, Any] | None = None,
 ) -> RolloutWedge:
-    """An operator's rollback (RWG-003): exposure to 0, with the evidence at that moment."""
+    """Roll back (RWG-003): exposure to 0, with the evidence at that moment.
+
+    An operator's rollback names the operator. ``actor=None`` is a rollback the
+    system decides on evidence from outside the engine — a deployer's canary
+    reported failure (``gates``) — recorded as automatic; ``evidence`` adds
+    what it was (the cluster, the canary, when the report arrived), and its
+    keys win over the wedge's own.
+    """
+    extra = dict(evidence or {})
     return _operator_transition(
         proposal_id,
         actor,
@@ -324,13 +386,13 @@ def wedge_rollback(
         now,
         EventCode.ROLLED_BACK,
         lambda w, t: w.rollback(now=t),
-        evidence=lambda w, t: _rollback_evidence(w, decide(w, t)),
+        evidence=lambda w, t: {**_rollback_evidence(w, decide(w, t)), **extra},
     )
 
 
 def _operator_transition(
     proposal_id: int,
-    actor: User,
+    actor: User | None,
     reason: str,
     now: datetime | None,
     code: EventCode,
@@ -343,7 +405,7 @@ def _operator_transition(
     with transaction.atomic():
         wedge = _locked(proposal_id)
         before = wedge.wedge_state
-        data: dict[str, Any] = {"operator_action": True, "from_state": before}
+        data: dict[str, Any] = {"operator_action": actor is not None, "from_state": before}
         if evidence is not None:
             data.update(evidence(wedge, now))
         try:
@@ -401,10 +463,21 @@ def wedges_tick(*, now: datetime | None = None) -> TickReport:
 
 
 def _tick_one(wedge: RolloutWedge, now: datetime) -> Action | None:
-    """Act on one due wedge if it must move; the action taken, or ``None``."""
-    if decide(wedge, now).action == Action.NONE:
+    """Act on one due wedge if it must move; the action taken, or ``None``.
+
+    A manual stage that has just become eligible is announced (WDG-106) once.
+    """
+    first = movable(decide(wedge, now), wedge, now)
+    if first.action == Action.NONE and not _unannounced_approval(wedge, first):
         return None
     with transaction.atomic():
         locked = _locked(wedge.proposal_id)
-        decision = decide(locked, now)
-        return decision.action if _apply(locked, decision, now=now, actor=None) else None
+        decision = movable(decide(locked, now), locked, now)
+        if _apply(locked, decision, now=now, actor=None):
+            return decision.action
+        _note_awaiting_approval(locked, decision, now)
+        return None
+
+
+def _unannounced_approval(wedge: RolloutWedge, decision: Decision) -> bool:
+    return decision.rule == codes.RULE_AWAITING_APPROVAL and wedge.awaiting_approval_since is None
