@@ -142,9 +142,8 @@ def flagger_response(proposal: ChangeProposal, facts: WedgeFacts, answer: Answer
     body = answer_body(proposal, facts, answer)
     if answer.allowed:
         return Response(body)
-    problem = {**error(None, answer.code, answer.reason), **body}
-    for key in ("allowed", "reason", "code"):
-        problem.pop(key, None)
+    extra = {key: value for key, value in body.items() if key not in ("allowed", "reason", "code")}
+    problem = {**error(None, answer.code, answer.reason), **extra}
     return Response({"errors": [problem]}, status=status.HTTP_403_FORBIDDEN)
 
 
