@@ -10,7 +10,7 @@ cluster's ``rollback`` gate answers 200 on its next call.
 
 from __future__ import annotations
 
-import logging
+import hashlib
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -31,8 +31,6 @@ from org.models import User
 from wedges.errors import RolloutRefused
 from wedges.models import ChangeProposal
 from wedges.services import wedge_rollback
-
-log = logging.getLogger(__name__)
 
 # The rule an RWG-003 records when a deployer's canary failed.
 RULE_CANARY_FAILED: Final = "canary_failed"
@@ -351,8 +349,9 @@ def gate_refused(
     """
     who = actor.username if actor is not None else ANONYMOUS_LABEL
     identity = call.label if (call is not None and actor is not None) else ""
-    key = f"wedge:gate-refused:{remote_addr}:{who}:{tool}:{gate}:{status}:{code}:{identity}"
-    if not cache.add(key[:240], 1, int(REFUSAL_AUDIT_INTERVAL.total_seconds())):
+    what = f"{remote_addr}\0{who}\0{tool}\0{gate}\0{status}\0{code}\0{identity}"
+    key = "wedge:gate-refused:" + hashlib.sha256(what.encode()).hexdigest()
+    if not cache.add(key, 1, int(REFUSAL_AUDIT_INTERVAL.total_seconds())):
         return False
     data: dict[str, Any] = {
         "tool": tool,

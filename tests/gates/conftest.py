@@ -81,7 +81,12 @@ class Flagger:
             return self.client.post(f"/api/v1/gates/flagger/{gate}/", body, format="json")
 
     def event(
-        self, moment: datetime, message: str, *, event_type: str = "Normal", phase: str = "Progressing"
+        self,
+        moment: datetime,
+        message: str,
+        *,
+        event_type: str = "Normal",
+        phase: str = "Progressing",
     ) -> Any:
         return self.call(
             "event",
@@ -127,3 +132,13 @@ def snapshot(demo, proposal: ChangeProposal, metrics: dict[str, Any], moment: da
 
 def wedge(proposal: ChangeProposal) -> RolloutWedge:
     return RolloutWedge.objects.get(proposal=proposal)
+
+
+@pytest.fixture(autouse=True)
+def fresh_refusal_memory(monkeypatch):
+    """Each test its own memory of audited refusals (the real one lives in Redis across tests)."""
+    from django.core.cache.backends.locmem import LocMemCache
+
+    from gates import services
+
+    monkeypatch.setattr(services, "cache", LocMemCache(f"gates-{id(monkeypatch)}", {}))

@@ -11,7 +11,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.gates.conftest import BREACH, HEALTHY, T0, WINDOW, at, snapshot, start, wedge
+from tests.gates.conftest import BREACH, HEALTHY, T0, WINDOW, snapshot, start, wedge
 from wedges.services import rollout
 
 pytestmark = pytest.mark.django_db
@@ -50,9 +50,7 @@ def test_pending_holds_every_step(demo, canary_proposal, flagger):
     }
 
 
-def test_active_lets_the_canary_start_and_take_its_first_step_only(
-    demo, canary_proposal, flagger
-):
+def test_active_lets_the_canary_start_and_take_its_first_step_only(demo, canary_proposal, flagger):
     proposal = canary_proposal()
     start(demo, proposal)
     canary = flagger()
@@ -179,7 +177,9 @@ def test_promotion_waits_for_the_last_stage_to_be_eligible(demo, slow_proposal, 
     assert promote.json()["reason"] == "the last stage 'full' is eligible"
     # Flagger asks the traffic gate at its maximum weight too, before promoting.
     for minute in (1, 2, 3, 4, 5, 6):
-        step = canary.call("confirm-traffic-increase", last_opened + WINDOW + timedelta(minutes=minute))
+        step = canary.call(
+            "confirm-traffic-increase", last_opened + WINDOW + timedelta(minutes=minute)
+        )
         assert step.status_code == 200
 
 
