@@ -115,6 +115,7 @@ class _GateView(APIView):
             remote_addr=client_ip(self.request._request),
             call=self._call,
             proposal_id=self._proposal_id,
+            asked_for=str(self.kwargs.get("proposal_id") or ""),
         )
 
     def _found(self, proposal: ChangeProposal | None, code: str, message: str) -> ChangeProposal:
@@ -268,12 +269,14 @@ def _proposal_id(raw: str) -> int | None:
     "Always 200 for a proposal the token may read: `approved` when the step may happen, "
     "`pending` while the policy holds it, `rejected` once Wedge rolled the rollout back. Pass "
     "`cluster`, `namespace` and `rollout` so each step is counted and the Rollout holds the "
-    "wedge until it reports. Needs `desired-state:read`.",
+    "wedge until it reports; `watch=true` for a background analysis that never takes a step. "
+    "Needs `desired-state:read`.",
     parameters=[
         OpenApiParameter("proposal_id", str, OpenApiParameter.PATH),
         OpenApiParameter("cluster", str, OpenApiParameter.QUERY, required=False),
         OpenApiParameter("namespace", str, OpenApiParameter.QUERY, required=False),
         OpenApiParameter("rollout", str, OpenApiParameter.QUERY, required=False),
+        OpenApiParameter("watch", bool, OpenApiParameter.QUERY, required=False),
     ],
     responses={200: GateAnswerSerializer, **error_responses(400, 403, 404)},
 )
@@ -291,8 +294,20 @@ class ArgoGateView(_GateView):
             f"No proposal {proposal_id[:40]!r} that this token may read.",
         )
         facts = selectors.wedge_facts(proposal, now, calling=call)
-        if call is None:
+        watching = request.query_params.get("watch", "").lower() in ("1", "true", "yes")
+        if call is None or watching:
+            # A background watch never takes a step; it keeps its Rollout known.
             answer = answers.argo(facts, None, anonymous=True)
+            if call is not None:
+                answer = services.canary_called(
+                    proposal=proposal,
+                    call=call,
+                    answer=answer,
+                    status=200,
+                    granted_before=None,
+                    actor=acting_user(request),
+                    now=now,
+                )
         else:
             binding = selectors.binding_of(proposal.pk, call)
             granted = binding.granted_stage if binding is not None else None

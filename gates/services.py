@@ -338,6 +338,7 @@ def gate_refused(
     remote_addr: str,
     call: CanaryCall | None = None,
     proposal_id: int | None = None,
+    asked_for: str = "",
 ) -> bool:
     """Audit a call a gate could not answer (WDG-704); whether it was recorded.
 
@@ -345,10 +346,13 @@ def gate_refused(
     ``REFUSAL_AUDIT_INTERVAL``, so a misconfigured canary that calls every
     interval (or anyone posting junk) cannot flood the audit trail. The
     token is never recorded, nor anything the caller sent beyond the
-    canary's identity, and that only for an authenticated caller.
+    canary's identity (or the proposal id ``asked_for`` in the URL), and
+    that only for an authenticated caller.
     """
     who = actor.username if actor is not None else ANONYMOUS_LABEL
     identity = call.label if (call is not None and actor is not None) else ""
+    if actor is not None and asked_for:
+        identity += f" #{asked_for[:40]}"
     what = f"{remote_addr}\0{who}\0{tool}\0{gate}\0{status}\0{code}\0{identity}"
     key = "wedge:gate-refused:" + hashlib.sha256(what.encode()).hexdigest()
     if not cache.add(key, 1, int(REFUSAL_AUDIT_INTERVAL.total_seconds())):
@@ -360,8 +364,10 @@ def gate_refused(
         "code": code,
         "remote_addr": remote_addr,
     }
-    if identity and call is not None:
+    if actor is not None and call is not None:
         data.update(cluster=call.cluster, canary=call.canary)
+    if actor is not None and asked_for:
+        data["asked_for"] = asked_for[:40]
     with transaction.atomic():
         record_event(
             code=EventCode.GATE_REFUSED,
