@@ -374,7 +374,12 @@ def cdevent_request(payload: Mapping[str, Any], delivery: Delivery) -> Rendered:
         document,
     )
     message = to_binary_event(event)
-    headers = {**message.headers, **_wedge_headers(delivery), **_signed(delivery, message.body)}
+    # The SDK writes "content-type"; one spelling for every format.
+    ce_headers = {
+        ("Content-Type" if name.lower() == "content-type" else name): value
+        for name, value in message.headers.items()
+    }
+    headers = {**ce_headers, **_wedge_headers(delivery), **_signed(delivery, message.body)}
     return Rendered(headers, message.body)
 
 
