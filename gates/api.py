@@ -115,7 +115,7 @@ class _GateView(APIView):
             remote_addr=client_ip(self.request._request),
             call=self._call,
             proposal_id=self._proposal_id,
-            asked_for=str(self.kwargs.get("proposal_id") or ""),
+            asked_for=str(self.kwargs.get("id") or ""),
         )
 
     def _found(self, proposal: ChangeProposal | None, code: str, message: str) -> ChangeProposal:
@@ -166,10 +166,7 @@ def _unknown_canary(call: CanaryCall) -> str:
     "`metadata.token` or `?token=` (Flagger sends no headers) and needs `desired-state:read`.",
     request=FlaggerPayloadSerializer,
     examples=[FLAGGER_EXAMPLE],
-    parameters=[
-        OpenApiParameter("gate", str, OpenApiParameter.PATH, enum=list(calls.READ_GATES)),
-        OpenApiParameter("token", str, OpenApiParameter.QUERY, required=False),
-    ],
+    parameters=[OpenApiParameter("token", str, OpenApiParameter.QUERY, required=False)],
     responses={
         200: GateAnswerSerializer,
         403: OpenApiResponse(GateHoldSerializer, description="Held by the policy, or refused."),
@@ -212,10 +209,7 @@ class FlaggerGateView(_GateView):
     "Needs `metrics:write`.",
     request=FlaggerPayloadSerializer,
     examples=[FLAGGER_EVENT_EXAMPLE],
-    parameters=[
-        OpenApiParameter("gate", str, OpenApiParameter.PATH, enum=list(calls.REPORT_GATES)),
-        OpenApiParameter("token", str, OpenApiParameter.QUERY, required=False),
-    ],
+    parameters=[OpenApiParameter("token", str, OpenApiParameter.QUERY, required=False)],
     responses={200: ReportAnswerSerializer, **error_responses(400, 403, 404)},
 )
 class FlaggerReportView(_GateView):
@@ -272,7 +266,7 @@ def _proposal_id(raw: str) -> int | None:
     "wedge until it reports; `watch=true` for a background analysis that never takes a step. "
     "Needs `desired-state:read`.",
     parameters=[
-        OpenApiParameter("proposal_id", str, OpenApiParameter.PATH),
+        OpenApiParameter("id", str, OpenApiParameter.PATH, description="The proposal's id."),
         OpenApiParameter("cluster", str, OpenApiParameter.QUERY, required=False),
         OpenApiParameter("namespace", str, OpenApiParameter.QUERY, required=False),
         OpenApiParameter("rollout", str, OpenApiParameter.QUERY, required=False),
@@ -284,14 +278,14 @@ class ArgoGateView(_GateView):
     tool = Tool.ARGO
     required_scope = Scope.DESIRED_STATE_READ
 
-    def get(self, request: Request, proposal_id: str) -> Response:
+    def get(self, request: Request, id: str) -> Response:
         now = timezone.now()
-        pk = _proposal_id(proposal_id)
+        pk = _proposal_id(id)
         call = self._call = calls.parse_argo_query(pk or 0, request.query_params)
         proposal = self._found(
             selectors.gateable_proposals(request).filter(pk=pk).first() if pk else None,
             errors.UNKNOWN_PROPOSAL,
-            f"No proposal {proposal_id[:40]!r} that this token may read.",
+            f"No proposal {id[:40]!r} that this token may read.",
         )
         facts = selectors.wedge_facts(proposal, now, calling=call)
         watching = request.query_params.get("watch", "").lower() in ("1", "true", "yes")
@@ -330,7 +324,9 @@ class ArgoGateView(_GateView):
     "(RWG-003 with the cluster as evidence), so every other cluster's metric answers "
     "`rejected`. Needs `metrics:write`.",
     request=ArgoReportSerializer,
-    parameters=[OpenApiParameter("proposal_id", str, OpenApiParameter.PATH)],
+    parameters=[
+        OpenApiParameter("id", str, OpenApiParameter.PATH, description="The proposal's id.")
+    ],
     responses={200: ReportAnswerSerializer, **error_responses(400, 403, 404)},
 )
 class ArgoReportView(_GateView):
@@ -340,15 +336,15 @@ class ArgoReportView(_GateView):
     def gate_name(self) -> str:
         return calls.ARGO_REPORT
 
-    def post(self, request: Request, proposal_id: str) -> Response:
+    def post(self, request: Request, id: str) -> Response:
         now = timezone.now()
-        pk = _proposal_id(proposal_id)
+        pk = _proposal_id(id)
         call = self._call = calls.parse_argo_report(pk or 0, request.data)
         proposal = self._found(
             selectors.gateable_proposals(request, Scope.METRICS_WRITE).filter(pk=pk).first()
             if pk
             else None,
             errors.UNKNOWN_PROPOSAL,
-            f"No proposal {proposal_id[:40]!r} that this token may read.",
+            f"No proposal {id[:40]!r} that this token may read.",
         )
         return report_response(request, proposal, call, now)

@@ -1,20 +1,29 @@
-from django.urls import path, re_path
+from django.urls import path
 
 from gates.api import ArgoGateView, ArgoReportView, FlaggerGateView, FlaggerReportView
 from gates.calls import READ_GATES, REPORT_GATES
 
-# Only Flagger's hook types: anything else under gates/flagger/ is the API's 404.
+# One URL per Flagger hook type (each its own operation in the OpenAPI
+# document); anything else under gates/flagger/ is the API's 404.
 urlpatterns = [
-    re_path(
-        rf"^gates/flagger/(?P<gate>{'|'.join(READ_GATES)})/$",
-        FlaggerGateView.as_view(),
-        name="gate-flagger",
+    *(
+        path(
+            f"gates/flagger/{gate}/",
+            FlaggerGateView.as_view(),
+            {"gate": gate},
+            name=f"gate-flagger-{gate}",
+        )
+        for gate in READ_GATES
     ),
-    re_path(
-        rf"^gates/flagger/(?P<gate>{'|'.join(REPORT_GATES)})/$",
-        FlaggerReportView.as_view(),
-        name="gate-flagger-report",
+    *(
+        path(
+            f"gates/flagger/{gate}/",
+            FlaggerReportView.as_view(),
+            {"gate": gate},
+            name=f"gate-flagger-{gate}",
+        )
+        for gate in REPORT_GATES
     ),
-    path("gates/argo/<str:proposal_id>/", ArgoGateView.as_view(), name="gate-argo"),
-    path("gates/argo/<str:proposal_id>/report/", ArgoReportView.as_view(), name="gate-argo-report"),
+    path("gates/argo/<str:id>/", ArgoGateView.as_view(), name="gate-argo"),
+    path("gates/argo/<str:id>/report/", ArgoReportView.as_view(), name="gate-argo-report"),
 ]
