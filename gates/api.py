@@ -84,6 +84,11 @@ FLAGGER_EVENT_EXAMPLE = OpenApiExample(
 )
 
 
+PROPOSAL_ID = OpenApiParameter(
+    "id", str, OpenApiParameter.PATH, description="The id of the proposal the Rollout rolls out."
+)
+
+
 class _GateView(APIView):
     """What every gate shares: the token wherever it travels, and audited refusals."""
 
@@ -266,7 +271,7 @@ def _proposal_id(raw: str) -> int | None:
     "wedge until it reports; `watch=true` for a background analysis that never takes a step. "
     "Needs `desired-state:read`.",
     parameters=[
-        OpenApiParameter("id", str, OpenApiParameter.PATH, description="The proposal's id."),
+        PROPOSAL_ID,
         OpenApiParameter("cluster", str, OpenApiParameter.QUERY, required=False),
         OpenApiParameter("namespace", str, OpenApiParameter.QUERY, required=False),
         OpenApiParameter("rollout", str, OpenApiParameter.QUERY, required=False),
@@ -324,9 +329,7 @@ class ArgoGateView(_GateView):
     "(RWG-003 with the cluster as evidence), so every other cluster's metric answers "
     "`rejected`. Needs `metrics:write`.",
     request=ArgoReportSerializer,
-    parameters=[
-        OpenApiParameter("id", str, OpenApiParameter.PATH, description="The proposal's id.")
-    ],
+    parameters=[PROPOSAL_ID],
     responses={200: ReportAnswerSerializer, **error_responses(400, 403, 404)},
 )
 class ArgoReportView(_GateView):
