@@ -34,12 +34,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api.auth import acting_user
+from config.api.auth import ApiTokenAuthentication, acting_user
 from config.api.errors import error
 from config.api.schema import error_responses
 from gates import answers, calls, errors, selectors, services
 from gates.answers import Answer, WedgeFacts
-from gates.auth import GateTokenAuthentication
+from gates.auth import token_without_header
 from gates.calls import CanaryCall
 from gates.models import Tool
 from gates.serializers import (
@@ -92,7 +92,8 @@ PROPOSAL_ID = OpenApiParameter(
 class _GateView(APIView):
     """What every gate shares: the token wherever it travels, and audited refusals."""
 
-    authentication_classes = [GateTokenAuthentication]
+    # The API's token authentication only: no session, so no CSRF either.
+    authentication_classes = [ApiTokenAuthentication]
     permission_classes = [permissions.IsAuthenticated]
     tool: str = ""
     _call: CanaryCall | None = None
@@ -100,6 +101,10 @@ class _GateView(APIView):
 
     def gate_name(self) -> str:
         return str(self.kwargs.get("gate") or calls.ARGO_GATE)
+
+    def token_without_header(self, request: Request) -> str | None:
+        """Flagger sends no headers: its key is in ``metadata.token`` or ``?token=``."""
+        return token_without_header(request)
 
     def handle_exception(self, exc: Exception) -> Response:
         response = super().handle_exception(exc)

@@ -43,14 +43,23 @@ class ApiTokenAuthentication(TokenAuthentication):
     def authenticate(self, request: Request) -> tuple[User, ApiToken] | None:
         header = get_authorization_header(request).split()
         if not header or header[0].lower() != self.keyword.lower().encode():
-            return None
+            # A view for callers that cannot send a header says where else the
+            # key travels (``token_without_header``: Flagger's webhooks put it
+            # in their payload, ``gates``); every other view takes the header only.
+            view = request.parser_context.get("view")
+            elsewhere = getattr(view, "token_without_header", None)
+            key = elsewhere(request) if elsewhere is not None else None
+            if key is None:
+                return None
+            found: str = key
+            return self.authenticate_key(request, lambda: found)
         return self.authenticate_key(request, lambda: self._key(header))
 
     def authenticate_key(self, request: Request, key: Callable[[], str]) -> tuple[User, ApiToken]:
-        """Authenticate the key ``key()`` gives (throttled, audited, scope-checked).
+        """Authenticate the key ``key()`` gives: throttled, audited when stale, scope-checked.
 
-        For callers that cannot send a header (Flagger's webhooks carry the
-        key in their payload: ``gates.auth``), the same checks as the header.
+        The same checks wherever the key travelled (the header, or where the
+        view's ``token_without_header`` found it).
         """
         throttle = FailedTokenThrottle()
         if throttle.blocked(request):
