@@ -32,6 +32,9 @@ class EventCode(models.TextChoices):
     # follows as RWG-001.
     ADVANCE_APPROVED = "WDG-104", "Advance approved by an operator"
     ADVANCE_REFUSED = "WDG-105", "Advance refused: the stage was not eligible"
+    # A manual wedge's stage became eligible and waits for an operator's
+    # approval: recorded (and announced) once each time a stage opens.
+    AWAITING_APPROVAL = "WDG-106", "Stage eligible, awaiting an operator's approval"
     # Waivers (the policy's appeal process).
     WAIVER_REQUESTED = "WDG-201", "Waiver requested"
     WAIVER_APPROVAL_GIVEN = "WDG-202", "Waiver approval given"
@@ -53,6 +56,12 @@ class EventCode(models.TextChoices):
     # answer again (once per change, not per poll).
     METRICS_FAILING = "WDG-601", "Metric provider failing"
     METRICS_RECOVERED = "WDG-602", "Metric provider answering again"
+    # Gates for deployers already in place (Flagger, Argo Rollouts; gates app).
+    CANARY_BOUND = "WDG-701", "Canary mapped to a proposal"
+    CANARY_EVENT = "WDG-702", "Canary event reported by its deployer"
+    CANARY_FAILED = "WDG-703", "Canary reported failed"
+    GATE_REFUSED = "WDG-704", "Gate call refused"
+    CANARY_DETACHED = "WDG-705", "Canary detached from a proposal by an operator"
 
 
 # The policy's own events (RWG-001...004): the chart marks them.
@@ -83,6 +92,20 @@ WAIVER_EVENTS: Final = frozenset(
         EventCode.WAIVER_EXPIRED,
         EventCode.WAIVER_REVOKED,
         EventCode.WAIVER_APPLIED,
+    )
+)
+
+
+# What a canary in a deployer (Flagger, Argo Rollouts) told Wedge, and what
+# Wedge refused it.
+GATE_EVENTS: Final = frozenset(
+    code.value
+    for code in (
+        EventCode.CANARY_BOUND,
+        EventCode.CANARY_EVENT,
+        EventCode.CANARY_FAILED,
+        EventCode.GATE_REFUSED,
+        EventCode.CANARY_DETACHED,
     )
 )
 

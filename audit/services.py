@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import json
+from collections.abc import Callable
 from typing import Any, Final
 
 from django.db import connections, router
@@ -24,6 +25,20 @@ ANONYMOUS_LABEL: Final = "anonymous"
 CHAIN_LOCK_KEY: Final = 0x5744_4741_5544_4954
 
 _CENT: Final = decimal.Decimal("0.01")
+
+
+# Called with every event just written, inside its transaction: the apps above
+# the audit trail register here (the webhooks app announces some events from
+# it, ``webhooks.events``), so whatever they write commits or rolls back with
+# the event.
+Listener = Callable[[AuditEvent], None]
+LISTENERS: list[Listener] = []
+
+
+def register_listener(listener: Listener) -> None:
+    """Have ``record_event`` call ``listener(event)`` after writing each event."""
+    if listener not in LISTENERS:
+        LISTENERS.append(listener)
 
 
 class AuditTransactionRequired(RuntimeError):
@@ -84,6 +99,8 @@ def record_event(
     event.prev_hash, event.id = _head_hash_and_next_id(connection, alias)
     event.hash = event.compute_hash()
     event.save(force_insert=True, using=alias)
+    for listener in LISTENERS:
+        listener(event)
     return event
 
 

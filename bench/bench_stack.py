@@ -12,6 +12,7 @@ Figures (each printed with how it was measured):
   authenticated ``GET .../desired-state/`` on the same server in the same run;
 * the dry-run endpoint's median latency;
 * the floor: a bare insert view and a bare signed POST from the worker, same run;
+* the gates' answer times for Flagger and Argo (``bench.bench_gates``);
 * one beat tick over 10,000 and 100,000 active wedges: time and queries;
 * the proposal list page and list API at 100,000 proposals.
 """
@@ -26,6 +27,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from bench.bench_gates import bench_gates
 from bench.measure import Http, Row, check, ms, percentile, print_rows
 from bench.seed import BREACHING, HEALTHY, copy_started, started_template, ten_stage_proposal
 from bench.stack import Stack, configure_environment, flush_redis, recreate_database
@@ -660,6 +662,8 @@ def run() -> list[Row]:
             bench_throughput(ctx)
             print("bench_stack: throughput measured", flush=True)
             bench_dry_run(ctx)
+            ctx.rows += bench_gates(stack.port, ctx.tokens["pipeline"], ctx.active_ids[1])
+            print("bench_stack: gates measured", flush=True)
             stack.check_alive()
             # Beat stops here: its own 5 s tick over 100,000 wedges would compete
             # with the in-process tick and the page timings below.

@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "wedges",
     "providers",
     "waivers",
+    "gates",
     "governance",
 ]
 
@@ -348,6 +349,10 @@ WEDGE_WEBHOOK_MAX_SUBSCRIPTIONS_PER_SECTION = env_int(
 # private ones. Plain http only with DEBUG on, unless allowed.
 WEDGE_WEBHOOK_ALLOW_PRIVATE = env_bool("WEDGE_WEBHOOK_ALLOW_PRIVATE", False)
 WEDGE_WEBHOOK_ALLOW_HTTP = env_bool("WEDGE_WEBHOOK_ALLOW_HTTP", DEBUG)
+# Where people reach this instance (https://wedge.example.com): the links in
+# Slack, Teams and CDEvents notifications to a proposal's page. Unset: the
+# messages carry no link.
+WEDGE_SITE_URL = (env_url("WEDGE_SITE_URL", schemes={"http", "https"}) or "").rstrip("/")
 
 # --- Metric providers (providers/) -------------------------------------------
 # Every interval, each running wedge with metric queries is polled; its values

@@ -16,6 +16,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("waivers.api_urls")),
     path("", include("governance.api_urls")),
     path("", include("providers.api_urls")),
+    path("", include("gates.api_urls")),
     # Anything else under /api/v1/ is a 404 in the API's error shape, not a page.
     re_path(r"^.*$", api_not_found),
 ]
@@ -32,5 +33,6 @@ urlpatterns = [
     path("audit/", include("audit.urls")),
     path("reports/", include("governance.urls")),
     path("metrics/", include("providers.urls")),
+    path("canaries/", include("gates.urls")),
     path("admin/", admin.site.urls),
 ]

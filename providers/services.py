@@ -29,7 +29,6 @@ from org.models import User
 from providers.kinds import QueryFailed
 from providers.models import AlertReceipt, PolledWedge
 from providers.polling import Answer, Job
-from webhooks.services import enqueue
 from wedges.errors import RolloutRefused
 from wedges.models import ChangeProposal, RolloutWedge, State
 from wedges.services import wedge_hold, wedge_record_snapshot, wedge_rollback_on_alert
@@ -201,7 +200,8 @@ def _failing_reason(answers: list[Answer]) -> str:
 def _announce(
     code: EventCode, wedge: RolloutWedge, reason: str, now: datetime, answers: list[Answer]
 ) -> None:
-    """The failing or recovered event, in the audit trail and the outbox (notifications)."""
+    """The failing or recovered event, in the audit trail; from there the outbox delivers it
+    to subscribers in every format (``webhooks.events.AUDIT_ANNOUNCED``)."""
     errors = {
         a.metric: {"provider": a.provider, "code": a.error.code, "error": a.error.message}
         for a in answers
@@ -216,22 +216,6 @@ def _announce(
         reason=reason,
         data={"errors": errors, "providers": sorted({a.provider for a in answers})},
         occurred_at=now,
-    )
-    enqueue(
-        event_code=code,
-        proposal_id=wedge.proposal_id,
-        payload={
-            "event": str(code),
-            "proposal_id": wedge.proposal_id,
-            "wedge_state": wedge.wedge_state,
-            "stage_id": stage_id,
-            "exposure_percentage": wedge.exposure_percentage,
-            "max_blast_radius": wedge.max_blast_radius,
-            "reason": reason,
-            "errors": errors,
-            "occurred_at": now.isoformat(),
-        },
-        now=now,
     )
 
 

@@ -3,7 +3,7 @@ from django.contrib import admin
 
 from webhooks.errors import SubscriptionInvalid
 from webhooks.models import Delivery, OutboxEvent, Subscription
-from webhooks.services import check_url
+from webhooks.services import check_events, check_secret, check_url
 
 
 class SubscriptionForm(forms.ModelForm[Subscription]):
@@ -17,12 +17,26 @@ class SubscriptionForm(forms.ModelForm[Subscription]):
             raise forms.ValidationError([error.message for error in invalid.errors]) from None
         return url
 
+    def clean(self) -> dict[str, object]:
+        cleaned = super().clean() or {}
+        fmt = str(cleaned.get("format") or "json")
+        try:
+            # The API's rules on events and secrets hold here too.
+            if isinstance(cleaned.get("events"), list):
+                cleaned["events"] = check_events(cleaned["events"], fmt)
+            check_secret(str(cleaned.get("secret") or ""), fmt)
+        except SubscriptionInvalid as invalid:
+            for error in invalid.errors:
+                self.add_error(error.field if error.field in self.fields else None, error.message)
+        return cleaned
+
 
 @admin.register(Subscription)
 class SubscriptionAdmin(admin.ModelAdmin[Subscription]):
     form = SubscriptionForm
     list_display = (
         "url",
+        "format",
         "section",
         "active",
         "deleted_at",
@@ -31,7 +45,7 @@ class SubscriptionAdmin(admin.ModelAdmin[Subscription]):
         "created_by",
         "created_at",
     )
-    list_filter = ("active", "section")
+    list_filter = ("active", "format", "section")
     list_select_related = ("section", "created_by")
     readonly_fields = ("consecutive_failures", "circuit_open_until", "deleted_at")
 

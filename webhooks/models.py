@@ -15,11 +15,22 @@ from django.conf import settings
 from django.db import models
 
 from org.models import Section
+from webhooks.formats import Format
 
 
 class Subscription(models.Model):
     url = models.URLField(max_length=500)
-    secret = models.CharField(max_length=200, help_text="Key of the HMAC-SHA256 signature.")
+    secret = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Key of the HMAC-SHA256 signature (empty for chat formats: the URL is the key).",
+    )
+    format = models.CharField(
+        max_length=16,
+        choices=Format.choices,
+        default=Format.JSON,
+        help_text="What a delivery looks like: signed JSON, a Slack or Teams message, a CDEvent.",
+    )
     events = models.JSONField(help_text='Event codes to deliver, e.g. ["RWG-003"].')
     section = models.ForeignKey(
         Section,

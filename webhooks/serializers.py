@@ -8,6 +8,7 @@ from rest_framework import serializers
 
 from audit.codes import EventCode
 from org.models import Section
+from webhooks.formats import Format
 from webhooks.models import Delivery, Subscription
 from webhooks.services import redacted_url
 
@@ -27,7 +28,21 @@ def _refuse_unknown(data: Any, allowed: set[str], code: str = "unknown_key") -> 
 class SubscriptionSerializer(serializers.ModelSerializer[Subscription]):
     # The shape here; the service refuses credentials and other schemes for every caller.
     url = serializers.URLField(max_length=500)
-    secret = serializers.CharField(write_only=True, min_length=16, max_length=200)
+    secret = serializers.CharField(
+        write_only=True,
+        required=False,
+        allow_blank=True,
+        max_length=200,
+        help_text="At least 16 characters; the json and cdevents formats sign with it. "
+        "Not needed for slack and teams, whose URL is the credential.",
+    )
+    format = serializers.ChoiceField(
+        choices=Format.choices,
+        default=Format.JSON,
+        help_text="json: signed JSON (X-Wedge-Signature); slack: Slack-compatible incoming "
+        "webhook; teams: a Teams Adaptive Card; cdevents: CDEvents 0.5.1 as binary CloudEvents "
+        "(RWG-003 and RWG-004 only).",
+    )
     events = serializers.ListField(
         child=serializers.ChoiceField(choices=EventCode.choices), min_length=1
     )
@@ -48,6 +63,7 @@ class SubscriptionSerializer(serializers.ModelSerializer[Subscription]):
             "id",
             "url",
             "secret",
+            "format",
             "events",
             "section",
             "active",
@@ -59,7 +75,7 @@ class SubscriptionSerializer(serializers.ModelSerializer[Subscription]):
         read_only_fields = ["active", "created_at", "consecutive_failures", "circuit_open_until"]
 
     def to_internal_value(self, data: Any) -> Any:
-        _refuse_unknown(data, {"url", "secret", "events", "section"})
+        _refuse_unknown(data, {"url", "secret", "format", "events", "section"})
         return super().to_internal_value(data)
 
     def to_representation(self, instance: Subscription) -> dict[str, Any]:

@@ -12,7 +12,6 @@ all while its circuit is open.
 from __future__ import annotations
 
 import errno
-import json
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,10 +26,10 @@ from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from audit.codes import EventCode
+from audit.models import AuditEvent
 from audit.services import record_event
-from config.signing import signature
 from org.models import Section, User
-from webhooks import destinations, errors
+from webhooks import destinations, errors, events, facts, formats
 from webhooks.dispatch import FAN_OUT, publish_on_commit
 from webhooks.errors import FieldError, NotAllowed, SubscriptionInvalid, SubscriptionRefused
 from webhooks.models import Delivery, DeliveryStatus, OutboxEvent, Subscription
@@ -112,16 +111,71 @@ def _live(section: Section | None) -> QuerySet[Subscription]:
     return Subscription.objects.filter(deleted_at__isnull=True, section=section)
 
 
+def check_events(codes: list[str], fmt: str) -> list[str]:
+    """The codes, sorted and unique, if every one can be delivered in format ``fmt``."""
+    wanted = sorted(set(codes))
+    never = [code for code in wanted if code not in events.DELIVERABLE]
+    if never:
+        raise SubscriptionInvalid(
+            [
+                FieldError(
+                    "events",
+                    errors.NOT_DELIVERED,
+                    f"{', '.join(never)} {'is' if len(never) == 1 else 'are'} never delivered; "
+                    f"subscribe to some of {', '.join(sorted(events.DELIVERABLE))}.",
+                )
+            ]
+        )
+    carried = formats.CARRIES[formats.Format(fmt)]
+    beyond = [code for code in wanted if carried is not None and code not in carried]
+    if beyond:
+        raise SubscriptionInvalid(
+            [
+                FieldError(
+                    "events",
+                    errors.NOT_IN_FORMAT,
+                    f"The {fmt} format carries only {', '.join(sorted(carried or ()))}; "
+                    f"not {', '.join(beyond)}.",
+                )
+            ]
+        )
+    return wanted
+
+
+def check_secret(secret: str, fmt: str) -> str:
+    if fmt in formats.CHAT_FORMATS:
+        return secret  # the URL is the credential; a secret is not used
+    if len(secret) < 16:
+        raise SubscriptionInvalid(
+            [
+                FieldError(
+                    "secret",
+                    errors.SECRET_REQUIRED,
+                    f"The {fmt} format signs every delivery: give a secret of at least 16 "
+                    "characters.",
+                )
+            ]
+        )
+    return secret
+
+
 def subscription_create(
     *,
     actor: User,
     url: str,
-    secret: str,
     events: list[str],
+    secret: str = "",
     section: Section | None = None,
+    format: str = formats.Format.JSON,
 ) -> Subscription:
-    """Subscribe ``url`` to event codes for a section (by default the one the actor leads)."""
+    """Subscribe ``url`` to event codes for a section (by default the one the actor leads).
+
+    ``format`` says what each delivery looks like (``webhooks.formats``); chat
+    formats need no secret.
+    """
     check_url(url)
+    codes = check_events(events, format)
+    secret = check_secret(secret, format)
     owner = _owning_section(actor, section)
     cap = settings.WEDGE_WEBHOOK_MAX_SUBSCRIPTIONS_PER_SECTION
     with transaction.atomic():
@@ -135,7 +189,12 @@ def subscription_create(
                 f"{where} already has {cap} subscriptions; delete one first.",
             )
         subscription = Subscription.objects.create(
-            url=url, secret=secret, events=sorted(set(events)), section=owner, created_by=actor
+            url=url,
+            secret=secret,
+            format=format,
+            events=codes,
+            section=owner,
+            created_by=actor,
         )
         record_event(
             code=EventCode.WEBHOOK_CHANGED,
@@ -143,6 +202,7 @@ def subscription_create(
             data={
                 "subscription": subscription.pk,
                 "url": redacted_url(url),
+                "format": format,
                 "events": subscription.events,
                 "section": owner.slug if owner else None,
             },
@@ -183,7 +243,7 @@ def subscription_update(
         locked = _lock_live(subscription)
         changes: dict[str, Any] = {}
         if events is not None and sorted(set(events)) != locked.events:
-            locked.events = changes["events"] = sorted(set(events))
+            locked.events = changes["events"] = check_events(events, locked.format)
         if active is not None and active != locked.active:
             locked.active = changes["active"] = active
             if active:
@@ -225,13 +285,29 @@ def enqueue(
     """Write the event's outbox row; a worker fans it out once the transaction commits.
 
     Call inside the transaction of the change the event announces. It costs
-    one INSERT whatever the number of subscribers.
+    one INSERT whatever the number of subscribers, plus the look-ups of the
+    facts about the proposal the payload does not carry yet (``webhooks.facts``).
     """
+    payload = {**facts.about_proposal(proposal_id, payload), **payload}
     event = OutboxEvent.objects.create(
         event_code=event_code, proposal_id=proposal_id, payload=payload, created_at=now
     )
     publish_on_commit(FAN_OUT, [str(event.pk)])
     return event
+
+
+def announce_recorded(event: AuditEvent) -> None:
+    """Audit listener: the outbox row of an event announced from the audit trail.
+
+    Registered in ``WebhooksConfig.ready``; runs in the event's transaction.
+    """
+    if event.code in events.AUDIT_ANNOUNCED:
+        enqueue(
+            event_code=event.code,
+            proposal_id=event.proposal_id,
+            payload=events.audit_payload(event),
+            now=event.occurred_at,
+        )
 
 
 def fan_out(event_id: str | int) -> list[str]:
@@ -293,6 +369,7 @@ class Claim:
     subscription_id: int
     url: str
     secret: str
+    format: str
     event_code: str
     payload: dict[str, Any]
     attempt: int
@@ -371,6 +448,7 @@ def claim(delivery_id: str, *, now: datetime) -> Claim | None:
         subscription_id=subscription.pk,
         url=subscription.url,
         secret=subscription.secret,
+        format=subscription.format,
         event_code=delivery.event_code,
         payload=delivery.payload,
         attempt=delivery.attempts,
@@ -452,7 +530,7 @@ def _send(
 
 
 def post(claim: Claim) -> tuple[bool, int | None, str]:
-    """POST the claimed delivery, signed. Returns (delivered, status code, short error).
+    """POST the claimed delivery in its format. Returns (delivered, status code, short error).
 
     The error is our own few words, never the receiver's reply: a
     subscription aimed at an internal service must not read its answers back.
@@ -464,16 +542,24 @@ def post(claim: Claim) -> tuple[bool, int | None, str]:
     except destinations.DestinationRefused as refused:
         log.warning("webhook subscription %s: %s", claim.subscription_id, refused.short)
         return False, None, refused.short
-    body = json.dumps(claim.payload, separators=(",", ":"), sort_keys=True).encode()
-    timestamp = int(timezone.now().timestamp())
-    headers = {
-        "Content-Type": "application/json",
-        "User-Agent": "Wedge-Webhooks/1",
-        "X-Wedge-Event": claim.event_code,
-        "X-Wedge-Delivery": claim.delivery_id,
-        "X-Wedge-Timestamp": str(timestamp),
-        "X-Wedge-Signature": signature(claim.secret, timestamp, body),
-    }
+    try:
+        rendered = formats.render(
+            claim.format,
+            claim.payload,
+            formats.Delivery(
+                delivery_id=claim.delivery_id,
+                event_code=claim.event_code,
+                secret=claim.secret,
+                timestamp=int(timezone.now().timestamp()),
+                site_url=settings.WEDGE_SITE_URL,
+            ),
+        )
+    except Exception:
+        # A payload its format cannot carry (a row written before a rule
+        # changed, say) fails like any attempt: logged, retried, never lost.
+        log.exception("webhook delivery %s could not be rendered", claim.delivery_id)
+        return False, None, "could not render"
+    body, headers = rendered.body, rendered.headers
     error = "connection failed"
     for address in destination.addresses:
         try:

@@ -9,6 +9,10 @@ class WedgesConfig(AppConfig):
         # The audit trail cannot import wedges (dependencies point the other
         # way), so wedges tells it who reads the events of a proposal.
         from audit.selectors import Subject, register_readable
-        from wedges.selectors import readable_proposal_ids
+        from webhooks import facts
+        from wedges.selectors import PROPOSAL_FACTS, proposal_facts, readable_proposal_ids
 
         register_readable(Subject.PROPOSAL, readable_proposal_ids)
+        # Likewise the outbox: a waiver step or a canary's failure is announced
+        # with its proposal's title, subsystem and reference.
+        facts.register(PROPOSAL_FACTS, proposal_facts)

@@ -9,6 +9,12 @@ answer only such an app has, the app registers a function here in its
   may return facts for the start's audit event (``{"waiver": 7}``). A check
   locks what it reads only after the wedge (wedge first, then the rest), and
   the registering app never locks a wedge, so the two never deadlock.
+- Advance checks: before a wedge advances or completes, whoever moves it (the
+  beat tick, a snapshot, an operator's approval) calls every check under the
+  wedge's row lock. A check holds the wedge by returning an ``AdvanceHold``
+  (a rule and a reason, which the operator's refusal and the audit trail
+  show); the engine's decision stands otherwise. The gates app holds a
+  wedge until every canary mapped to its proposal reports healthy.
 - The waiver cover: which waiver lifted the waivable rules of a proposal, for
   the proposal's answer (``ChangeProposal.waiver_cover``), with the joins that
   let a list of proposals read it without a query per row.
@@ -27,9 +33,20 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from wedges.models import ChangeProposal
+    from wedges.models import ChangeProposal, RolloutWedge
 
 StartCheck = Callable[["ChangeProposal", datetime], Mapping[str, Any] | None]
+
+
+@dataclass(frozen=True)
+class AdvanceHold:
+    """Why an app above wedges holds an eligible stage where it is."""
+
+    rule: str
+    reason: str
+
+
+AdvanceCheck = Callable[["RolloutWedge", datetime], AdvanceHold | None]
 
 
 @dataclass(frozen=True)
@@ -60,6 +77,7 @@ class ProviderSource:
 
 # Filled in the registering apps' ``ready``; tests may swap them (monkeypatch).
 START_CHECKS: list[StartCheck] = []
+ADVANCE_CHECKS: list[AdvanceCheck] = []
 COVER = CoverSource()
 PROVIDERS = ProviderSource()
 
@@ -76,6 +94,21 @@ def run_start_checks(proposal: ChangeProposal, now: datetime) -> dict[str, Any]:
     for check in START_CHECKS:
         facts.update(check(proposal, now) or {})
     return facts
+
+
+def register_advance_check(check: AdvanceCheck) -> None:
+    """Have every advance and completion ask ``check(wedge, now)`` first."""
+    if check not in ADVANCE_CHECKS:
+        ADVANCE_CHECKS.append(check)
+
+
+def advance_hold(wedge: RolloutWedge, now: datetime) -> AdvanceHold | None:
+    """The first hold an advance check puts on ``wedge``, or ``None`` when it may move."""
+    for check in ADVANCE_CHECKS:
+        hold = check(wedge, now)
+        if hold is not None:
+            return hold
+    return None
 
 
 def register_cover_reader(reader: CoverReader, *, joins: Iterable[str] = ()) -> None:

@@ -117,6 +117,7 @@ class RolloutWedge(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
             "finished_at",
             "updated_at",
             "latest_snapshot",
+            "awaiting_approval_since",
         }
     )
 
@@ -156,6 +157,9 @@ class RolloutWedge(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
     latest_snapshot = models.ForeignKey(
         "MetricSnapshot", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # When the open stage of a manual wedge became eligible and its WDG-106
+    # went out; cleared when a stage opens, so it is announced once a stage.
+    awaiting_approval_since = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [
@@ -229,6 +233,7 @@ class RolloutWedge(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
 
     def _open_window(self, now: datetime) -> None:
         self.stage_opened_at = now
+        self.awaiting_approval_since = None
         # None for a window that ends past the calendar (a plan stored before
         # its hours were bounded): it never ends, so the tick never reads it.
         self.window_ends_at = window_ends_at(now, self.observation_window_hours)

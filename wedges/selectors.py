@@ -6,7 +6,7 @@ applied here once (``readable_proposals``) and nowhere else.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from django.db.models import Case, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
 
@@ -137,3 +137,22 @@ def proposal_events(user: AnyUser, proposal_id: int) -> QuerySet[AuditEvent]:
     return (
         visible_events(user).filter(proposal_id=proposal_id).select_related("actor").order_by("id")
     )
+
+
+PROPOSAL_FACTS: Final = frozenset({"title", "subsystem", "reference"})
+
+
+def proposal_facts(proposal_id: int) -> dict[str, Any]:
+    """What an announced event says about its proposal (``webhooks.facts``); one query."""
+    row = (
+        ChangeProposal.objects.filter(pk=proposal_id)
+        .values("title", "subsystem__slug", "external_reference")
+        .first()
+    )
+    if row is None:
+        return {}
+    return {
+        "title": row["title"],
+        "subsystem": row["subsystem__slug"],
+        "reference": row["external_reference"],
+    }

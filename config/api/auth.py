@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 from django.utils import timezone
 from rest_framework import exceptions
@@ -42,13 +43,30 @@ class ApiTokenAuthentication(TokenAuthentication):
     def authenticate(self, request: Request) -> tuple[User, ApiToken] | None:
         header = get_authorization_header(request).split()
         if not header or header[0].lower() != self.keyword.lower().encode():
-            return None
+            # A view for callers that cannot send a header says where else the
+            # key travels (``token_without_header``: Flagger's webhooks put it
+            # in their payload, ``gates``); every other view takes the header only.
+            view = request.parser_context.get("view")
+            elsewhere = getattr(view, "token_without_header", None)
+            key = elsewhere(request) if elsewhere is not None else None
+            if key is None:
+                return None
+            found: str = key
+            return self.authenticate_key(request, lambda: found)
+        return self.authenticate_key(request, lambda: self._key(header))
+
+    def authenticate_key(self, request: Request, key: Callable[[], str]) -> tuple[User, ApiToken]:
+        """Authenticate the key ``key()`` gives: throttled, audited when stale, scope-checked.
+
+        The same checks wherever the key travelled (the header, or where the
+        view's ``token_without_header`` found it).
+        """
         throttle = FailedTokenThrottle()
         if throttle.blocked(request):
             wait = throttle.wait()
             raise TokenThrottled(wait=None if wait is None else max(1.0, wait))
         try:
-            token = self._token(header, request)
+            token = self._token(key(), request)
         except exceptions.AuthenticationFailed:
             throttle.record_failure(request)
             raise
@@ -57,15 +75,18 @@ class ApiTokenAuthentication(TokenAuthentication):
             raise InsufficientScope(reason)
         return token.owner, token
 
-    def _token(self, header: list[bytes], request: Request) -> ApiToken:
+    @staticmethod
+    def _key(header: list[bytes]) -> str:
         if len(header) != 2:
             raise exceptions.AuthenticationFailed(
                 "Invalid token header: send 'Authorization: Token <key>'."
             )
         try:
-            key = header[1].decode()
+            return header[1].decode()
         except UnicodeError:
             raise exceptions.AuthenticationFailed("Invalid token.") from None
+
+    def _token(self, key: str, request: Request) -> ApiToken:
         token = find_token(key)
         now = timezone.now()
         if token is None:

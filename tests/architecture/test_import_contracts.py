@@ -37,6 +37,7 @@ def tree_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "wedges",
         "providers",
         "waivers",
+        "gates",
         "governance",
     ):
         shutil.copytree(ROOT / package, tree / package, ignore=shutil.ignore_patterns("*.pyc"))

@@ -130,6 +130,7 @@ def world(demo, submit, in_process_requests) -> dict[str, Any]:
         change_type=pending.change_type,
     )
     ids["waivers"].append(waiver.pk)
+    ids["gates"] = ids["proposals"]  # /api/v1/gates/argo/{id}/ takes a proposal's id
     return {"token": api_token_for(user=demo["dave"]), "ids": ids}
 
 

@@ -16,6 +16,7 @@ from providers.services import record_poll
 from tests.providers.conftest import ERROR_RATIO
 from tests.providers.servers import free_port
 from tests.providers.stub import stub_backend
+from webhooks.models import OutboxEvent
 from wedges.models import MetricSnapshot, RolloutWedge
 
 pytestmark = pytest.mark.django_db
@@ -148,6 +149,10 @@ def test_failures_pause_the_wedge_at_the_limit_and_name_the_provider(unreachable
     (failing,) = events(proposal, "WDG-601")
     assert "connection refused" in failing.reason
     assert failing.actor is None
+    # One outbox row, announced from the audit trail, for subscribers in every format.
+    (announced,) = OutboxEvent.objects.filter(proposal_id=proposal.pk, event_code="WDG-601")
+    assert announced.payload["reason"] == failing.reason
+    assert announced.payload["data"]["providers"] == ["prometheus"]
     state = PolledWedge.objects.get(wedge__proposal=proposal)
     assert state.failing_since == T0
     assert state.failing_providers == ["prometheus"]

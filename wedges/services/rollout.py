@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -77,10 +77,31 @@ def decide(wedge: RolloutWedge, now: datetime, *, operator_approval: bool = Fals
     )
 
 
+def movable(decision: Decision, wedge: RolloutWedge, now: datetime) -> Decision:
+    """``decision``, unless it advances or completes a wedge an app above holds (``wedges.hooks``).
+
+    A held decision stays where the wedge is (``NONE``), keeps the engine's
+    evidence and eligibility, and names the hold's rule and reason.
+    """
+    if decision.action not in (Action.ADVANCE, Action.COMPLETE):
+        return decision
+    hold = hooks.advance_hold(wedge, now)
+    if hold is None:
+        return decision
+    return replace(
+        decision,
+        action=Action.NONE,
+        rule=hold.rule,
+        reason=hold.reason,
+        target_index=wedge.current_stage_index,
+        target_percentage=wedge.exposure_percentage,
+    )
+
+
 def _locked(proposal_id: int) -> RolloutWedge:
     return (
         RolloutWedge.objects.select_for_update(of=("self",))
-        .select_related("proposal", "latest_snapshot")
+        .select_related("proposal__subsystem", "latest_snapshot")
         .prefetch_related(Prefetch("stages", queryset=WedgeStage.objects.order_by("position")))
         .get(proposal_id=proposal_id)
     )
@@ -106,6 +127,11 @@ def _save_transition(wedge: RolloutWedge, now: datetime) -> None:
     wedge.save(update_fields=_SAVED)
 
 
+# What an event's data may add to its delivery: the cluster whose canary
+# caused it (a rollback a deployer reported, ``gates``).
+_ANNOUNCED_DATA = ("cluster", "canary")
+
+
 def _announce(
     wedge: RolloutWedge,
     *,
@@ -129,21 +155,22 @@ def _announce(
         data=data or {},
         occurred_at=now,
     )
-    enqueue(
-        event_code=code,
-        proposal_id=wedge.proposal_id,
-        payload={
-            "event": code,
-            "proposal_id": wedge.proposal_id,
-            "wedge_state": wedge.wedge_state,
-            "stage_id": stage_id,
-            "exposure_percentage": wedge.exposure_percentage,
-            "max_blast_radius": wedge.max_blast_radius,
-            "reason": reason,
-            "occurred_at": now.isoformat(),
-        },
-        now=now,
-    )
+    proposal = wedge.proposal
+    payload: dict[str, Any] = {
+        "event": code,
+        "proposal_id": wedge.proposal_id,
+        "title": proposal.title,
+        "subsystem": proposal.subsystem.slug,
+        "reference": proposal.external_reference,
+        "wedge_state": wedge.wedge_state,
+        "stage_id": stage_id,
+        "exposure_percentage": wedge.exposure_percentage,
+        "max_blast_radius": wedge.max_blast_radius,
+        "reason": reason,
+        "occurred_at": now.isoformat(),
+    }
+    payload.update({key: data[key] for key in _ANNOUNCED_DATA if data and data.get(key)})
+    enqueue(event_code=code, proposal_id=wedge.proposal_id, payload=payload, now=now)
 
 
 def _apply(
@@ -279,10 +306,11 @@ def wedge_record_snapshot(
             reported_by=actor,
         )
         wedge.latest_snapshot = snapshot
-        decision = decide(wedge, now)
+        decision = movable(decide(wedge, now), wedge, now)
         acted = _apply(wedge, decision, now=now, actor=None)
         if not acted:
             wedge.save(update_fields=["latest_snapshot", "updated_at"])
+            _note_awaiting_approval(wedge, decision, now)
     return Outcome(wedge, decision, acted)
 
 
@@ -336,7 +364,7 @@ def wedge_hold(
         if wedge.wedge_state != State.ACTIVE:
             return False
         wedge.pause()
-        wedge.save(update_fields=_SAVED)
+        _save_transition(wedge, now)
         _announce(
             wedge,
             code=EventCode.PAUSED,
@@ -376,7 +404,7 @@ def wedge_rollback_on_alert(
             "trigger_received_at": now.isoformat(),
         }
         wedge.rollback(now=now)
-        wedge.save(update_fields=_SAVED)
+        _save_transition(wedge, now)
         _announce(
             wedge,
             code=EventCode.ROLLED_BACK,
@@ -386,6 +414,28 @@ def wedge_rollback_on_alert(
             metrics={"alert": dict(alert)},
             data=data,
         )
+    return True
+
+
+def _note_awaiting_approval(wedge: RolloutWedge, decision: Decision, now: datetime) -> bool:
+    """Record and announce (WDG-106), once per stage, that a manual stage waits for approval.
+
+    Call on the locked wedge. ``awaiting_approval_since`` is cleared whenever a
+    stage opens, so a stage reopened by ``resume`` is announced again.
+    """
+    if decision.rule != codes.RULE_AWAITING_APPROVAL or wedge.awaiting_approval_since is not None:
+        return False
+    wedge.awaiting_approval_since = now
+    wedge.save(update_fields=["awaiting_approval_since", "updated_at"])
+    _announce(
+        wedge,
+        code=EventCode.AWAITING_APPROVAL,
+        now=now,
+        actor=None,
+        reason=decision.reason,
+        metrics=wedge.latest_snapshot.values if wedge.latest_snapshot else {},
+        data={"rule": decision.rule, "criteria": [_result(c) for c in decision.criteria]},
+    )
     return True
 
 
@@ -406,7 +456,7 @@ def wedge_approve_advance(
                 errors.INVALID_TRANSITION,
                 f"The wedge is {wedge.wedge_state}; only an ACTIVE wedge advances.",
             )
-        decision = decide(wedge, now, operator_approval=True)
+        decision = movable(decide(wedge, now, operator_approval=True), wedge, now)
         approved = decision.action in (Action.ADVANCE, Action.COMPLETE)
         record_event(
             code=EventCode.ADVANCE_APPROVED if approved else EventCode.ADVANCE_REFUSED,
@@ -450,9 +500,22 @@ def wedge_resume(
 
 
 def wedge_rollback(
-    *, proposal_id: int, actor: User, reason: str, now: datetime | None = None
+    *,
+    proposal_id: int,
+    actor: User | None,
+    reason: str,
+    now: datetime | None = None,
+    evidence: Mapping[str, Any] | None = None,
 ) -> RolloutWedge:
-    """An operator's rollback (RWG-003): exposure to 0, with the evidence at that moment."""
+    """Roll back (RWG-003): exposure to 0, with the evidence at that moment.
+
+    An operator's rollback names the operator. ``actor=None`` is a rollback the
+    system decides on evidence from outside the engine — a deployer's canary
+    reported failure (``gates``) — recorded as automatic; ``evidence`` adds
+    what it was (the cluster, the canary, when the report arrived), and its
+    keys win over the wedge's own.
+    """
+    extra = dict(evidence or {})
     return _operator_transition(
         proposal_id,
         actor,
@@ -460,13 +523,13 @@ def wedge_rollback(
         now,
         EventCode.ROLLED_BACK,
         lambda w, t: w.rollback(now=t),
-        evidence=lambda w, t: _rollback_evidence(w, decide(w, t)),
+        evidence=lambda w, t: {**_rollback_evidence(w, decide(w, t)), **extra},
     )
 
 
 def _operator_transition(
     proposal_id: int,
-    actor: User,
+    actor: User | None,
     reason: str,
     now: datetime | None,
     code: EventCode,
@@ -479,7 +542,7 @@ def _operator_transition(
     with transaction.atomic():
         wedge = _locked(proposal_id)
         before = wedge.wedge_state
-        data: dict[str, Any] = {"operator_action": True, "from_state": before}
+        data: dict[str, Any] = {"operator_action": actor is not None, "from_state": before}
         if evidence is not None:
             data.update(evidence(wedge, now))
         try:
@@ -558,9 +621,21 @@ class _Due:
 def _tick_one(wedge: RolloutWedge, now: datetime, waiting: list[_Due]) -> Action | None:
     """Act on one due wedge if it must move; the action taken, or ``None``.
 
-    One decision per wedge read: ``due_at`` is ``now`` exactly when ``decide``
-    acts now, and otherwise it is what the tick stores for next time.
+    A manual stage that has just become eligible is announced (WDG-106) once.
+    A wedge left alone joins ``waiting`` with the moment it is next due: what
+    ``engine.due_at`` says, or the next tick when the engine would move it but
+    an app above holds it (``movable``: a canary, a change freeze), since
+    such a hold lifts without the wedge changing.
     """
+    decision = movable(decide(wedge, now), wedge, now)
+    if decision.action != Action.NONE or _unannounced_approval(wedge, decision):
+        with transaction.atomic():
+            locked = _locked(wedge.proposal_id)
+            decision = movable(decide(locked, now), locked, now)
+            if _apply(locked, decision, now=now, actor=None):
+                return decision.action
+            _note_awaiting_approval(locked, decision, now)
+            wedge = locked
     snapshot = wedge.latest_snapshot
     due = policy_due_at(
         wedge.policy_view(),
@@ -568,21 +643,20 @@ def _tick_one(wedge: RolloutWedge, now: datetime, waiting: list[_Due]) -> Action
         now,
         freshness=freshness(),
     )
-    if due is None or due > now:
-        assert wedge.stage_opened_at is not None  # an ACTIVE wedge has an open stage
-        waiting.append(
-            _Due(
-                wedge_id=wedge.pk,
-                due_at=due,
-                snapshot_id=wedge.latest_snapshot_id or 0,
-                stage_opened_at=wedge.stage_opened_at,
-            )
+    assert wedge.stage_opened_at is not None  # an ACTIVE wedge has an open stage
+    waiting.append(
+        _Due(
+            wedge_id=wedge.pk,
+            due_at=None if due is None else max(due, now),
+            snapshot_id=wedge.latest_snapshot_id or 0,
+            stage_opened_at=wedge.stage_opened_at,
         )
-        return None
-    with transaction.atomic():
-        locked = _locked(wedge.proposal_id)
-        decision = decide(locked, now)
-        return decision.action if _apply(locked, decision, now=now, actor=None) else None
+    )
+    return None
+
+
+def _unannounced_approval(wedge: RolloutWedge, decision: Decision) -> bool:
+    return decision.rule == codes.RULE_AWAITING_APPROVAL and wedge.awaiting_approval_since is None
 
 
 def _remember_due(waiting: list[_Due]) -> None:
