@@ -18,9 +18,10 @@ from rest_framework.response import Response
 from audit import exports
 from audit.filters import AuditEventFilter
 from audit.models import AuditEvent
-from audit.selectors import visible_events
+from audit.selectors import events_in_subsystems, visible_events
 from audit.serializers import AuditEventSerializer
 from config.api.schema import error_responses
+from org import scopes
 
 
 class AuditEventCursorPagination(CursorPagination):
@@ -73,7 +74,9 @@ class _AuditEventsView(generics.GenericAPIView[AuditEvent]):
     renderer_classes = [JSONRenderer, CSVRenderer]
 
     def get_queryset(self) -> QuerySet[AuditEvent]:
-        return visible_events(self.request.user)
+        return events_in_subsystems(
+            visible_events(self.request.user), scopes.token_subsystem_ids(self.request)
+        )
 
     def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
         try:

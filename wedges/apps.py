@@ -9,6 +9,8 @@ class WedgesConfig(AppConfig):
         # The audit trail cannot import wedges (dependencies point the other
         # way), so wedges tells it who reads the events of a proposal.
         from audit.selectors import Subject, register_readable
-        from wedges.selectors import readable_proposal_ids
+        from wedges.selectors import proposal_ids_in_subsystems, readable_proposal_ids
 
-        register_readable(Subject.PROPOSAL, readable_proposal_ids)
+        register_readable(
+            Subject.PROPOSAL, readable_proposal_ids, in_subsystems=proposal_ids_in_subsystems
+        )
