@@ -49,7 +49,7 @@ from org.models import Scope, Subsystem, User
 from org.roles import Role
 from org.scopes import scopes_allowed_for
 from org.tokens import token_issue
-from tests.config.test_csp import refused_markup
+from tests.config.test_csp import assert_strict_policy, refused_markup
 from tests.documents import PROPOSAL
 from tests.factories import UserFactory
 from tests.wedges.form_data import form_data
@@ -339,9 +339,10 @@ def _csp_problems(response: Any) -> list[str]:
     if not response.get("Content-Type", "").startswith("text/html"):
         return []
     problems = refused_markup(response.content.decode())
-    policy = response.get("Content-Security-Policy", "")
-    if "default-src 'self'" not in policy or "unsafe" in policy:
-        problems.append(f"Content-Security-Policy: {policy!r}")
+    try:
+        assert_strict_policy(response)
+    except (AssertionError, KeyError):
+        problems.append(f"Content-Security-Policy: {response.get('Content-Security-Policy')!r}")
     return problems
 
 
