@@ -162,13 +162,15 @@ def _build() -> World:
         Subject.SUBSCRIPTION: subscription.pk,
     }
 
-    sessions = {}
+    sessions: dict[Principal, str] = {}
     for principal, user in users.items():
         if principal is Principal.SERVICE:
             continue  # no web session: service accounts cannot sign in
         client = Client()
         client.force_login(user)
-        sessions[principal] = client.session.session_key
+        key = client.session.session_key
+        assert key is not None
+        sessions[principal] = key
     own_tokens = {}
     for principal, user in users.items():
         issued = token_issue(owner=user, actor=user, name="everything")
