@@ -101,7 +101,8 @@ class AuditEventList(mixins.ListModelMixin, _AuditEventsView):
             "auditors see every event; others see every event of the proposals they "
             "authored, the events of the waivers they may read that name no proposal, "
             "and the events about neither that they caused. The proposal and waiver "
-            "pages show exactly these. `?format=csv` streams all matching events."
+            "pages show exactly these. A token limited to subsystems reads only the events "
+            "of their proposals and waivers. `?format=csv` streams all matching events."
         ),
         parameters=[_FORMAT],
         responses={
