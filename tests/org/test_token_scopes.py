@@ -198,3 +198,48 @@ def test_sessions_are_unaffected(running, demo):
     client.force_login(demo["alice"])
     assert client.get("/api/v1/audit-events/").status_code == 200
     assert metrics(client, running["connector-runtime"]) == 200
+
+
+def test_an_audit_token_limited_to_a_subsystem_reads_only_its_events(scoped, running, demo):
+    from waivers.services import waiver_request
+
+    standing = waiver_request(
+        requester=demo["alice"],
+        rationale="Policy updates are one flag each.",
+        duration_days=30,
+        subsystem=Subsystem.objects.get(slug="connector-runtime"),
+        change_type="policy_update",
+    )
+    elsewhere = waiver_request(
+        requester=demo["alice"],
+        rationale="Same on the control plane.",
+        duration_days=30,
+        subsystem=Subsystem.objects.get(slug="control-plane"),
+        change_type="policy_update",
+    )
+    reader = scoped("dave", [Scope.AUDIT_READ], ["connector-runtime"])
+    events = reader.get("/api/v1/audit-events/?page_size=500").json()["results"]
+    proposals = {event["proposal_id"] for event in events} - {None}
+    waivers = {event["waiver_id"] for event in events if event["proposal_id"] is None}
+    assert proposals == {running["connector-runtime"].pk}
+    assert waivers == {standing.pk}
+    assert elsewhere.pk not in waivers
+    # Events about neither (the tokens just issued, sign-ins) belong to no subsystem.
+    assert all(event["proposal_id"] or event["waiver_id"] for event in events)
+    exported = reader.get("/api/v1/audit-events/export/")
+    assert {row["proposal_id"] for row in _streamed(exported)} <= {
+        running["connector-runtime"].pk,
+        None,
+    }
+    # Without the limit the same owner reads the whole trail, token events included.
+    everything = scoped("dave", [Scope.AUDIT_READ]).get("/api/v1/audit-events/?page_size=500")
+    assert any(
+        event["proposal_id"] is None and event["waiver_id"] is None
+        for event in everything.json()["results"]
+    )
+
+
+def _streamed(response) -> list[dict]:
+    import json
+
+    return json.loads(b"".join(response.streaming_content))
