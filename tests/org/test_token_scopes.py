@@ -243,3 +243,15 @@ def _streamed(response) -> list[dict]:
     import json
 
     return json.loads(b"".join(response.streaming_content))
+
+
+def test_a_standing_waiver_for_another_subsystem_is_refused_for_its_scope(scoped, demo):
+    token = scoped("alice", [Scope.PROPOSALS_WRITE], ["control-plane"])
+    body = {"rationale": "One flag.", "duration_days": 7, "change_type": "policy_update"}
+    other = token.post(
+        "/api/v1/waivers/", {**body, "subsystem": "connector-runtime"}, format="json"
+    )
+    assert other.status_code == 403
+    assert other.json()["errors"][0]["code"] == "insufficient_scope"
+    own = token.post("/api/v1/waivers/", {**body, "subsystem": "control-plane"}, format="json")
+    assert own.status_code == 201, own.content
