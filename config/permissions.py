@@ -165,6 +165,10 @@ class Action:
     api: tuple[Api, ...] = ()
     web: tuple[Page, ...] = ()
     note: str = ""
+    # For an endpoint the walk cannot call as the table's callers (one that
+    # authenticates by a secret of its own, like a receiver of another tool's
+    # alerts): the test module that holds it to this row instead.
+    tested_in: str = ""
 
 
 def who(
@@ -727,7 +731,10 @@ def markdown() -> str:
         cells = " | ".join(_MARK[action.who[p]] for p in columns)
         lines.append(f"| {action.does} | {action.subject.value} | {pages} | {apis} | {cells} |")
     lines += ["", "Notes:", ""]
-    lines += [f"- *{a.does}*: {a.note}" for a in ACTIONS if a.note]
+    for action in ACTIONS:
+        held = f" (Held to this row by `{action.tested_in}`.)" if action.tested_in else ""
+        if action.note or held:
+            lines.append(f"- *{action.does}*: {(action.note + held).strip()}")
     scopes = list(Scope)
     lines += [
         "",
