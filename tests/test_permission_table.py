@@ -540,11 +540,11 @@ def test_the_web_answers_every_caller_as_the_table_says(
         _walk(problems, str(principal), expected, call, judge)
         if principal is Principal.ANONYMOUS:
             # API tokens sign nobody in to the pages, not even the operator's.
-            header = {"HTTP_AUTHORIZATION": f"Token {world.own_tokens[Principal.OPERATOR][1]}"}
+            header = {"Authorization": f"Token {world.own_tokens[Principal.OPERATOR][1]}"}
             call = (
-                partial(client.get, path, **header)
+                partial(client.get, path, headers=header)
                 if screen.method == "GET"
-                else partial(client.post, path, body, **header)
+                else partial(client.post, path, body, headers=header)
             )
             _walk(problems, "a token on a page", expected, call, judge)
     assert not problems, "\n".join(problems)
