@@ -354,13 +354,17 @@ ACTIONS: Final[tuple[Action, ...]] = (
     ),
     Action(
         "incident.read",
-        "Read an incident; list a proposal's incidents",
+        "Read an incident",
         Subject.INCIDENT,
         READ_PROPOSAL,
-        api=(
-            Api("GET", "api:incident-detail", None, Reach.OBJECT),
-            Api("GET", "api:proposal-incidents", None, Reach.OBJECT),
-        ),
+        api=(Api("GET", "api:incident-detail", None, Reach.OBJECT),),
+    ),
+    Action(
+        "incident.list_of_proposal",
+        "List a proposal's incidents",
+        Subject.RUNNING,
+        READ_PROPOSAL,
+        api=(Api("GET", "api:proposal-incidents", None, Reach.OBJECT),),
         note="The proposal's page shows the same incidents.",
     ),
     Action(

@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 import time_machine
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
@@ -43,9 +43,10 @@ from config.permissions import (
     TokenLimit,
     token_outcome,
 )
+from governance.models import Incident
 from governance.services import incident_record
 from org.demo import DEMO_PASSWORD, seed_demo
-from org.models import Scope, Subsystem, User
+from org.models import ApiToken, Scope, Subsystem, User
 from org.roles import Role
 from org.scopes import scopes_allowed_for
 from org.tokens import token_issue
@@ -53,7 +54,9 @@ from tests.config.test_csp import assert_strict_policy, refused_markup
 from tests.documents import PROPOSAL
 from tests.factories import UserFactory
 from tests.wedges.form_data import form_data
+from waivers.models import WaiverRequest
 from waivers.services import waiver_request
+from webhooks.models import Subscription
 from webhooks.services import subscription_create
 from wedges.metrics import validate_metrics
 from wedges.models import ChangeProposal
@@ -107,7 +110,22 @@ def _single_stage(author: User, title: str) -> ChangeProposal:
     return _submit(author, title, wedge_stages=[stage])
 
 
+def _spread_ids() -> None:
+    """Number each kind of subject in a range of its own, past the proposals'.
+
+    So a row whose URL gets one kind's id where another's belongs fails,
+    rather than reaching the right object by a coincidence of numbers.
+    """
+    with connection.cursor() as cursor:
+        for position, model in enumerate((Incident, WaiverRequest, Subscription, ApiToken), 1):
+            cursor.execute(
+                "SELECT max(nextval(pg_get_serial_sequence(%s, 'id'))) FROM generate_series(1, %s)",
+                [model._meta.db_table, 1000 * position],
+            )
+
+
 def _build() -> World:
+    _spread_ids()
     seed_demo()
     UserFactory(username="grace", roles=[Role.ENGINEER], password=DEMO_PASSWORD)
     users = {principal: User.objects.get(username=name) for principal, name in USERNAMES.items()}
