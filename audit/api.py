@@ -18,9 +18,10 @@ from rest_framework.response import Response
 from audit import exports
 from audit.filters import AuditEventFilter
 from audit.models import AuditEvent
-from audit.selectors import visible_events
+from audit.selectors import events_in_subsystems, visible_events
 from audit.serializers import AuditEventSerializer
 from config.api.schema import error_responses
+from org import scopes
 
 
 class AuditEventCursorPagination(CursorPagination):
@@ -73,7 +74,9 @@ class _AuditEventsView(generics.GenericAPIView[AuditEvent]):
     renderer_classes = [JSONRenderer, CSVRenderer]
 
     def get_queryset(self) -> QuerySet[AuditEvent]:
-        return visible_events(self.request.user)
+        return events_in_subsystems(
+            visible_events(self.request.user), scopes.token_subsystem_ids(self.request)
+        )
 
     def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
         try:
@@ -98,7 +101,8 @@ class AuditEventList(mixins.ListModelMixin, _AuditEventsView):
             "auditors see every event; others see every event of the proposals they "
             "authored, the events of the waivers they may read that name no proposal, "
             "and the events about neither that they caused. The proposal and waiver "
-            "pages show exactly these. `?format=csv` streams all matching events."
+            "pages show exactly these. A token limited to subsystems reads only the events "
+            "of their proposals and waivers. `?format=csv` streams all matching events."
         ),
         parameters=[_FORMAT],
         responses={

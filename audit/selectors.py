@@ -35,14 +35,23 @@ class Subject(StrEnum):
 
 
 ReadableIds = Callable[[AnyUser], "QuerySet[Any]"]
+IdsInSubsystems = Callable[[frozenset[int]], "QuerySet[Any]"]
 
 # Filled by the apps that own the subjects; see the module docstring.
 READABLE: dict[Subject, ReadableIds] = {}
+IN_SUBSYSTEMS: dict[Subject, IdsInSubsystems] = {}
 
 
-def register_readable(subject: Subject, readable_ids: ReadableIds) -> None:
-    """Declare who reads ``subject``: ``readable_ids(user)`` is a query of the ids they may read."""
+def register_readable(
+    subject: Subject, readable_ids: ReadableIds, *, in_subsystems: IdsInSubsystems
+) -> None:
+    """Declare who reads ``subject``: ``readable_ids(user)`` is a query of the ids they may read.
+
+    ``in_subsystems(ids)`` is a query of the ids of the ``subject`` rows that
+    belong to those subsystems: what an API token limited to them reads.
+    """
     READABLE[subject] = readable_ids
+    IN_SUBSYSTEMS[subject] = in_subsystems
 
 
 def _readable(subject: Subject) -> ReadableIds:
@@ -70,4 +79,21 @@ def visible_events(user: AnyUser) -> QuerySet[AuditEvent]:
         Q(proposal_id__in=proposals(user))
         | Q(proposal_id__isnull=True, waiver_id__in=waivers(user))
         | about_neither
+    )
+
+
+def events_in_subsystems(
+    events: QuerySet[AuditEvent], subsystem_ids: frozenset[int] | None
+) -> QuerySet[AuditEvent]:
+    """The ``events`` about the proposals and waivers of those subsystems (``None``: all).
+
+    What an API token limited to subsystems reads of the trail: events about
+    neither a proposal nor a waiver (sign-ins, tokens) belong to no subsystem.
+    """
+    if subsystem_ids is None:
+        return events
+    proposals, waivers = IN_SUBSYSTEMS[Subject.PROPOSAL], IN_SUBSYSTEMS[Subject.WAIVER]
+    return events.filter(
+        Q(proposal_id__in=proposals(subsystem_ids))
+        | Q(proposal_id__isnull=True, waiver_id__in=waivers(subsystem_ids))
     )

@@ -18,7 +18,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("providers.api_urls")),
     path("", include("gates.api_urls")),
     # Anything else under /api/v1/ is a 404 in the API's error shape, not a page.
-    re_path(r"^.*$", api_not_found),
+    re_path(r"^.*$", api_not_found, name="not-found"),
 ]
 
 urlpatterns = [

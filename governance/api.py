@@ -22,8 +22,10 @@ from governance import rules, selectors, services
 from governance.filters import IncidentFilter
 from governance.models import Incident
 from governance.serializers import IncidentInputSerializer, IncidentSerializer
+from org import scopes
 from org.access import signed_in_user
 from wedges.models import ChangeProposal
+from wedges.selectors import readable_proposals
 
 VISIBILITY = (
     "Operators, section leads, reviewers and auditors see every incident; others see the "
@@ -40,7 +42,7 @@ VISIBILITY = (
     post=extend_schema(
         summary="Record an incident against a proposal",
         description="Operators, and leads of the section owning the proposal's subsystem. "
-        "Audited as WDG-501.",
+        "A proposal the caller may not read is a 404. Audited as WDG-501.",
         request=IncidentInputSerializer,
         responses={201: IncidentSerializer, **error_responses(400, 403, 404)},
     ),
@@ -49,14 +51,20 @@ class ProposalIncidents(generics.ListCreateAPIView[Incident]):
     serializer_class = IncidentSerializer
 
     def proposal(self) -> ChangeProposal:
+        """The proposal, if the caller may read it: a 404 otherwise, as on its page.
+
+        Recording is not reading, but whoever may record may read; for everyone
+        else an unreadable proposal is one that does not exist.
+        """
         pk = str(self.kwargs["pk"])
-        proposal = (
-            ChangeProposal.objects.select_related("subsystem__section", "rollout_wedge")
-            .filter(pk=int(pk))
-            .first()
-            if pk.isdigit()
-            else None
+        readable = scopes.within_token_subsystems(
+            self.request,
+            readable_proposals(
+                self.request.user,
+                ChangeProposal.objects.select_related("subsystem__section", "rollout_wedge"),
+            ),
         )
+        proposal = readable.filter(pk=int(pk)).first() if pk.isdigit() else None
         if proposal is None:
             raise NotFound("No such proposal.")
         return proposal
@@ -118,7 +126,9 @@ class IncidentViewSet(
     lookup_value_regex = "[^/]+"
 
     def get_queryset(self) -> QuerySet[Incident]:
-        return selectors.visible_incidents(self.request.user)
+        return scopes.within_token_subsystems(
+            self.request, selectors.visible_incidents(self.request.user), via="proposal__"
+        )
 
     def get_object(self) -> Incident:
         if not str(self.kwargs.get("pk", "")).isdigit():

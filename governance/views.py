@@ -23,6 +23,7 @@ from governance.report import Quarter, QuarterError, Report, governance_report
 from org import access
 from org.access import signed_in_user
 from wedges.models import ChangeProposal
+from wedges.selectors import readable_proposals
 
 PICKER_QUARTERS = 8  # the current quarter and the seven before it
 
@@ -93,8 +94,13 @@ def _charts(report: Report) -> dict[str, Any]:
 @login_required
 def incident_create(request: HttpRequest, pk: int) -> HttpResponse:
     """Record an incident against proposal ``pk`` (the proposal page posts here)."""
+    # One the user may not read is a 404, as on its page and in the API.
     proposal = get_object_or_404(
-        ChangeProposal.objects.select_related("subsystem__section", "rollout_wedge"), pk=pk
+        readable_proposals(
+            request.user,
+            ChangeProposal.objects.select_related("subsystem__section", "rollout_wedge"),
+        ),
+        pk=pk,
     )
     if not rules.may_record_incident(request.user, proposal.subsystem):
         raise PermissionDenied(

@@ -19,11 +19,15 @@ permission (``org.act_as_engineer``: engineers, operators, leads); a human
 engineer's token gets no such reach, so signing in to create a token never
 lets an engineer report metrics for a colleague's rollout.
 
-Which scope a view needs is declared on the view (``required_scope``, or
-``required_scopes`` by viewset action) and checked once, for every API view,
-by the token authentication (``config.api.auth``). A view that declares
-nothing is open to tokens with ``admin`` and no subsystem limit only, since
-it cannot yet narrow what it does to a subsystem.
+Which scope each API endpoint needs, and whether a token limited to
+subsystems may call it at all, is a column of the permission table
+(``config/permissions.py``); the token authentication (``config.api.auth``)
+checks it once, for every API view, before the view runs. The views narrow
+what they read and act on to the token's subsystems with the helpers below.
+An endpoint the table does not name (yet) falls back to what its view
+declares (``required_scope``, or ``required_scopes`` by viewset action), and
+without that is open to tokens with ``admin`` and no subsystem limit only;
+the table's test fails for every such endpoint.
 """
 
 from __future__ import annotations
@@ -45,10 +49,12 @@ __all__ = [
     "has_scope",
     "may_report_metrics",
     "required_scope",
+    "scope_refusal",
     "scopes_allowed_for",
     "subsystem_ids",
     "token_allows",
     "token_of",
+    "token_subsystem_ids",
     "view_refusal",
     "within_token_subsystems",
 ]
@@ -88,6 +94,12 @@ def subsystem_ids(token: ApiToken) -> frozenset[int] | None:
             cache["_subsystem_ids"] = ids or None
     result: frozenset[int] | None = cache["_subsystem_ids"]
     return result
+
+
+def token_subsystem_ids(request: Any) -> frozenset[int] | None:
+    """The subsystems the request's token is limited to; ``None`` for a session or no limit."""
+    token = token_of(request)
+    return None if token is None else subsystem_ids(token)
 
 
 def token_allows(request: Any, scope: Scope, subsystem: Subsystem | None = None) -> bool:
@@ -157,15 +169,25 @@ def required_scope(view: Any) -> RequiredScope | None:
     return declared
 
 
+def scope_refusal(token: ApiToken, needed: Scope | None, *, unlimited_only: bool) -> str | None:
+    """Why ``token`` may not make a call that needs ``needed`` (``None``: any scope).
+
+    ``unlimited_only``: the call is open only to tokens without a subsystem limit.
+    """
+    if needed is not None and not has_scope(token, needed):
+        return f"This token lacks the {needed} scope this call needs."
+    if unlimited_only and subsystem_ids(token) is not None:
+        return "This call needs a token without a subsystem limit."
+    return None
+
+
 def view_refusal(token: ApiToken, view: Any) -> str | None:
-    """Why ``token`` may not call ``view`` at all, or ``None`` when it may."""
+    """Why ``token`` may not call ``view``, by what the view declares (the module's docstring)."""
     needed = required_scope(view)
     if needed == ANY_TOKEN:
         return None
     if needed is not None:
-        if has_scope(token, Scope(needed)):
-            return None
-        return f"This token lacks the {needed} scope this call needs."
+        return scope_refusal(token, Scope(needed), unlimited_only=False)
     if Scope.ADMIN in token.scopes and subsystem_ids(token) is None:
         return None
     return "This call needs a token with the admin scope and no subsystem limit."

@@ -14,11 +14,15 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ErrorDetail, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from config.api.auth import require_token_subsystem
 from config.api.schema import error_responses
+from org import scopes
 from org.access import signed_in_user
+from org.models import Scope
 from waivers import rules, selectors, services
 from waivers.filters import WaiverFilter
 from waivers.models import WaiverRequest
@@ -60,7 +64,9 @@ class WaiverViewSet(
     lookup_value_regex = "[^/]+"
 
     def get_queryset(self) -> Any:
-        return selectors.visible_waivers(self.request.user)
+        return scopes.within_token_subsystems(
+            self.request, selectors.visible_waivers(self.request.user)
+        )
 
     def _respond(self, waiver: WaiverRequest, code: int = status.HTTP_200_OK) -> Response:
         fresh = selectors.visible_waivers(self.request.user).get(pk=waiver.pk)
@@ -79,6 +85,21 @@ class WaiverViewSet(
         body = WaiverInputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
+        proposal, subsystem = data.get("proposal"), data.get("subsystem")
+        if proposal is not None and not scopes.token_allows(
+            request, Scope.PROPOSALS_WRITE, proposal.subsystem
+        ):
+            # Outside the token's subsystems: an unknown id, as for a proposal the
+            # caller may not read (the service answers those the same way).
+            raise ValidationError(
+                {
+                    "proposal": [
+                        ErrorDetail(services.unknown_proposal(proposal.pk), code="does_not_exist")
+                    ]
+                }
+            )
+        if subsystem is not None:
+            require_token_subsystem(request, Scope.PROPOSALS_WRITE, subsystem)
         # The services' refusals become 400/403/409 in config.api.errors.
         waiver = services.waiver_request(
             requester=signed_in_user(request),

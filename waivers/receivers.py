@@ -12,7 +12,7 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from audit.selectors import Subject, register_readable
-from waivers.selectors import readable_waiver_ids
+from waivers.selectors import readable_waiver_ids, waiver_ids_in_subsystems
 from waivers.services import apply_standing_waiver
 from wedges.models import ChangeProposal
 from wedges.signals import proposal_submitted
@@ -25,4 +25,4 @@ def cover_at_submission(sender: Any, proposal: ChangeProposal, **kwargs: Any) ->
 
 
 # The audit trail cannot import waivers (dependencies point the other way).
-register_readable(Subject.WAIVER, readable_waiver_ids)
+register_readable(Subject.WAIVER, readable_waiver_ids, in_subsystems=waiver_ids_in_subsystems)

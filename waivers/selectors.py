@@ -80,6 +80,11 @@ def readable_waiver_ids(user: AnyUser) -> QuerySet[Any]:
     return _readable(user).values_list("id", flat=True)
 
 
+def waiver_ids_in_subsystems(subsystem_ids: frozenset[int]) -> QuerySet[Any]:
+    """Ids of the waivers of those subsystems (registered with the audit trail)."""
+    return WaiverRequest.objects.filter(subsystem_id__in=subsystem_ids).values_list("id", flat=True)
+
+
 def awaiting(queryset: QuerySet[WaiverRequest], user: AnyUser) -> QuerySet[WaiverRequest]:
     """The open waivers in ``queryset`` that ``user`` could approve right now.
 

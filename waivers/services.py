@@ -48,6 +48,11 @@ TEXT_MAX = 5_000  # comments and reasons
 # --- Requesting -------------------------------------------------------------------------------
 
 
+def unknown_proposal(pk: object) -> str:
+    """What an unknown proposal id is answered, word for word as DRF answers one."""
+    return f'Invalid pk "{pk}" - object does not exist.'
+
+
 def waiver_request(
     *,
     requester: User,
@@ -142,8 +147,7 @@ def _validate_request(
     problems: list[FieldError] = []
     if proposal is not None and not readable:
         # The words and code of the API's answer for an id that does not exist.
-        message = f'Invalid pk "{proposal.pk}" - object does not exist.'
-        problems.append(FieldError("proposal", UNKNOWN_PROPOSAL, message))
+        problems.append(FieldError("proposal", UNKNOWN_PROPOSAL, unknown_proposal(proposal.pk)))
     rationale = (rationale or "").strip()
     if not rationale:
         problems.append(FieldError("rationale", errors.BLANK, "Give the rationale for the waiver."))

@@ -20,11 +20,11 @@ from rest_framework.generics import get_object_or_404
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from config.api.auth import acting_user
+from config.api.auth import acting_user, require_token_subsystem
 from config.api.parsers import DOCUMENT_PARSERS
 from config.api.schema import error_responses
 from org import access, scopes
-from org.scopes import ANY_TOKEN, Scope
+from org.scopes import Scope
 from wedges import selectors
 from wedges.errors import SubmissionRejected
 from wedges.filters import ProposalFilter
@@ -112,15 +112,8 @@ class ProposalViewSet(
     # Any id segment reaches the view, so a malformed id ("1.5") is the API's
     # JSON 404 rather than Django's HTML page for an unmatched URL.
     lookup_value_regex = "[^/]+"
-    # What a scoped API token needs, by action (org.scopes); the others are
-    # open to tokens with every right only.
-    required_scopes = {
-        "list": ANY_TOKEN,
-        "retrieve": ANY_TOKEN,
-        "status": ANY_TOKEN,
-        "metrics": Scope.METRICS_WRITE,
-        "desired_state": Scope.DESIRED_STATE_READ,
-    }
+    # What an API token needs for each call is the permission table's
+    # (config/permissions.py), checked by the token authentication.
 
     def get_parsers(self) -> list[Any]:
         # Submitting and the dry run take YAML documents too (config.api.parsers).
@@ -158,6 +151,8 @@ class ProposalViewSet(
         check = check_submission(request.data)
         if not check.storable:
             raise SubmissionRejected(check.errors)
+        assert check.subsystem is not None  # storable: the subsystem was found
+        require_token_subsystem(request, Scope.PROPOSALS_WRITE, check.subsystem)
         key = request.headers.get("Idempotency-Key", "").strip() or None
         if key is not None and len(key) > 200:
             raise ValidationError({"Idempotency-Key": ["must be at most 200 characters"]})
@@ -190,11 +185,21 @@ class ProposalViewSet(
 
     # --- The rollout: operator actions, metrics and the desired state ---------------
 
-    def _proposal(self, pk: str) -> ChangeProposal:
-        return get_object_or_404(selectors.operable_proposals(), pk=pk)
+    def _proposal(self, request: Request, pk: str, *, fleet: Scope | None = None) -> ChangeProposal:
+        """The proposal if the caller may read it (404 otherwise, as in ``retrieve``).
+
+        Acting is not reading, but whoever may act on a proposal may read it; one
+        the caller may not read is answered as if it did not exist, whatever
+        the call. ``fleet``: a fleet agent's token with that scope reads every
+        proposal of its subsystems (``org.scopes.acts_for_fleet``).
+        """
+        readable = selectors.operable_proposals()
+        if fleet is None or not scopes.acts_for_fleet(request, fleet):
+            readable = selectors.readable_proposals(request.user, readable)
+        return get_object_or_404(scopes.within_token_subsystems(request, readable), pk=pk)
 
     def _operate(self, request: Request, pk: str, service: Any) -> Response:
-        proposal = self._proposal(pk)
+        proposal = self._proposal(request, pk)
         if not access.can_operate(request.user, proposal.subsystem):
             raise PermissionDenied(
                 "Only operators, and leads of the owning section, may operate this rollout."
@@ -264,7 +269,7 @@ class ProposalViewSet(
     )
     @action(detail=True, methods=["post"], permission_classes=[permissions.IsAuthenticated])
     def metrics(self, request: Request, pk: str) -> Response:
-        proposal = self._proposal(pk)
+        proposal = self._proposal(request, pk, fleet=Scope.METRICS_WRITE)
         if not scopes.may_report_metrics(request, proposal):
             raise PermissionDenied(
                 "Metrics are reported by the proposal's author or by operators of its section."

@@ -10,9 +10,16 @@ class WedgesConfig(AppConfig):
         # way), so wedges tells it who reads the events of a proposal.
         from audit.selectors import Subject, register_readable
         from webhooks import facts
-        from wedges.selectors import PROPOSAL_FACTS, proposal_facts, readable_proposal_ids
+        from wedges.selectors import (
+            PROPOSAL_FACTS,
+            proposal_facts,
+            proposal_ids_in_subsystems,
+            readable_proposal_ids,
+        )
 
-        register_readable(Subject.PROPOSAL, readable_proposal_ids)
+        register_readable(
+            Subject.PROPOSAL, readable_proposal_ids, in_subsystems=proposal_ids_in_subsystems
+        )
         # Likewise the outbox: a waiver step or a canary's failure is announced
         # with its proposal's title, subsystem and reference.
         facts.register(PROPOSAL_FACTS, proposal_facts)

@@ -101,6 +101,13 @@ def readable_proposal_ids(user: AnyUser) -> QuerySet[Any]:
     return readable_proposals(user).values_list("id", flat=True)
 
 
+def proposal_ids_in_subsystems(subsystem_ids: frozenset[int]) -> QuerySet[Any]:
+    """Ids of the proposals of those subsystems (registered with the audit trail)."""
+    return ChangeProposal.objects.filter(subsystem_id__in=subsystem_ids).values_list(
+        "id", flat=True
+    )
+
+
 def readable_wedges(user: AnyUser) -> QuerySet[RolloutWedge]:
     """The wedges of the proposals ``user`` may read, with the stages their view needs."""
     return readable_proposals(user, RolloutWedge.objects.all(), via="proposal__").prefetch_related(

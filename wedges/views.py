@@ -258,7 +258,9 @@ def proposal_live(request: HttpRequest, pk: int) -> HttpResponse:
 def proposal_operate(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     if action not in OPERATOR_ACTIONS:
         raise Http404("No such action.")
-    proposal = get_object_or_404(selectors.operable_proposals(), pk=pk)
+    # One the user may not read is a 404, as on its page and in the API.
+    readable = selectors.readable_proposals(request.user, selectors.operable_proposals())
+    proposal = get_object_or_404(readable, pk=pk)
     if not access.can_operate(request.user, proposal.subsystem):
         raise PermissionDenied("Only operators, and leads of the owning section, may do this.")
     form = OperatorActionForm(request.POST)

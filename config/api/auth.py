@@ -10,10 +10,11 @@ from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication, get_authorization_header
 from rest_framework.request import Request
 
+from config import permissions
 from config.api.throttling import FailedTokenThrottle
 from org import scopes
 from org.clients import client_ip
-from org.models import ApiToken, User
+from org.models import ApiToken, Subsystem, User
 from org.tokens import find_token, note_refusal, note_use
 
 
@@ -31,10 +32,11 @@ class TokenThrottled(exceptions.Throttled):
 class ApiTokenAuthentication(TokenAuthentication):
     """``org.ApiToken`` keys, throttled when they fail, and the scope check of every view.
 
-    The scope a view declares (``org.scopes.required_scope``) is checked here
-    rather than in a permission class: views and actions set their own
-    ``permission_classes``, but every API view authenticates through this
-    class, so none can leave the check out. A subclass of DRF's
+    The scope each endpoint needs is the permission table's
+    (``config.permissions``), looked up by the URL's name and the method. It
+    is checked here rather than in a permission class: views and actions set
+    their own ``permission_classes``, but every API view authenticates
+    through this class, so none can leave the check out. A subclass of DRF's
     ``TokenAuthentication`` so the OpenAPI document keeps its ``tokenAuth``.
     """
 
@@ -70,7 +72,7 @@ class ApiTokenAuthentication(TokenAuthentication):
         except exceptions.AuthenticationFailed:
             throttle.record_failure(request)
             raise
-        reason = scopes.view_refusal(token, request.parser_context.get("view"))
+        reason = _refusal(token, request)
         if reason is not None:
             raise InsufficientScope(reason)
         return token.owner, token
@@ -102,6 +104,31 @@ class ApiTokenAuthentication(TokenAuthentication):
             raise exceptions.AuthenticationFailed("User inactive or deleted.")
         note_use(token, now)
         return token
+
+
+def _refusal(token: ApiToken, request: Request) -> str | None:
+    match = getattr(request._request, "resolver_match", None)
+    endpoint = permissions.api_endpoint(request.method or "", match.view_name if match else None)
+    if endpoint is None:
+        # Not in the table (the table's test fails for it): what the view declares.
+        return scopes.view_refusal(token, request.parser_context.get("view"))
+    return scopes.scope_refusal(
+        token, endpoint.scope, unlimited_only=endpoint.reach is permissions.Reach.UNLIMITED
+    )
+
+
+def require_token_subsystem(request: Request, scope: scopes.Scope, subsystem: Subsystem) -> None:
+    """Refuse (403 ``insufficient_scope``) a token that may not act on ``subsystem``.
+
+    For calls that name the subsystem they act on in their body (a
+    submission, a standing waiver); objects named in the URL are instead
+    narrowed away (404) by ``org.scopes.within_token_subsystems``.
+    """
+    if not scopes.token_allows(request, scope, subsystem):
+        raise InsufficientScope(
+            f"This token may not act on the subsystem {subsystem.slug!r}.",
+            code="insufficient_scope",
+        )
 
 
 def _stale(token: ApiToken, now: dt.datetime) -> str | None:

@@ -93,3 +93,45 @@ def test_the_stage_hours_bound_can_be_lowered(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split()[-1] == "72.0"
+
+
+def _production(tmp_path: Path) -> dict[str, str]:
+    """What the README's production section sets: PostgreSQL with two roles, Redis,
+    a secret from a file, the host names, a reverse proxy in front."""
+    secret = tmp_path / "secret_key"
+    secret.write_text("p" * 20 + "-a-real-secret-read-from-a-file-7c6b5a4d3e2f1a0b\n")
+    return {
+        "DEBUG": "0",
+        "SECRET_KEY_FILE": str(secret),
+        "ALLOWED_HOSTS": "wedge.example.com",
+        "CSRF_TRUSTED_ORIGINS": "https://wedge.example.com",
+        "DATABASE_URL": "postgres://wedge_app:app-password@db.internal:5432/wedge",
+        "DATABASE_OWNER_URL": "postgres://wedge_owner:owner-password@db.internal:5432/wedge",
+        "REDIS_URL": "redis://redis.internal:6379/0",
+        "WEDGE_TRUSTED_PROXIES": "1",
+        "WEDGE_VAR_DIR": str(tmp_path),
+    }
+
+
+def test_check_deploy_is_clean_with_a_production_environment(tmp_path):
+    result = run_django(["check", "--deploy", "--fail-level", "WARNING"], **_production(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_a_production_environment_turns_every_protection_on(tmp_path):
+    script = (
+        "from django.conf import settings as s\n"
+        "print(s.SECURE_SSL_REDIRECT, s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE,"
+        " s.SECURE_HSTS_SECONDS > 0, s.SESSION_COOKIE_HTTPONLY, s.CSRF_COOKIE_HTTPONLY,"
+        " s.SESSION_COOKIE_SAMESITE, len(s.AUTH_PASSWORD_VALIDATORS),"
+        " s.WEDGE_WEBHOOK_ALLOW_PRIVATE, s.WEDGE_WEBHOOK_ALLOW_HTTP, s.X_FRAME_OPTIONS)\n"
+        "print(s.CONTENT_SECURITY_POLICY['DIRECTIVES']['script-src'])\n"
+    )
+    result = run_django(["shell", "-c", script], **_production(tmp_path))
+    assert result.returncode == 0, result.stderr
+    flags, script_src = result.stdout.strip().splitlines()[-2:]
+    assert flags.split() == [
+        "True", "True", "True", "True", "True", "True", "Lax", "4", "False", "False", "DENY",
+    ]  # fmt: skip
+    assert script_src == "[\"'self'\"]"

@@ -227,6 +227,32 @@ def test_plain_http_is_refused_unless_allowed(guarded, token_client):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"ftp://{PUBLIC_V4}/hook",
+        f"ftps://{PUBLIC_V4}/hook",
+        "file:///etc/passwd",
+        f"gopher://{PUBLIC_V4}:70/_",
+        "javascript:alert(1)",
+    ],
+)
+@pytest.mark.parametrize("private", [False, True], ids=["guarded", "private allowed"])
+def test_schemes_other_than_http_and_https_are_refused_whatever_is_allowed(
+    settings, token_client, url, private
+):
+    settings.WEDGE_WEBHOOK_ALLOW_PRIVATE = private
+    settings.WEDGE_WEBHOOK_ALLOW_HTTP = True
+    answer = token_client("dave").post("/api/v1/webhooks/", body(url), format="json")
+    assert answer.status_code == 400, answer.content
+    (error,) = answer.json()["errors"]
+    assert error["field"] == "url"
+    # The service's refusal, or for what is no URL at all the URL field's own.
+    assert error["code"] in ("invalid_url", "invalid")
+    assert not Subscription.objects.exists()
+
+
+@pytest.mark.django_db
 def test_allowing_private_targets_lets_loopback_through(settings, token_client):
     settings.WEDGE_WEBHOOK_ALLOW_PRIVATE = True
     settings.WEDGE_WEBHOOK_ALLOW_HTTP = True
