@@ -5,13 +5,14 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint typecheck pytest bench lock services clean
+.PHONY: help run test lint typecheck pytest bench lock services clean screens
 
 help:
 	@echo "make run    - install, migrate, seed the demo and start web, worker and beat"
 	@echo "make test   - lint, type-check and the whole suite on PostgreSQL, Redis and Celery"
 	@echo "make bench  - benchmarks on the real stack; prints their figures"
 	@echo "make lock   - re-resolve requirements/*.lock from pyproject.toml"
+	@echo "make screens - re-take the proposal page screenshots in docs/screens/"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +57,11 @@ test: lint typecheck pytest
 
 bench: $(VENV)/.cli services
 	scripts/bench.sh
+
+# The README's screenshots: the proposal page in each state, desktop and phone,
+# taken by the browser test that checks them (tests/e2e/test_every_page.py).
+screens: $(VENV)/.dev services
+	WEDGE_SCREENS_DIR=$(CURDIR)/docs/screens $(BIN)/python -m pytest tests/e2e/test_every_page.py -k each_state -q $(PYTEST_ARGS)
 
 lock: $(BIN)/python
 	$(BIN)/python -m pip install --quiet uv

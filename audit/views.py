@@ -10,6 +10,8 @@ from django.db.models import QuerySet
 from django.urls import reverse
 from django.views.generic import TemplateView
 
+from audit.checkpoint import chain_state
+from audit.codes import EventCode
 from audit.filters import AuditEventFilter
 from audit.models import AuditEvent
 from audit.selectors import visible_events
@@ -56,6 +58,36 @@ def keyset_page(
     )
 
 
+# The code filter's groups, by the start of the code: each app has its range.
+_GROUPS = (
+    ("RWG-", "Rollout events (the policy's)"),
+    ("WDG-1", "Proposals and operator actions"),
+    ("WDG-2", "Waivers"),
+    ("WDG-3", "Sign-in and API tokens"),
+    ("WDG-4", "Webhooks"),
+    ("WDG-5", "Governance"),
+)
+
+
+@dataclass(frozen=True)
+class CodeChoice:
+    code: str
+    label: str
+    checked: bool
+
+
+def code_groups(chosen: set[str]) -> list[tuple[str, list[CodeChoice]]]:
+    """Every event code as a checkbox, grouped by what it is about."""
+    groups: dict[str, list[CodeChoice]] = {title: [] for _, title in _GROUPS}
+    other: list[CodeChoice] = []
+    for code, label in EventCode.choices:
+        choice = CodeChoice(code, str(label), code in chosen)
+        title = next((title for prefix, title in _GROUPS if code.startswith(prefix)), None)
+        (groups[title] if title else other).append(choice)
+    ordered = [(title, choices) for title, choices in groups.items() if choices]
+    return [*ordered, ("Other", other)] if other else ordered
+
+
 class AuditEventListView(LoginRequiredMixin, TemplateView):
     template_name = "audit/event_list.html"
 
@@ -66,7 +98,15 @@ class AuditEventListView(LoginRequiredMixin, TemplateView):
             params.pop(name, None)
         filterset = AuditEventFilter(params or None, queryset=visible_events(self.request.user))
         query = params.urlencode()
-        context.update(filterset=filterset, form=filterset.form, query=query)
+        chosen = set(params.getlist("code"))
+        context.update(
+            filterset=filterset,
+            form=filterset.form,
+            query=query,
+            code_groups=code_groups(chosen),
+            codes_chosen=len(chosen),
+            chain=chain_state(),
+        )
         if filterset.is_bound and not filterset.is_valid():
             context["page"] = KeysetPage([], None, None)
             return context

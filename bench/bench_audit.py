@@ -159,6 +159,35 @@ def bench_verify() -> tuple[int, float]:
     return report.verified, report.verified / elapsed[0]
 
 
+def bench_chain_state() -> dict[str, float]:
+    """The audit page's chain check at 100k events: cold (no checkpoint), warm, warm
+    with new events; milliseconds, median of 5 (the cold one: once per budget)."""
+    import statistics
+
+    from django.core.cache import cache
+
+    from audit import checkpoint
+    from audit.checkpoint import PAGE_BUDGET, chain_state
+
+    def timed(runs: int) -> float:
+        samples = []
+        for _ in range(runs):
+            with stopwatch() as elapsed:
+                chain_state()
+            samples.append(elapsed[0] * 1000)
+        return statistics.median(samples)
+
+    cache.delete(checkpoint._key())
+    cold = timed(1)  # verifies PAGE_BUDGET rows from the start of the chain
+    while chain_state(budget=50_000).unverified:  # catch up, as page views and beat would
+        pass
+    warm = timed(5)
+    write_events(50)
+    with stopwatch() as elapsed:
+        chain_state()
+    return {"cold": cold, "warm": warm, "fifty_new": elapsed[0] * 1000, "budget": PAGE_BUDGET}
+
+
 def export_child(fmt: str, trace: bool) -> dict[str, Any]:
     """Run in a fresh process: export every event through the API's streaming path."""
     setup_django(migrate=False)
@@ -306,6 +335,27 @@ def main() -> None:
             how_export.format("json") + f"; peak RSS {mib(json_run['peak_rss'])}",
         )
     )
+
+    # Last: it writes 50 more events.
+    page = bench_chain_state()
+    results += [
+        (
+            "audit page chain check, cold",
+            f"{page['cold']:,.1f} ms",
+            f"chain_state() with no checkpoint at {verified:,} events: verifies the first "
+            f"{page['budget']:,.0f} and counts the rest",
+        ),
+        (
+            "audit page chain check, warm",
+            f"{page['warm']:,.1f} ms",
+            "checkpoint at the head: its row, no new rows, the count; median of 5",
+        ),
+        (
+            "audit page chain check, 50 new events",
+            f"{page['fifty_new']:,.1f} ms",
+            "checkpoint at the head, then 50 events written: verifies those 50",
+        ),
+    ]
 
     with connection.cursor() as cursor:
         cursor.execute("SHOW server_version")

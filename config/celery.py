@@ -54,6 +54,11 @@ def beat_schedule(settings: Any) -> dict[str, dict[str, object]]:
             "schedule": settings.WEDGE_AUDIT_ANCHOR_SECONDS,
             "options": {"expires": settings.WEDGE_AUDIT_ANCHOR_SECONDS},
         },
+        "audit-verify": {
+            "task": "audit.tasks.verify_chain",
+            "schedule": settings.WEDGE_AUDIT_VERIFY_SECONDS,
+            "options": {"expires": settings.WEDGE_AUDIT_VERIFY_SECONDS},
+        },
     }
 
 

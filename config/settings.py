@@ -382,6 +382,8 @@ if WEDGE_PROMETHEUS_TIMEOUT_SECONDS > 60:
 # Sinks: "log" (a JSON line in the log), "file" (appended JSON lines), "webhook"
 # (a signed POST; X-Wedge-Signature as for webhook deliveries).
 WEDGE_AUDIT_ANCHOR_SECONDS = env_float("WEDGE_AUDIT_ANCHOR_SECONDS", 3600.0, minimum=1.0)
+# How often beat re-verifies the whole audit chain for the audit page (audit.checkpoint).
+WEDGE_AUDIT_VERIFY_SECONDS = env_float("WEDGE_AUDIT_VERIFY_SECONDS", 3600.0, minimum=1.0)
 WEDGE_AUDIT_ANCHOR_SINK = env_choice("WEDGE_AUDIT_ANCHOR_SINK", "log", {"log", "file", "webhook"})
 WEDGE_AUDIT_ANCHOR_FILE = Path(
     env_str("WEDGE_AUDIT_ANCHOR_FILE", str(VAR_DIR / "audit-anchors.jsonl"))
@@ -406,6 +408,11 @@ EMAIL_BACKEND = env_str(
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "wedge@localhost")
+# Where people reach this site: links in emails are absolute (a mail client has
+# no page to be relative to). `make run` sets it to its own address.
+WEDGE_SITE_URL = (
+    env_url("WEDGE_SITE_URL", schemes={"http", "https"}) or "http://127.0.0.1:8000"
+).rstrip("/")
 
 LOGGING = {
     "version": 1,

@@ -20,7 +20,11 @@ class IncidentForm(forms.Form):
         widget=forms.DateTimeInput(attrs={"type": "datetime-local", "step": 1}),
         help_text="When the incident started, in UTC.",
     )
-    severity = forms.ChoiceField(choices=Severity.choices)
+    # No default: an incident's severity is a judgement, never a pre-filled SEV1.
+    severity = forms.ChoiceField(
+        choices=[("", "Choose the severity"), *Severity.choices],
+        error_messages={"required": "Choose the severity."},
+    )
     affected_percentage = forms.DecimalField(
         label="Affected infrastructure (%)",
         min_value=0,
@@ -41,6 +45,13 @@ class IncidentForm(forms.Form):
             html_name = self.add_prefix(name)
             ids = [f"{html_name}-help"] if field.help_text else []
             field.widget.attrs["aria-describedby"] = " ".join([*ids, f"{html_name}-errors"])
+
+    def add_error(self, field: str | None, error: Any) -> None:
+        """Every error also marks its input ``aria-invalid``."""
+        super().add_error(field, error)
+        for name in self.errors:
+            if name in self.fields:
+                self.fields[name].widget.attrs["aria-invalid"] = "true"
 
     def add_service_errors(self, invalid: IncidentInvalid) -> None:
         for problem in invalid.errors:

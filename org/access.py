@@ -56,7 +56,7 @@ from typing import Final, Protocol
 
 from django.contrib.auth.models import AnonymousUser, Permission
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from org.models import Section, Subsystem, User
 from org.roles import Role
@@ -179,6 +179,27 @@ def operated_by(user: AnyUser, *, via: str = "") -> Q:
 def can_operate_anything(user: AnyUser) -> bool:
     return user.is_authenticated and (
         user.has_perm("org.operate_rollouts") or user.has_perm("org.operate_section_rollouts")
+    )
+
+
+def operators_of(section: Section) -> QuerySet[User]:
+    """Who may operate the section's rollouts: operators, and the section's leads."""
+    operate = Q(content_type__app_label="org", codename="operate_rollouts")
+    section_rights = Q(content_type__app_label="org", codename="operate_section_rollouts")
+    everywhere = Permission.objects.filter(operate)
+    in_section = Permission.objects.filter(section_rights)
+    return (
+        User.objects.filter(is_active=True)
+        .filter(
+            Q(groups__permissions__in=everywhere)
+            | Q(user_permissions__in=everywhere)
+            | (
+                (Q(groups__permissions__in=in_section) | Q(user_permissions__in=in_section))
+                & Q(led_sections=section)
+            )
+        )
+        .distinct()
+        .order_by("username")
     )
 
 

@@ -115,6 +115,7 @@ class ApiToken(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        verbose_name = "API token"
         constraints = [
             models.CheckConstraint(condition=~models.Q(scopes=[]), name="api_token_has_a_scope"),
         ]

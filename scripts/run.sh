@@ -23,6 +23,8 @@ export WEDGE_WEBHOOK_ALLOW_PRIVATE="${WEDGE_WEBHOOK_ALLOW_PRIVATE:-1}" WEDGE_WEB
 # Notifications link to the pages of this local instance.
 export WEDGE_SITE_URL="${WEDGE_SITE_URL:-http://127.0.0.1:$PORT}"
 export EMAIL_BACKEND="${EMAIL_BACKEND:-django.core.mail.backends.console.EmailBackend}"
+# Links in emails point here.
+export WEDGE_SITE_URL="${WEDGE_SITE_URL:-http://127.0.0.1:$PORT}"
 export PYTHONUNBUFFERED=1
 
 .venv/bin/python manage.py migrate --no-input -v 0

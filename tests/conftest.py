@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import copy
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -91,6 +92,7 @@ def _flush_as_owner() -> Iterator[None]:
     # looks its connection up by the alias, and Django's test case refuses
     # the owner alias to tests that did not ask for it.
     with owner_connection() as owner:
+        _retry_flush_on_deadlock(owner)
         # Closed now, not when the test case reloads its connections: after the
         # last test the session's teardown (dropping the database) runs in here.
         application.close()
@@ -99,6 +101,30 @@ def _flush_as_owner() -> Iterator[None]:
             yield
         finally:
             connections[DEFAULT_DB_ALIAS] = application
+
+
+def _retry_flush_on_deadlock(connection: Any, attempts: int = 5) -> None:
+    """Let this connection's flush try again when PostgreSQL picks its TRUNCATE as a deadlock victim.
+
+    The session's Celery worker may still be running a task the test queued
+    (a delivery, an email) when the test ends: its reads and the TRUNCATE of
+    every table can wait on each other, and PostgreSQL cancels the TRUNCATE.
+    The task finishes a moment later; the flush, tried again, goes through.
+    """
+    from django.db import OperationalError
+
+    flush = connection.ops.execute_sql_flush
+
+    def execute_sql_flush(sql_list: list[str]) -> None:
+        for attempt in range(attempts):
+            try:
+                return flush(sql_list)
+            except OperationalError as error:
+                if "deadlock detected" not in str(error) or attempt == attempts - 1:
+                    raise
+                time.sleep(0.2 * (attempt + 1))
+
+    connection.ops.execute_sql_flush = execute_sql_flush
 
 
 @pytest.hookimpl(wrapper=True)

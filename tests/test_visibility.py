@@ -228,7 +228,7 @@ def test_lists_dashboard_and_audit_page_agree_with_the_api(
     running = set(_json_ids(api.get("/api/v1/proposals/?state=ACTIVE&page_size=100")))
     running |= set(_json_ids(api.get("/api/v1/proposals/?state=PAUSED&page_size=100")))
     dashboard = page.get("/")
-    assert {status.wedge.proposal_id for status in dashboard.context["statuses"]} == running
+    assert {row["status"].wedge.proposal_id for row in dashboard.context["rows"]} == running
 
     waivers = {world.waivers[n].pk for n in WAIVERS if _may_read_waiver(username, n)}
     assert {waiver.pk for waiver in page.get("/waivers/").context["page"]} == waivers

@@ -13,12 +13,13 @@ from waivers.models import WaiverRequest, WaiverState
 
 
 class WaiverFilter(django_filters.FilterSet):
-    state = django_filters.ChoiceFilter(choices=WaiverState.choices)
+    state = django_filters.ChoiceFilter(choices=WaiverState.choices, empty_label="Any state")
     subsystem = django_filters.ModelChoiceFilter(
         field_name="subsystem",
         to_field_name="slug",
         queryset=Subsystem.objects.order_by("slug"),
         label="Subsystem",
+        empty_label="Any subsystem",
     )
     requester = django_filters.CharFilter(field_name="requester__username", label="Requester")
     awaiting_me = django_filters.BooleanFilter(

@@ -11,6 +11,7 @@ from org.models import Subsystem
 from waivers import errors, rules
 from waivers.errors import WaiverInvalid
 from wedges.models import ChangeProposal, ChangeType
+from wedges.policy.validation import waived_rules
 
 SCOPE_PROPOSAL = "proposal"
 SCOPE_STANDING = "standing"
@@ -30,11 +31,18 @@ class DescribedForm(forms.Form):
             ids = [f"{html_name}-help"] if field.help_text else []
             field.widget.attrs["aria-describedby"] = " ".join([*ids, f"{html_name}-errors"])
 
+    def add_error(self, field: str | None, error: Any) -> None:
+        """Every error, Django's own or a service's, also marks its input ``aria-invalid``."""
+        super().add_error(field, error)
+        for name in self.errors:
+            if name in self.fields:
+                self.fields[name].widget.attrs["aria-invalid"] = "true"
+
 
 class ProposalChoiceField(forms.ModelChoiceField[ChangeProposal]):
     def label_from_instance(self, obj: ChangeProposal) -> str:
-        codes = ", ".join(obj.waivable_codes)
-        return f"#{obj.pk} {obj.title} ({obj.subsystem.slug}; needs a waiver for {codes})"
+        lifted = waived_rules(obj.waivable_codes)
+        return f"#{obj.pk} {obj.title} ({obj.subsystem.name}; needs a waiver for {lifted})"
 
 
 class WaiverRequestForm(DescribedForm):

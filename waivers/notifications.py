@@ -21,8 +21,11 @@ from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 
+from org import access
+from org.mail import absolute_url, addresses_of, render_email, send_after_commit
 from org.models import User
 from waivers.models import WaiverRequest
+from wedges.models import ChangeProposal, State
 
 logger = logging.getLogger(__name__)
 
@@ -77,13 +80,17 @@ def queue(
     )
     if not addresses:
         return
-    base_url: str = getattr(settings, "WEDGE_BASE_URL", "")
     text = render_to_string(
         f"waivers/email/{template}.txt",
         {
             "waiver": waiver,
             "actor": actor,
-            "url": base_url.rstrip("/") + reverse("waivers:detail", args=[waiver.pk]),
+            "url": absolute_url(reverse("waivers:detail", args=[waiver.pk])),
+            "site_url": settings.WEDGE_SITE_URL,
+            "covered_links": [
+                (pk, absolute_url(reverse("proposals:detail", args=[pk])))
+                for pk in context.get("covered", ())
+            ],
             **context,
         },
     ).strip()
@@ -98,3 +105,26 @@ def _send(subject: str, body: str, addresses: list[str]) -> None:
     except Exception:
         # The change is committed already: a lost mail is logged, not raised.
         logger.exception("Could not send the waiver email %r to %s", subject, addresses)
+
+
+def proposal_startable(waiver: WaiverRequest, proposal: ChangeProposal) -> None:
+    """Tell the operators of the proposal's section that a waiver now lets it start.
+
+    Only for a proposal that has not started: the waiver has just made the
+    start check pass, and an operator is who starts it.
+    """
+    if proposal.rollout_wedge.wedge_state != State.PENDING:
+        return
+    addresses = addresses_of(access.operators_of(proposal.subsystem.section))
+    if not addresses:
+        return
+    subject, body = render_email(
+        "waivers/email/startable.txt",
+        {
+            "waiver": waiver,
+            "proposal": proposal,
+            "url": absolute_url(reverse("proposals:detail", args=[proposal.pk])),
+            "waiver_url": absolute_url(reverse("waivers:detail", args=[waiver.pk])),
+        },
+    )
+    send_after_commit(subject, body, addresses)

@@ -35,6 +35,7 @@ from waivers.errors import FieldError, NotAllowed, WaiverInvalid, WaiverRuleErro
 from waivers.models import ApprovalRole, WaiverApproval, WaiverCoverage, WaiverRequest, WaiverState
 from wedges.errors import RolloutRefused
 from wedges.models import ChangeProposal, ChangeType, State
+from wedges.policy.validation import waived_rules
 from wedges.selectors import readable_proposals
 
 logger = logging.getLogger(__name__)
@@ -532,12 +533,13 @@ def _apply(
     waiver: WaiverRequest, proposal: ChangeProposal, now: datetime, *, actor: User | None
 ) -> None:
     WaiverCoverage.objects.update_or_create(proposal=proposal, defaults={"waiver": waiver})
+    notifications.proposal_startable(waiver, proposal)
     record_event(
         code=EventCode.WAIVER_APPLIED,
         actor=actor,
         proposal_id=proposal.pk,
         waiver_id=waiver.pk,
-        reason=f"waiver #{waiver.pk} lifts {', '.join(proposal.waivable_codes) or 'nothing'}",
+        reason=f"waiver #{waiver.pk} lifts {waived_rules(proposal.waivable_codes) or 'nothing'}",
         data={
             **_scope_data(waiver),
             "lifted": list(proposal.waivable_codes),

@@ -55,6 +55,7 @@ class Subscription(models.Model):
 
     class Meta:
         ordering = ["id"]
+        verbose_name = "webhook subscription"
         indexes = [
             # The fan-out reads the live subscriptions for every event.
             models.Index(
@@ -79,6 +80,7 @@ class OutboxEvent(models.Model):
 
     class Meta:
         ordering = ["id"]
+        verbose_name = "outbox event"
         indexes = [
             # The re-drive looks for events no worker has fanned out yet.
             models.Index(
@@ -129,6 +131,8 @@ class Delivery(models.Model):
 
     class Meta:
         ordering = ["created_at"]
+        verbose_name = "webhook delivery"
+        verbose_name_plural = "webhook deliveries"
         constraints = [
             models.UniqueConstraint(
                 fields=["event", "subscription"], name="delivery_once_per_event_and_subscription"

@@ -6,7 +6,10 @@ from __future__ import annotations
 import copy
 import math
 import random
+import re
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from django.db import transaction
@@ -14,6 +17,10 @@ from django.utils import timezone
 
 from org.models import User
 from wedges.models import ChangeProposal, State
+from wedges.policy.codes import EXPOSURE_METRIC
+from wedges.policy.engine import StageView
+from wedges.policy.explain import comparisons
+from wedges.policy.expressions import Comparison, Expr, parse
 from wedges.services import (
     proposal_submit,
     wedge_record_snapshot,
@@ -129,6 +136,49 @@ DEMOS: list[dict[str, Any]] = [
         "hours_ago": 0.5,
         "plan": "pending",
     },
+    {
+        "key": "flags",
+        "body": {
+            "title": "Feature-flag client 1.8",
+            "description": "Caches flag rules locally; went out stage by stage this morning.",
+            "change_type": "connector_deployment",
+            "subsystem": "connector-runtime",
+            "rollout_wedge": {
+                "wedge_stages": [
+                    _stage("canary", 25, HEALTH, TRIGGER),
+                    _stage("all", 100, HEALTH, TRIGGER),
+                ],
+                "initial_percentage": 10,
+                "increment_policy": "linear",
+                "max_blast_radius": 100,
+                "observation_window_hours": 1.0,
+            },
+        },
+        "hours_ago": 4,
+        "plan": "progress",
+    },
+    {
+        "key": "quota",
+        "body": {
+            "title": "Quota enforcement in the control plane",
+            "description": "Error rate stayed above the criterion, so Wedge paused it.\n"
+            "demo-agent: unhealthy",
+            "change_type": "control_plane",
+            "subsystem": "control-plane",
+            "rollout_wedge": {
+                "wedge_stages": [
+                    _stage("canary", 10, HEALTH, TRIGGER),
+                    _stage("all", 60, HEALTH, TRIGGER),
+                ],
+                "initial_percentage": 5,
+                "increment_policy": "linear",
+                "max_blast_radius": 60,
+                "observation_window_hours": 1.0,
+            },
+        },
+        "hours_ago": 3.5,
+        "plan": "stall",
+    },
 ]
 
 
@@ -157,6 +207,8 @@ def _drive(
         metrics = healthy_metrics(rng, moment, exposure)
         if plan == "breach" and moment >= start + timedelta(hours=1, minutes=40):
             metrics["p99"] = "1200ms"
+        if plan == "stall":
+            metrics["error_rate"] = round(0.02 + rng.uniform(0, 0.005), 4)  # unmet, not breaching
         outcome = wedge_record_snapshot(
             proposal_id=proposal.pk, metrics=metrics, actor=users["pipeline"], now=moment
         )
@@ -187,3 +239,173 @@ def seed_demo_rollouts(now: datetime | None = None) -> list[str]:
             _drive(proposal, demo["plan"], start, now, users)
         created.append(proposal.title)
     return created
+
+
+# --- What the demo agent reports for any running rollout ----------------------------------
+
+
+class Behaviour(StrEnum):
+    """How the demo agent's pretend deployment behaves for a proposal."""
+
+    HEALTHY = "healthy"  # every success criterion met, the trigger quiet
+    UNHEALTHY = "unhealthy"  # a criterion unmet, the trigger quiet: the stage stalls, then pauses
+    BREACH = "breach"  # the rollback trigger fires: Wedge rolls back at once
+    SILENT = "silent"  # nothing reported: "no data yet", then a pause
+
+
+# A line of the proposal's description tells the demo agent what to do:
+# "demo-agent: breach", or only from one stage on: "demo-agent: breach at half".
+DIRECTIVE = re.compile(
+    r"^\s*demo-agent:\s*(?P<behaviour>healthy|unhealthy|breach|silent)"
+    r"(?:\s+at\s+(?P<stage>\S+))?\s*$",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def behaviour_for(description: str, stage_ids: list[str], current: str) -> Behaviour:
+    """The behaviour a description asks for at the ``current`` stage (healthy by default).
+
+    A directive naming a stage applies from that stage on (``stage_ids`` is the
+    ladder in order, ``initial`` first when the wedge has the implicit hold).
+    """
+    match = DIRECTIVE.search(description or "")
+    if match is None:
+        return Behaviour.HEALTHY
+    wanted = Behaviour(match["behaviour"].lower())
+    stage = match["stage"]
+    if stage is None:
+        return wanted
+    if stage not in stage_ids or current not in stage_ids:
+        return Behaviour.HEALTHY
+    return wanted if stage_ids.index(current) >= stage_ids.index(stage) else Behaviour.HEALTHY
+
+
+@dataclass
+class _Bounds:
+    """Where a metric's value may lie, in one unit."""
+
+    unit: str | None
+    low: float = -math.inf
+    high: float = math.inf
+
+    def keep_below(self, value: float) -> None:
+        self.high = min(self.high, value)
+
+    def keep_above(self, value: float) -> None:
+        self.low = max(self.low, value)
+
+    def pick(self, rng: random.Random) -> float:
+        low = self.low
+        high = min(self.high, 100.0) if self.unit == "%" else self.high
+        share = rng.uniform(0.3, 0.5)
+        if math.isfinite(low) and math.isfinite(high):
+            return low + (high - low) * share if high > low else low
+        if math.isfinite(high):
+            return high * share if high > 0 else high - 1
+        if math.isfinite(low):
+            return low * (1 + share) + share if low >= 0 else low + 1
+        return rng.uniform(1, 10)
+
+
+def _keep_clear(bounds: _Bounds, comparison: Comparison, value: float) -> None:
+    """Narrow ``bounds`` so that ``comparison`` (of a trigger) does not hold."""
+    if comparison.op in (">", ">="):
+        bounds.keep_below(value)
+    elif comparison.op in ("<", "<="):
+        bounds.keep_above(value)
+
+
+def _keep_true(bounds: _Bounds, comparison: Comparison, value: float) -> None:
+    """Narrow ``bounds`` so that ``comparison`` (of a criterion) holds."""
+    if comparison.op in ("<", "<="):
+        bounds.keep_below(value)
+    elif comparison.op in (">", ">="):
+        bounds.keep_above(value)
+    elif comparison.op == "==":
+        bounds.low = bounds.high = value
+
+
+def _shown(value: float, unit: str | None) -> object:
+    rounded = float(f"{value:.4g}")
+    return f"{rounded:g}{unit}" if unit else rounded
+
+
+def _past(comparison: Comparison) -> float:
+    """A value of the comparison's metric, in its unit, for which it clearly holds."""
+    threshold = comparison.threshold.value
+    if comparison.op in (">", ">="):
+        return threshold * 2 if threshold > 0 else threshold + 1
+    return threshold / 2 if threshold > 0 else threshold - 1
+
+
+def metrics_for(
+    stage: StageView, behaviour: Behaviour, rng: random.Random, exposure: float
+) -> dict[str, Any] | None:
+    """Values for every metric the stage names that make it behave as asked.
+
+    Healthy values lie inside every success criterion and clear of every
+    comparison of the trigger; a breach sets one metric past its trigger; an
+    unhealthy stage misses a criterion but stays clear of the trigger. Each
+    set is checked against the stage's own expressions before it is returned
+    (``None`` when no such set was found, or for a silent deployment).
+    """
+    if behaviour == Behaviour.SILENT:
+        return None
+    criteria = [parse(text) for text in stage.success_criteria]
+    trigger = parse(stage.rollback_trigger)
+    bounds: dict[str, _Bounds] = {}
+    clear: dict[str, _Bounds] = {}  # the trigger's bounds alone
+
+    def bound(comparison: Comparison, table: dict[str, _Bounds]) -> tuple[_Bounds, float] | None:
+        unit = bounds[comparison.metric].unit if comparison.metric in bounds else None
+        slot = table.setdefault(comparison.metric, _Bounds(unit or comparison.threshold.unit))
+        value = comparison.threshold.to(slot.unit)
+        return None if value is None else (slot, value)
+
+    for expression in criteria:
+        for comparison in comparisons(expression):
+            if (found := bound(comparison, bounds)) is not None:
+                _keep_true(found[0], comparison, found[1])
+    for comparison in comparisons(trigger):
+        for table in (bounds, clear):
+            if (found := bound(comparison, table)) is not None:
+                _keep_clear(found[0], comparison, found[1])
+    values: dict[str, Any] = {
+        name: _shown(slot.pick(rng), slot.unit) for name, slot in bounds.items()
+    }
+    values[EXPOSURE_METRIC] = exposure
+    if behaviour == Behaviour.BREACH:
+        fired = next(iter(comparisons(trigger)))
+        values[fired.metric] = _shown(_past(fired), fired.threshold.unit)
+        return values if trigger.evaluate(values) else None
+    if behaviour == Behaviour.UNHEALTHY:
+        return _missing_a_criterion(values, criteria, trigger, bounds, clear)
+    healthy = all(expression.evaluate(values) for expression in criteria)
+    return values if healthy and not trigger.evaluate(values) else None
+
+
+def _missing_a_criterion(
+    values: dict[str, Any],
+    criteria: list[Expr],
+    trigger: Expr,
+    bounds: dict[str, _Bounds],
+    clear: dict[str, _Bounds],
+) -> dict[str, Any] | None:
+    """``values`` with one criterion missed, halfway between it and the trigger."""
+    for comparison in (c for expression in criteria for c in comparisons(expression)):
+        unit = bounds[comparison.metric].unit
+        edge = comparison.threshold.to(unit)
+        if edge is None or comparison.op not in ("<", "<=", ">", ">="):
+            continue
+        safe = clear.get(comparison.metric, _Bounds(unit))
+        limit = safe.high if comparison.op in ("<", "<=") else safe.low
+        if math.isfinite(limit):
+            miss = (edge + limit) / 2
+        elif comparison.op in ("<", "<="):
+            miss = edge * 1.5 + 1 if edge >= 0 else edge + 1
+        else:
+            miss = edge / 2 - 1 if edge > 0 else edge - 1
+        trial = {**values, comparison.metric: _shown(miss, unit)}
+        if not comparison.evaluate(trial) and not trigger.evaluate(trial):
+            return trial
+    return None

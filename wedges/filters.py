@@ -12,10 +12,10 @@ from wedges.models import ChangeProposal, ChangeType, State
 
 class ProposalFilter(django_filters.FilterSet):
     state = django_filters.ChoiceFilter(
-        field_name="rollout_wedge__wedge_state", choices=State.choices
+        field_name="rollout_wedge__wedge_state", choices=State.choices, empty_label="Any state"
     )
     subsystem = django_filters.CharFilter(field_name="subsystem__slug")
-    change_type = django_filters.ChoiceFilter(choices=ChangeType.choices)
+    change_type = django_filters.ChoiceFilter(choices=ChangeType.choices, empty_label="Any type")
     author = django_filters.CharFilter(field_name="author__username")
     q = django_filters.CharFilter(method="search", label="Text search")
     waiver_required = django_filters.BooleanFilter()

@@ -8,13 +8,16 @@ each error next to the input its JSON path names.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from django import forms
+from django.conf import settings
 
 from org.models import Subsystem
 from wedges.models import ChangeType, IncrementPolicy
-from wedges.policy import Issue
+from wedges.policy import Issue, ValidationContext
+from wedges.policy.validation import limits
 from wedges.submission import SubmissionCheck
 
 NUMBER = forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"})
@@ -33,13 +36,15 @@ def number_or_text(value: str) -> float | str | None:
 
 
 class DescribedByErrors:
-    """Points every input at its error container, so screen readers announce errors."""
+    """Points every input at its help text and error container, for screen readers."""
 
     fields: dict[str, forms.Field]
 
     def describe_errors(self, add_prefix: Any) -> None:
         for name, field in self.fields.items():
-            field.widget.attrs["aria-describedby"] = f"err-{add_prefix(name)}"
+            html_name = add_prefix(name)
+            ids = [f"id_{html_name}_help", f"err-{html_name}"]
+            field.widget.attrs["aria-describedby"] = " ".join(ids)
 
 
 class ProposalForm(DescribedByErrors, forms.Form):
@@ -50,11 +55,16 @@ class ProposalForm(DescribedByErrors, forms.Form):
     external_reference = forms.CharField(
         required=False, label="External reference", help_text="Pipeline run, commit or ticket."
     )
-    initial_percentage = forms.CharField(widget=NUMBER, required=False, label="Initial %")
-    increment_policy = forms.ChoiceField(
-        choices=[("", "—"), *IncrementPolicy.choices], required=False
+    initial_percentage = forms.CharField(
+        widget=NUMBER, required=False, label="Initial exposure (%)"
     )
-    max_blast_radius = forms.CharField(widget=NUMBER, required=False, label="Max blast radius %")
+    increment_policy = forms.ChoiceField(
+        choices=[("", "—"), *IncrementPolicy.choices],
+        required=False,
+        help_text="Linear: equal steps. Exponential: a constant ratio. Manual: an operator "
+        "approves each advance.",
+    )
+    max_blast_radius = forms.CharField(widget=NUMBER, required=False, label="Max blast radius (%)")
     observation_window_hours = forms.CharField(
         widget=NUMBER, required=False, label="Observation window (hours)"
     )
@@ -76,28 +86,60 @@ class ProposalForm(DescribedByErrors, forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        subsystems = Subsystem.objects.select_related("section").order_by("slug")
+        self.subsystems = {
+            s.slug: s for s in Subsystem.objects.select_related("section").order_by("slug")
+        }
         subsystem_field = self.fields["subsystem"]
         assert isinstance(subsystem_field, forms.ChoiceField)
         subsystem_field.choices = [("", "—")] + [
             (s.slug, f"{s.name} ({s.section.name}{', critical' if s.is_critical else ''})")
-            for s in subsystems
+            for s in self.subsystems.values()
         ]
         self.describe_errors(self.add_prefix)
+        self.explain_limits()
+
+    def chosen_subsystem(self) -> Subsystem | None:
+        value = self.data.get(self.add_prefix("subsystem")) if self.is_bound else None
+        return self.subsystems.get(value) if isinstance(value, str) else None
+
+    def explain_limits(self) -> None:
+        """Help texts that state the policy's limits for the chosen subsystem."""
+        subsystem = self.chosen_subsystem()
+        context = ValidationContext(
+            subsystem_critical=bool(subsystem and subsystem.is_critical),
+            max_stage_hours=settings.WEDGE_MAX_STAGE_HOURS,
+        )
+        self.limits = limits(context, subsystem.name if subsystem else None)
+        for name in ("initial_percentage", "max_blast_radius", "observation_window_hours"):
+            self.fields[name].help_text = self.limits[name]
 
 
 class StageForm(DescribedByErrors, forms.Form):
-    stage_id = forms.CharField(required=False, label="Stage id")
-    target_percentage = forms.CharField(widget=NUMBER, required=False, label="Target %")
-    duration_hours = forms.CharField(widget=NUMBER, required=False, label="Duration (hours)")
+    stage_id = forms.CharField(
+        required=False, label="Stage id", help_text="A short name, such as canary."
+    )
+    target_percentage = forms.CharField(
+        widget=NUMBER,
+        required=False,
+        label="Target (%)",
+        help_text="The exposure the stage holds.",
+    )
+    duration_hours = forms.CharField(
+        widget=NUMBER,
+        required=False,
+        label="Duration (hours)",
+        help_text="How long the stage is planned to last.",
+    )
     success_criteria = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 2}),
         required=False,
         label="Success criteria",
-        help_text="One expression per line, e.g. error_rate < 0.01",
+        help_text="One expression per line, such as error_rate < 0.01 or p99 <= 200ms.",
     )
     rollback_trigger = forms.CharField(
-        required=False, label="Rollback trigger", help_text="e.g. error_rate > 0.05 or p99 > 500ms"
+        required=False,
+        label="Rollback trigger",
+        help_text="Rolls back at once when it holds, such as error_rate > 0.05 or p99 > 500ms.",
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -139,15 +181,15 @@ def build_document(form: ProposalForm, formset: Any) -> tuple[dict[str, Any], li
         if not any(cleaned.values()):
             continue  # an untouched blank row
         criteria = [line.strip() for line in cleaned["success_criteria"].splitlines()]
-        stages.append(
-            {
-                "stage_id": cleaned["stage_id"].strip(),
-                "target_percentage": number_or_text(cleaned["target_percentage"]),
-                "duration_hours": number_or_text(cleaned["duration_hours"]),
-                "success_criteria": [c for c in criteria if c],
-                "rollback_trigger": cleaned["rollback_trigger"].strip(),
-            }
-        )
+        stage = {
+            "stage_id": cleaned["stage_id"].strip(),
+            "target_percentage": number_or_text(cleaned["target_percentage"]),
+            "duration_hours": number_or_text(cleaned["duration_hours"]),
+            "success_criteria": [c for c in criteria if c],
+            "rollback_trigger": cleaned["rollback_trigger"].strip(),
+        }
+        # A blank input is a missing field ("enter the duration"), not a wrong value.
+        stages.append({key: value for key, value in stage.items() if value not in (None, "")})
         rows.append(index)
     wedge: dict[str, Any] = {
         "wedge_stages": stages,
@@ -230,6 +272,72 @@ def errors_by_field(
         else:
             placed.setdefault(field, []).append(issue)
     return placed, unplaced
+
+
+STAGES_ANCHOR = "stage-rows"
+
+
+@dataclass(frozen=True)
+class SummaryEntry:
+    """One line of the error summary: a link to the field and what is wrong with it."""
+
+    field: str  # the HTML name ("stages" for the stage list), "" for none
+    anchor: str  # the id the link jumps to
+    label: str
+    message: str
+
+
+def error_summary(
+    placed: dict[str, list[Issue]],
+    unplaced: list[Issue],
+    form: ProposalForm,
+    formset: Any,
+    prefix: str,
+) -> list[SummaryEntry]:
+    """The error summary in the order of the page: each field's errors, with its label.
+
+    Stage fields are named by the row's number as the page shows it (removed
+    rows do not count).
+    """
+    numbers: dict[int, int] = {}
+    for index, stage_form in enumerate(formset.forms):
+        if not getattr(stage_form, "cleaned_data", {}).get("DELETE"):
+            numbers[index] = len(numbers) + 1
+    entries: list[SummaryEntry] = []
+    order = [field.html_name for field in form]
+    order.append("stages")
+    for index in numbers:
+        order += [f"{prefix}-{index}-{name}" for name in StageForm.base_fields]
+    for name in order:
+        for issue in placed.get(name, ()):
+            entries.append(
+                SummaryEntry(name, _anchor(name), _label(name, form, numbers), issue.human)
+            )
+    entries += [SummaryEntry("", "", "", issue.human) for issue in unplaced]
+    return entries
+
+
+def _anchor(name: str) -> str:
+    return STAGES_ANCHOR if name == "stages" else f"id_{name}"
+
+
+def _label(name: str, form: ProposalForm, numbers: dict[int, int]) -> str:
+    if name == "stages":
+        return "Stages"
+    if name in form.fields:
+        return str(form[name].label)
+    _, index, field = name.split("-", 2)
+    label = StageForm.base_fields[field].label or field
+    return f"Stage {numbers.get(int(index), int(index) + 1)}, {str(label).lower()}"
+
+
+def mark_invalid(placed: dict[str, list[Issue]], form: ProposalForm, formset: Any) -> None:
+    """``aria-invalid`` on every input that has an error (for a page showing them all)."""
+    bound = [form, *formset.forms]
+    for candidate in bound:
+        for name, field in candidate.fields.items():
+            if candidate.add_prefix(name) in placed:
+                field.widget.attrs["aria-invalid"] = "true"
 
 
 class OperatorActionForm(forms.Form):

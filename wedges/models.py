@@ -26,15 +26,20 @@ from wedges.policy.engine import (
     pause_at,
     window_ends_at,
 )
+from wedges.policy.envelope import CHANGE_TYPE_LABELS
 from wedges.policy.envelope import ChangeType as Change
 
 
 class ChangeType(models.TextChoices):
-    # The values are the policy core's (wedges.policy.envelope), which the CLI checks offline.
-    CONNECTOR_DEPLOYMENT = Change.CONNECTOR_DEPLOYMENT.value, "Connector deployment"
-    CONTROL_PLANE = Change.CONTROL_PLANE.value, "Control plane change"
-    POLICY_UPDATE = Change.POLICY_UPDATE.value, "Policy update"
-    SECURITY_PATCH = Change.SECURITY_PATCH.value, "Security patch"
+    # Values and labels are the policy core's (wedges.policy.envelope), which the CLI
+    # checks offline and whose messages name the labels.
+    CONNECTOR_DEPLOYMENT = (
+        Change.CONNECTOR_DEPLOYMENT.value,
+        CHANGE_TYPE_LABELS[Change.CONNECTOR_DEPLOYMENT],
+    )
+    CONTROL_PLANE = Change.CONTROL_PLANE.value, CHANGE_TYPE_LABELS[Change.CONTROL_PLANE]
+    POLICY_UPDATE = Change.POLICY_UPDATE.value, CHANGE_TYPE_LABELS[Change.POLICY_UPDATE]
+    SECURITY_PATCH = Change.SECURITY_PATCH.value, CHANGE_TYPE_LABELS[Change.SECURITY_PATCH]
 
 
 class IncrementPolicy(models.TextChoices):

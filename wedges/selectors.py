@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from django.db.models import Case, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
+from django.db.models import Case, Max, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
 
 from audit.models import AuditEvent
 from audit.selectors import visible_events
@@ -162,4 +162,24 @@ def proposal_facts(proposal_id: int) -> dict[str, Any]:
         "title": row["title"],
         "subsystem": row["subsystem__slug"],
         "reference": row["external_reference"],
+    }
+
+
+def latest_events(proposal_ids: list[int], code: str) -> dict[int, AuditEvent]:
+    """The newest event with ``code`` of each proposal, by proposal id, in one query.
+
+    For pages that already decided which proposals the user reads.
+    """
+    if not proposal_ids:
+        return {}
+    newest = (
+        AuditEvent.objects.filter(proposal_id__in=proposal_ids, code=code)
+        .values("proposal_id")
+        .annotate(newest=Max("id"))
+        .values("newest")
+    )
+    return {
+        event.proposal_id: event
+        for event in AuditEvent.objects.filter(id__in=newest).select_related("actor")
+        if event.proposal_id is not None
     }

@@ -78,8 +78,10 @@ class SubmissionCheck:
         return self.report.to_dict()
 
 
-def _error(check: SubmissionCheck, path: str | None, code: str, message: str) -> None:
-    check.errors.append(Issue(path, code, message, None, False))
+def _error(
+    check: SubmissionCheck, path: str | None, code: str, message: str, text: str = ""
+) -> None:
+    check.errors.append(Issue(path, code, message, None, False, text))
 
 
 def _subsystem(check: SubmissionCheck, slug: str) -> None:
@@ -87,9 +89,11 @@ def _subsystem(check: SubmissionCheck, slug: str) -> None:
     if subsystem is None:
         known = list(Subsystem.objects.values_list("slug", flat=True))
         message = f"no subsystem {slug!r}"
+        text = f"There is no subsystem {slug!r}"
         if match := difflib.get_close_matches(slug, known, n=1):
             message += f"; did you mean {match[0]!r}?"
-        _error(check, "subsystem", UNKNOWN_SUBSYSTEM, message)
+            text += f"; did you mean {match[0]!r}?"
+        _error(check, "subsystem", UNKNOWN_SUBSYSTEM, message, text if match else text + ".")
         return
     check.subsystem = subsystem
     check.cleaned["subsystem"] = subsystem

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.contrib import messages
@@ -14,25 +16,41 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from audit.codes import EventCode
 from org import access
 from org.access import signed_in_user
-from wedges import selectors
+from org.humane import percent
+from org.models import Subsystem
+from webhooks.selectors import announcement
+from wedges import narrative, selectors
 from wedges.charts import chart_data
 from wedges.filters import ProposalFilter
 from wedges.forms import (
     LadderForm,
     OperatorActionForm,
     ProposalForm,
+    StageForm,
     StageFormSet,
     build_document,
+    error_summary,
     errors_by_field,
+    mark_invalid,
     number_or_text,
+    typed,
 )
-from wedges.models import ChangeProposal, State
+from wedges.models import ChangeProposal, IncrementPolicy, RolloutWedge, State
 from wedges.policy import generate_ladder
+from wedges.policy.engine import Action, held_exposure, initial_stage_index
 from wedges.services import proposal_submit, rollout
-from wedges.status import rollout_status
-from wedges.submission import check_submission
+from wedges.services.rollout import decide
+from wedges.status import (
+    RolloutStatus,
+    headline,
+    last_state_event,
+    rollout_status,
+    stage_steps,
+)
+from wedges.submission import SubmissionCheck, check_submission
 
 STAGE_PREFIX = "stages"
 
@@ -48,7 +66,13 @@ def proposal_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "wedges/proposal_list.html",
-        {"filters": filters, "page": page, "query": query.urlencode()},
+        {
+            "filters": filters,
+            "page": page,
+            "query": query.urlencode(),
+            "subsystems": Subsystem.objects.order_by("name"),
+            "now": timezone.now(),
+        },
     )
 
 
@@ -84,7 +108,7 @@ def _bound(request: HttpRequest) -> tuple[ProposalForm, Any]:
 
 def _judge(form: ProposalForm, formset: Any) -> dict[str, Any]:
     if formset.management_form.errors or not hasattr(form, "cleaned_data"):
-        return {"check": None, "placed": {}, "unplaced": [], "document": None}
+        return {"check": None, "placed": {}, "unplaced": [], "document": None, "summary": []}
     document, rows = build_document(form, formset)
     check = check_submission(document)
     placed, unplaced = errors_by_field(check, rows, STAGE_PREFIX)
@@ -93,6 +117,35 @@ def _judge(form: ProposalForm, formset: Any) -> dict[str, Any]:
         "placed": placed,
         "unplaced": unplaced,
         "document": document,
+        "summary": error_summary(placed, unplaced, form, formset, STAGE_PREFIX),
+        "plan": planned_total(document, check),
+    }
+
+
+def planned_total(document: dict[str, Any], check: SubmissionCheck) -> dict[str, Any] | None:
+    """The planned total, taken apart: stage durations plus one window per stage.
+
+    Also the earliest the engine can finish: each stage advances once its window
+    and (for automatic wedges) its planned duration have both passed.
+    """
+    if check.total_duration_hours is None:
+        return None
+    wedge = document.get("rollout_wedge") or {}
+    stages = wedge.get("wedge_stages") or []
+    durations = [stage.get("duration_hours") for stage in stages]
+    window = wedge.get("observation_window_hours")
+    if not isinstance(window, float) or not all(isinstance(d, float) for d in durations):
+        return None
+    automatic = wedge.get("increment_policy") in ("linear", "exponential")
+    earliest = sum(max(window, d) if automatic else window for d in durations)
+    return {
+        "total": check.total_duration_hours,
+        "durations": sum(durations),
+        "count": len(durations),
+        "window": window,
+        "windows": window * len(durations),
+        "earliest": earliest,
+        "automatic": automatic,
     }
 
 
@@ -103,17 +156,24 @@ def _field_names(form: ProposalForm, formset: Any) -> list[str]:
     return [*names, "stages"]
 
 
+def _form_page(
+    request: HttpRequest, form: ProposalForm, formset: Any, judged: dict[str, Any], status: int
+) -> HttpResponse:
+    return render(
+        request,
+        "wedges/proposal_form.html",
+        {"form": form, "formset": formset, "ladder": LadderForm(), **judged},
+        status=status,
+    )
+
+
 @login_required
 def proposal_create(request: HttpRequest) -> HttpResponse:
     _require_submitter(request)
     if request.method != "POST":
         form = ProposalForm(initial={"increment_policy": "linear", "observation_window_hours": "1"})
         formset = StageFormSet(prefix=STAGE_PREFIX, initial=[{}, {}])
-        return render(
-            request,
-            "wedges/proposal_form.html",
-            {"form": form, "formset": formset, "ladder": LadderForm(), "placed": {}},
-        )
+        return _form_page(request, form, formset, {"placed": {}, "summary": []}, 200)
     form, formset = _bound(request)
     judged = _judge(form, formset)
     check = judged["check"]
@@ -123,30 +183,31 @@ def proposal_create(request: HttpRequest) -> HttpResponse:
         if proposal.waiver_required:
             messages.warning(
                 request,
-                f"Proposal #{proposal.pk} was stored, but it needs a waiver before it can start "
-                f"({', '.join(proposal.waivable_codes)}).",
+                f"Proposal #{proposal.pk} was stored, but it needs a waiver before it can "
+                "start: ask for one below.",
             )
         else:
             messages.success(request, f"Proposal #{proposal.pk} was submitted.")
         return redirect("proposals:detail", pk=proposal.pk)
-    return render(
-        request,
-        "wedges/proposal_form.html",
-        {"form": form, "formset": formset, "ladder": LadderForm(), **judged},
-        status=400,
-    )
+    # Submitted: every error shows at once, at its field and in the summary.
+    mark_invalid(judged["placed"], form, formset)
+    return _form_page(request, form, formset, {**judged, "submitted": True}, 400)
 
 
 @login_required
 @require_POST
 def proposal_validate(request: HttpRequest) -> HttpResponse:
-    """HTMX: the verdict on the form as typed so far, with errors placed out of band."""
+    """HTMX: the verdict on the form as typed so far, with errors and limits placed out of band.
+
+    Every field's errors are sent; the page shows those of the fields the
+    person has touched (``static/js/proposal_form.js``).
+    """
     form, formset = _bound(request)
     judged = _judge(form, formset)
     return render(
         request,
         "wedges/_validation.html",
-        {**judged, "field_names": _field_names(form, formset)},
+        {**judged, "form": form, "field_names": _field_names(form, formset)},
     )
 
 
@@ -172,13 +233,17 @@ def proposal_ladder(request: HttpRequest) -> HttpResponse:
             )
         except ValueError as exc:
             error = str(exc)
-    criteria = request.POST.get(f"{STAGE_PREFIX}-0-success_criteria", "")
-    trigger = request.POST.get(f"{STAGE_PREFIX}-0-rollback_trigger", "")
+    kept = _rows_typed(request)
+    # Every generated stage gets the first stage's criteria and trigger: the
+    # first row that has them, as typed.
+    criteria = next((row["success_criteria"] for row in kept if row["success_criteria"]), "")
+    trigger = next((row["rollback_trigger"] for row in kept if row["rollback_trigger"]), "")
+    ids = [row["stage_id"] for row in kept if row["stage_id"]]
     formset = StageFormSet(
         prefix=STAGE_PREFIX,
         initial=[
             {
-                "stage_id": f"stage-{number}",
+                "stage_id": ids[number - 1] if number <= len(ids) else f"stage-{number}",
                 "target_percentage": f"{target:g}",
                 "duration_hours": window,
                 "success_criteria": criteria,
@@ -187,7 +252,24 @@ def proposal_ladder(request: HttpRequest) -> HttpResponse:
             for number, target in enumerate(targets, start=1)
         ],
     )
+    if error is not None:
+        # Nothing generated: the rows stay as they were, with the reason above them.
+        formset = StageFormSet(request.POST, prefix=STAGE_PREFIX)
+        formset.is_valid()
     return render(request, "wedges/_stage_rows.html", {"formset": formset, "ladder_error": error})
+
+
+def _rows_typed(request: HttpRequest) -> list[dict[str, str]]:
+    """The stage rows as typed and not removed, in page order."""
+    formset = StageFormSet(request.POST, prefix=STAGE_PREFIX)
+    if not formset.is_valid() and formset.management_form.errors:
+        return []
+    rows = []
+    for stage_form in formset.forms:
+        if getattr(stage_form, "cleaned_data", {}).get("DELETE"):
+            continue
+        rows.append({name: typed(stage_form, name).strip() for name in StageForm.base_fields})
+    return rows
 
 
 # --- The rollout: dashboard, live proposal page and operator controls -----------------
@@ -208,10 +290,22 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         request.GET.get("page")
     )
     now = timezone.now()
-    statuses = [rollout_status(wedge, now) for wedge in page]
+    wedges = list(page)
+    pauses = selectors.latest_events(
+        [w.proposal_id for w in wedges if w.wedge_state == State.PAUSED], EventCode.PAUSED
+    )
+    rows = [
+        {
+            "status": rollout_status(wedge, now),
+            "headline": headline(wedge, [pauses[wedge.proposal_id]])
+            if wedge.proposal_id in pauses
+            else None,
+        }
+        for wedge in wedges
+    ]
     partial = request.headers.get("HX-Request") == "true"
     template = "wedges/_dashboard_rows.html" if partial else "wedges/dashboard.html"
-    return render(request, template, {"page": page, "statuses": statuses, "now": now})
+    return render(request, template, {"page": page, "rows": rows, "wedges": wedges, "now": now})
 
 
 def _detail_context(request: HttpRequest, proposal: ChangeProposal) -> dict[str, Any]:
@@ -219,37 +313,183 @@ def _detail_context(request: HttpRequest, proposal: ChangeProposal) -> dict[str,
     now = timezone.now()
     events = list(selectors.proposal_events(request.user, proposal.pk))
     snapshots = selectors.snapshots_of(wedge)
+    status = rollout_status(wedge, now)
+    actions = available_actions(request, proposal, status, now)
+    told = None
+    state_event = last_state_event(wedge, events)
+    if state_event is not None:
+        told = announcement(
+            proposal_id=proposal.pk, event_code=state_event.code, at=state_event.occurred_at
+        )
     return {
         "proposal": proposal,
         "wedge": wedge,
-        "status": rollout_status(wedge, now),
+        "status": status,
+        "headline": headline(wedge, events, told),
+        "steps": stage_steps(wedge, events, status, now),
         "events": events,
+        "trail": [
+            {
+                "event": event,
+                "summary": narrative.event_summary(
+                    event,
+                    max_blast_radius=wedge.max_blast_radius,
+                    window_hours=wedge.observation_window_hours,
+                ),
+            }
+            for event in reversed(events)
+        ],
         "chart": chart_data(wedge, events, snapshots, now),
-        "actions": available_actions(request, proposal),
+        "actions": actions,
+        "actions_key": ",".join(action.name for action in actions),
+        "startable": startable(proposal, now),
         "now": now,
     }
 
 
-def available_actions(request: HttpRequest, proposal: ChangeProposal) -> list[str]:
-    """The operator actions this user may try on this proposal in its current state."""
+@dataclass(frozen=True)
+class OperatorAction:
+    """An operator action the page offers: its button, and the dialog that confirms it."""
+
+    name: str
+    label: str
+    question: str  # the dialog's heading
+    explanation: str
+    confirm: str  # the confirming button
+    danger: bool = False
+    primary: bool = False
+
+
+def startable(proposal: ChangeProposal, now: datetime) -> bool:
+    """Whether the waiver rules let the proposal start now (the start check's condition)."""
+    if not proposal.waiver_required:
+        return True
+    cover = proposal.waiver_cover
+    return (
+        cover is not None
+        and cover.state == "APPROVED"
+        and (cover.expires_at is None or cover.expires_at > now)
+    )
+
+
+def available_actions(
+    request: HttpRequest, proposal: ChangeProposal, status: RolloutStatus, now: datetime
+) -> list[OperatorAction]:
+    """The operator actions this user may take now: the state machine allows them, and the
+    policy would accept them (no button that can only be refused)."""
     if not access.can_operate(request.user, proposal.subsystem):
         return []
+    wedge = proposal.rollout_wedge
     # The state machine says which transitions its state allows; "complete" is
     # the engine's own and no operator action.
-    wedge = proposal.rollout_wedge
-    return [
+    allowed = {
         transition.name
         for transition in wedge.get_available_wedge_state_transitions()  # type: ignore[attr-defined]
-        if transition.name in OPERATOR_ACTIONS
-    ]
+    }
+    exposure = percent(wedge.exposure_percentage)
+    actions: list[OperatorAction] = []
+    if "start" in allowed and startable(proposal, now):
+        first = percent(
+            held_exposure(wedge.policy_view(), initial_stage_index(wedge.policy_view()))
+        )
+        actions.append(
+            OperatorAction(
+                "start",
+                "Start the rollout",
+                "Start the rollout?",
+                f"Deployers will be told to expose {first} of {proposal.subsystem.name}, and "
+                "Wedge drives the stages from there.",
+                f"Start at {first}",
+                primary=True,
+            )
+        )
+    if "advance" in allowed and _approvable(wedge, now):
+        manual = wedge.increment_policy == IncrementPolicy.MANUAL
+        target = _next_stage_label(status)
+        actions.append(
+            OperatorAction(
+                "advance",
+                "Approve the advance" if manual else "Advance now",
+                f"Advance to {target}?",
+                (
+                    "The stage is eligible: its window has passed and its criteria are met."
+                    if manual
+                    else "The stage is eligible; without you it advances by itself once its "
+                    "planned duration has passed."
+                ),
+                f"Advance to {target}",
+                primary=True,
+            )
+        )
+    if "resume" in allowed:
+        actions.append(
+            OperatorAction(
+                "resume",
+                "Resume",
+                "Resume the rollout?",
+                f"The stage reopens with a fresh observation window, holding {exposure}.",
+                "Resume",
+                primary=True,
+            )
+        )
+    if "pause" in allowed:
+        actions.append(
+            OperatorAction(
+                "pause",
+                "Pause",
+                "Put the rollout on hold?",
+                f"Exposure stays at {exposure}; nothing advances until someone resumes it.",
+                f"Hold at {exposure}",
+            )
+        )
+    if "rollback" in allowed:
+        actions.append(
+            OperatorAction(
+                "rollback",
+                "Roll back",
+                "Roll the rollout back?",
+                f"Deployers will be told to go from {exposure} back to 0 %. A rolled-back "
+                "rollout cannot be restarted: trying again takes a new proposal.",
+                "Roll back to 0 %",
+                danger=True,
+            )
+        )
+    return actions
+
+
+def _approvable(wedge: RolloutWedge, now: datetime) -> bool:
+    """Whether the policy would advance the wedge on an operator's approval right now."""
+    return decide(wedge, now, operator_approval=True).action in (Action.ADVANCE, Action.COMPLETE)
+
+
+def _next_stage_label(status: RolloutStatus) -> str:
+    decision = status.decision
+    if decision is None or decision.target_index is None:
+        return "completion"
+    view = status.wedge.policy_view()
+    if decision.action == Action.COMPLETE or decision.target_index >= len(view.stages):
+        return "completion"
+    index = status.wedge.current_stage_index
+    following = (index if index is not None else -1) + 1
+    if following >= len(view.stages):
+        return "completion"
+    stage = view.stages[following]
+    return f"stage {stage.stage_id} ({percent(stage.target_percentage)})"
 
 
 @login_required
 def proposal_live(request: HttpRequest, pk: int) -> HttpResponse:
-    """HTMX: the live part of a proposal page; controls too when the state changed."""
+    """HTMX: the live part of a proposal page, and out of band what else changed.
+
+    The controls are replaced only when the actions on offer changed (an open
+    confirmation dialog survives the polls), and messages left by the last
+    action are cleared once the state has moved on.
+    """
     proposal = _readable(request, pk)
     context = _detail_context(request, proposal)
-    context["controls_changed"] = request.GET.get("state") != proposal.rollout_wedge.wedge_state
+    context["live_update"] = True
+    context["state_changed"] = request.GET.get("state") != proposal.rollout_wedge.wedge_state
+    context["controls_changed"] = request.GET.get("actions", "") != context["actions_key"]
     return render(request, "wedges/_proposal_live.html", context)
 
 

@@ -10,6 +10,7 @@ from django import template
 from governance import rules, selectors
 from governance.forms import IncidentForm
 from wedges.models import ChangeProposal
+from wedges.policy import codes
 
 register = template.Library()
 
@@ -69,3 +70,19 @@ def proposal_incidents(proposal: ChangeProposal, user: Any) -> dict[str, Any]:
         "can_record": may_record,
         "form": IncidentForm() if may_record else None,
     }
+
+
+# What made a rollback happen (the RWG-003's ``data.rule``), in words.
+_RULE_LABELS = {
+    codes.RULE_ROLLBACK: "Rollback trigger",
+    codes.RULE_BLAST: "Max blast radius exceeded",
+    "operator": "Operator's decision",
+}
+
+
+@register.filter
+def rule_label(rule: str | None) -> str:
+    """A rollback's cause in words ("Rollback trigger"), not its rule code."""
+    if not rule:
+        return "—"
+    return _RULE_LABELS.get(rule, rule)

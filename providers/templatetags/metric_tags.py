@@ -17,9 +17,9 @@ def metric_queries(proposal: Any) -> QueriesPanel | None:
 
 
 @register.simple_tag
-def failing_metrics(statuses: Iterable[Any]) -> set[int]:
-    """``{% failing_metrics statuses as failing %}``: ids of the wedges whose queries fail."""
-    return failing_wedge_ids(status.wedge.pk for status in statuses)
+def failing_metrics(wedges: Iterable[Any]) -> set[int]:
+    """``{% failing_metrics wedges as failing %}``: ids of the wedges whose queries fail."""
+    return failing_wedge_ids(wedge.pk for wedge in wedges)
 
 
 @register.filter

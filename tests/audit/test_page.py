@@ -2,6 +2,7 @@ import datetime as dt
 import re
 
 import pytest
+from django.utils.html import escape
 
 from audit.codes import EventCode
 from tests.audit.conftest import at
@@ -33,7 +34,7 @@ def test_auditors_see_every_event_with_its_meaning(client, demo, trail):
     page = response.content.decode()
     assert "Rollout rolled back" in page
     assert '<a href="/proposals/1/">#1</a>' in page
-    assert '<a href="/waivers/7/">waiver #7</a>' in page
+    assert '<a href="/waivers/7/">Waiver #7</a>' in page
     assert "error_rate=0.004 p99=180ms" in page
     assert 'aria-current="page"' in page  # the navigation marks the audit page
 
@@ -52,8 +53,11 @@ def test_filters_narrow_the_table_and_stay_in_the_form(client, demo, trail):
     response = client.get(URL, {"code": ["RWG-001", "RWG-003"], "since": "2026-11-04"})
     assert rows(response) == [trail["rolled_back_2"].id]
     page = response.content.decode()
-    assert '<option value="RWG-001" selected>' in page
-    assert '<option value="RWG-003" selected>' in page
+    # The kinds of event are checkboxes; the chosen ones stay checked.
+    assert 'name="code" value="RWG-001" id="code-RWG-001" checked>' in page
+    assert 'name="code" value="RWG-003" id="code-RWG-003" checked>' in page
+    assert 'name="code" value="RWG-002" id="code-RWG-002">' in page
+    assert "Kinds of event: 2 chosen" in page
     assert 'value="2026-11-04"' in page
     assert rows(client.get(URL, {"proposal": "1", "actor": "dave"})) == [trail["started_1"].id]
     assert rows(client.get(URL, {"waiver": "7"})) == [trail["waiver_7"].id]
@@ -63,9 +67,12 @@ def test_filters_narrow_the_table_and_stay_in_the_form(client, demo, trail):
 def test_every_filter_has_a_label(client, demo):
     client.force_login(demo["erin"])
     page = client.get(URL).content.decode()
-    for name in ("proposal", "waiver", "actor", "since", "until", "code"):
+    for name in ("proposal", "waiver", "actor", "since", "until"):
         assert f'<label for="id_{name}">' in page
         assert f'id="id_{name}"' in page
+    for code, meaning in EventCode.choices:
+        assert f'<label for="code-{code}"><input type="checkbox" name="code" value="{code}"' in page
+        assert meaning in page
 
 
 @pytest.mark.django_db
@@ -116,11 +123,12 @@ def test_keyset_pages_walk_back_and_forth_in_constant_queries(
     older = f"code=RWG-002&amp;before={newest[49]}"
     assert older in first.content.decode()
 
-    # Session, user, permissions, the page: the same however deep.
-    with django_assert_num_queries(5):
+    # Session, user, permissions, the page, and the chain's check (its checkpoint,
+    # the rows since, none; how many are left): the same however deep.
+    with django_assert_num_queries(8):
         second = client.get(URL, {"code": "RWG-002", "before": newest[49]})
     assert rows(second) == newest[50:100]
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(8):
         last = client.get(URL, {"code": "RWG-002", "before": newest[99]})
     assert rows(last) == newest[100:]
     assert "Older" not in last.content.decode()

@@ -61,7 +61,16 @@ def test_the_proposal_page_draws_its_charts(
     page.wait_for_function("() => window.Chart && Chart.getChart('exposure-chart')")
     drawn = page.evaluate("Chart.getChart('exposure-chart').data.datasets[0].data.length")
     assert drawn >= 1
-    assert page.evaluate("!!Chart.getChart('metrics-chart')")
+    # One small chart per metric, on the exposure chart's time axis.
+    metric_charts = page.locator("#metric-charts canvas")
+    expect(metric_charts).to_have_count(2)
+    axes = page.evaluate(
+        """() => Array.from(document.querySelectorAll('canvas')).map((canvas) => {
+            const chart = Chart.getChart(canvas);
+            return [chart.scales.x.min, chart.scales.x.max];
+        })"""
+    )
+    assert len({tuple(axis) for axis in axes}) == 1
     assert violations(page) == []
     assert errors == []
 

@@ -15,8 +15,8 @@ def test_user_without_the_right_sees_no_controls_and_gets_403(
     sign_in(page, "erin")
     page.goto(f"{live_server.url}/proposals/{proposal.pk}/")
     expect(page.get_by_text("Guarded rollout").first).to_be_visible()
-    expect(page.get_by_text("Roll back")).to_have_count(0)
-    expect(page.get_by_text("Pause")).to_have_count(0)
+    expect(page.get_by_role("button", name="Roll back")).to_have_count(0)
+    expect(page.get_by_role("button", name="Pause")).to_have_count(0)
     # Posting anyway, with a valid CSRF token from the page, is refused.
     status = page.evaluate(
         """async (url) => {

@@ -56,7 +56,7 @@ def test_lead_and_reviewer_approve_a_waiver(browser, live_server, sign_in, submi
     ]
     operator = sign_in(browser.new_page(), "dave")
     operator.goto(f"{live_server.url}/proposals/{proposal.pk}/")
-    operator.get_by_text("Start rollout").click()
-    operator.get_by_role("button", name="Confirm: start").click()
+    operator.get_by_role("button", name="Start the rollout").click()
+    operator.get_by_role("dialog").get_by_role("button", name="Start at 5 %").click()
     expect(operator.get_by_test_id("wedge-state")).to_have_text("Active")
     assert WaiverRequest.objects.get(pk=waiver.pk).covered_proposals.get() == proposal

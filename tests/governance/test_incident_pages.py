@@ -54,8 +54,10 @@ def test_operators_and_leads_get_the_form_on_the_proposal_page(client, demo, rol
     assert '<section id="incidents" aria-labelledby="incidents-heading">' in page
     assert "No incidents recorded against this proposal." in page
     assert f'action="/reports/proposals/{rolled_back.pk}/incidents/new/"' in page
-    # The block sits just before the operator controls.
-    assert page.index('id="incidents"') < page.index('id="controls"')
+    # The block sits below the rollout's state and the operator controls.
+    assert page.index('id="live"') < page.index('id="controls"') < page.index('id="incidents"')
+    # No severity is chosen for the person recording it.
+    assert '<option value="" selected>Choose the severity</option>' in page
 
 
 @pytest.mark.parametrize("username", ["erin", "carol", "frank", "alice"])
@@ -87,7 +89,7 @@ def test_recording_through_the_form(client, demo, rolled_back):
     page = detail(client, demo["erin"], rolled_back)
     row = re.search(rf'<tr id="incident-{incident.pk}">(.*?)</tr>', page, re.S)[1]
     assert "7.5 %" in row
-    assert "<td>Yes</td>" in row  # rolled back at 10 %, 7.5 % affected
+    assert '<td data-label="Contained by the wedge">Yes</td>' in row  # rolled back at 10 %
     assert "Timeouts on canary hosts" in row
     assert "the 10 % it had exposed" in page
 
@@ -95,7 +97,7 @@ def test_recording_through_the_form(client, demo, rolled_back):
 def test_an_escaped_incident_is_not_contained(client, demo, rolled_back):
     post(client, demo["bob"], rolled_back, **{"incident-affected_percentage": "10.01"})
     page = detail(client, demo["erin"], rolled_back)
-    assert "<td>No</td>" in page
+    assert '<td data-label="Contained by the wedge">No</td>' in page
 
 
 def test_invalid_input_shows_the_form_again_with_every_error(client, demo, rolled_back):

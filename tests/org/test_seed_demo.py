@@ -3,6 +3,7 @@ from django.contrib.auth.models import Group
 from django.core.management import call_command
 
 from audit.models import AuditEvent
+from org.mail import drain
 from org.models import Section, Subsystem, User
 from waivers.models import WaiverRequest
 from wedges.models import RolloutWedge
@@ -79,7 +80,10 @@ def test_seed_demo_starts_demo_rollouts_and_a_waiver_awaiting_its_reviewer(mailo
     assert states["Control-plane scheduler rewrite"] == "ACTIVE"
     assert states["Policy engine: stricter egress rules"] == "ROLLED_BACK"
     assert states["Rotate connector signing keys"] == "PENDING"
+    assert states["Feature-flag client 1.8"] == "COMPLETE"
+    assert states["Quota enforcement in the control plane"] == "PAUSED"
     waiver = WaiverRequest.objects.get()
     assert waiver.state == "PARTIALLY_APPROVED"
     assert list(waiver.approvals.values_list("approver__username", flat=True)) == ["bob"]
+    drain()
     assert mailoutbox == []  # the demo emails nobody

@@ -56,7 +56,7 @@ def test_create_shows_the_key_once(client, demo):
     assert key not in again
     assert token.display_prefix in again
     assert "proposals:write" in again
-    assert "control-plane" in again
+    assert "Control plane" in again  # the subsystem by its name
     assert AuditEvent.objects.get(code="WDG-302").actor == demo["alice"]
 
 
@@ -96,10 +96,12 @@ def test_list_shows_only_ones_own_tokens_with_their_state(client, demo):
     api.get("/api/v1/proposals/")
     html = signed_in(client, demo).get(PAGE).content.decode()
     assert html.count("token-active") == 1
-    assert "never" in html  # expiry
+    assert "Never" in html  # expiry
     token = ApiToken.objects.get(owner=demo["alice"])
     assert token.last_used_at is not None
-    assert token.last_used_at.strftime("%Y-%m-%d %H:%M") in html
+    # In words, with the moment in the <time> element.
+    assert f'<time datetime="{token.last_used_at.isoformat(timespec="seconds")}"' in html
+    assert token.last_used_at.strftime("(%H:%M UTC)") in html
 
 
 def test_revoke_asks_first_then_revokes(client, demo):

@@ -99,8 +99,8 @@ def test_the_dashboard_marks_wedges_whose_metrics_fail(client, demo, polled):
     client.force_login(demo["dave"])
     page = client.get("/").content.decode()
     rows = {int(chunk.split('"', 1)[0]): chunk for chunk in page.split('<tr data-proposal="')[1:]}
-    assert "metrics failing" in rows[failing.pk]
-    assert "metrics failing" not in rows[healthy.pk]
+    assert "Metrics failing" in rows[failing.pk]
+    assert "Metrics failing" not in rows[healthy.pk]
 
 
 def test_the_mark_costs_one_query_whatever_the_rows(client, demo, polled):

@@ -7,7 +7,9 @@ import datetime as dt
 import pytest
 import time_machine
 from django.core import mail
+from django.test import override_settings
 
+from org.mail import drain
 from tests.waivers.helpers import T
 from waivers.services import waiver_approve, waiver_reject, waiver_revoke, waivers_expire
 
@@ -16,6 +18,7 @@ pytestmark = pytest.mark.django_db
 
 def sent() -> list[tuple[str, list[str], str]]:
     """The messages sent since the last call: subject, sorted recipients, body."""
+    drain()  # the emails sent off the caller's thread (org.mail), too
     messages = [(str(m.subject), sorted(m.to), str(m.body)) for m in mail.outbox]
     mail.outbox.clear()
     return messages
@@ -45,11 +48,20 @@ def test_every_step_tells_the_people_concerned(
     # The requester, and the platform lead whose approval is still missing.
     assert to == at("bob", "dave")
 
-    with django_capture_on_commit_callbacks(execute=True):
+    with (
+        django_capture_on_commit_callbacks(execute=True),
+        override_settings(WEDGE_SITE_URL="https://wedge.example.org"),
+    ):
         waiver = waiver_approve(waiver=waiver, approver=demo["bob"])
-    [(subject, to, body)] = sent()
+    (ready, operators, ready_body), (subject, to, body) = sorted(sent(), key=lambda m: m[0])
     assert subject.startswith(f"Waiver #{waiver.pk} approved: active until ")
     assert to == at("carol", "dave")
+    assert f"- proposal #{proposal.pk}: https://wedge.example.org/proposals/{proposal.pk}/" in body
+    # The waiver made the proposal startable: whoever may start it hears of it.
+    assert ready == f"Ready to start: #{proposal.pk} {proposal.title}"
+    assert operators == at("bob", "dave")
+    assert f"The proposal: https://wedge.example.org/proposals/{proposal.pk}/" in ready_body
+    assert f"The waiver: https://wedge.example.org/waivers/{waiver.pk}/" in ready_body
 
     with time_machine.travel(T, tick=False), django_capture_on_commit_callbacks(execute=True):
         waivers_expire(now=waiver.expires_at + dt.timedelta(seconds=1))
@@ -87,7 +99,8 @@ def test_the_body_carries_the_rationale_and_a_link(
         )
     [(_, _, body)] = sent()
     assert "Feature flag <off> by default & safe." in body  # plain text, not escaped
-    assert f"/waivers/{waiver.pk}/" in body
+    # Absolute: a mail client has no page for a relative link to be relative to.
+    assert f"The waiver: http://127.0.0.1:8000/waivers/{waiver.pk}/" in body
     assert "lead of the Platform section" in body
 
 

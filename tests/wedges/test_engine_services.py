@@ -115,7 +115,7 @@ def test_the_metrics_answer_in_full(dave, proposal):
         "decision": {
             "action": "none",
             "rule": "INV-RWG-OBSERVE",
-            "reason": "the observation window of 1.0h runs until 2026-11-02T10:00:00+00:00",
+            "reason": "the observation window of 1 h runs until 2026-11-02 10:00:00 UTC",
             "eligible": False,
             "eligible_at": "2026-11-02T10:00:00Z",
             "criteria": [

@@ -45,10 +45,32 @@ def test_every_error_is_shown_next_to_its_input(alice, proposal_body):
     assert response.status_code == 400
     html = response.content.decode()
     window_errors = html.split('id="err-observation_window_hours"')[1].split("</div>")[0]
-    assert "observation_window_too_short" in window_errors
+    assert 'data-code="observation_window_too_short"' in window_errors
+    assert "The policy observes every stage for at least 1 hour." in window_errors
     stage_errors = html.split('id="err-stages-1-target_percentage"')[1].split("</div>")[0]
-    assert "targets_not_increasing" in stage_errors
+    assert 'data-code="targets_not_increasing"' in stage_errors
+    assert "Targets rise from stage to stage: enter more than stage 1&#x27;s 10 %." in stage_errors
     assert ChangeProposal.objects.count() == 0
+
+
+def test_a_refused_submit_summarises_the_errors_with_links_and_marks_the_inputs(
+    alice, proposal_body
+):
+    proposal_body["title"] = ""
+    proposal_body["rollout_wedge"]["wedge_stages"][1]["target_percentage"] = 10
+    response = alice.post("/proposals/new/", form_data(proposal_body))
+    html = response.content.decode()
+    summary = html.split('id="error-summary"')[1].split("</div>")[0]
+    assert "2 problems to fix" in summary
+    assert '<a href="#id_title">Title</a>: Enter a title that says what the change does.' in summary
+    assert '<a href="#id_stages-1-target_percentage">Stage 2, target (%)</a>' in summary
+    assert 'name="title"' in html
+    assert html.split('name="title"')[1].split(">")[0].count('aria-invalid="true"') == 1
+    assert html.count('aria-invalid="true"') == 2
+    assert "data-submitted" in html
+    # Nothing in the API's language reaches the page.
+    for api_word in ("required", "targets_not_increasing", "wedge_stages", "rollout_wedge."):
+        assert api_word not in summary
 
 
 def test_removed_rows_do_not_count(alice, proposal_body):
@@ -69,6 +91,13 @@ def test_errors_after_a_removed_row_land_on_the_right_row(alice, proposal_body):
     html = alice.post("/proposals/new/", data).content.decode()
     row_two = html.split('id="err-stages-2-rollback_trigger"')[1].split("</div>")[0]
     assert "expression_invalid" in row_two
+    # The removed row comes back hidden and still removed, with what it held: not
+    # as an empty row, and not counted in the stage numbers of the summary.
+    removed = html.split('name="stages-1-stage_id"')[0].rsplit("<fieldset", 1)[1]
+    assert "hidden" in removed.split(">")[0]
+    assert 'name="stages-1-stage_id" value="half"' in html
+    assert 'name="stages-1-DELETE" id="id_stages-1-DELETE" checked' in html
+    assert "Stage 2, rollback trigger" in html
 
 
 def test_live_validation_places_errors_out_of_band(alice, proposal_body):
@@ -81,10 +110,12 @@ def test_live_validation_places_errors_out_of_band(alice, proposal_body):
     assert "1 problem to fix" in html
     initial = html.split('id="err-initial_percentage"')[1].split("</div>")[0]
     assert 'hx-swap-oob="true"' in initial
-    assert "initial_not_positive" in initial
+    assert 'data-code="initial_not_positive"' in initial
+    assert "Enter a percentage greater than 0." in initial
     # Fields without errors get an empty container, clearing stale messages.
     assert (
-        'id="err-title" class="field-errors" aria-live="polite" hx-swap-oob="true"></div>' in html
+        'id="err-title" class="field-errors" aria-live="polite" data-errors-for="title" '
+        'hx-swap-oob="true"></div>' in html
     )
     assert ChangeProposal.objects.count() == 0
 
@@ -92,7 +123,26 @@ def test_live_validation_places_errors_out_of_band(alice, proposal_body):
 def test_live_validation_of_a_valid_form(alice, proposal_body):
     response = alice.post("/proposals/new/validate/", form_data(proposal_body))
     assertContains(response, "The wedge is valid.")
-    assertContains(response, "6 h")
+    # Three 1 h stages with a 1 h window: the total is taken apart.
+    assertContains(
+        response,
+        "<strong>Planned total: 6 h</strong> — the stages' durations (3 h) plus one 1 h "
+        "observation window for each of the 3 stages (3 h).",
+    )
+    assertContains(response, "At the earliest it finishes in 3 h")
+
+
+def test_the_limits_follow_the_chosen_subsystem(alice, proposal_body):
+    page = alice.get("/proposals/new/")
+    assertContains(page, "at most 10 % on a critical subsystem")
+    proposal_body["subsystem"] = "control-plane"
+    live = alice.post("/proposals/new/validate/", form_data(proposal_body))
+    help_text = live.content.decode().split('id="id_initial_percentage_help"')[1]
+    assert "Control plane is critical: at most 10 %" in help_text.split("</small>")[0]
+    proposal_body["subsystem"] = "connector-runtime"
+    live = alice.post("/proposals/new/validate/", form_data(proposal_body))
+    help_text = live.content.decode().split('id="id_initial_percentage_help"')[1]
+    assert "Connector runtime is not critical" in help_text.split("</small>")[0]
 
 
 def test_generate_stages_fills_rows_from_the_policy(alice):
@@ -113,6 +163,33 @@ def test_generate_stages_fills_rows_from_the_policy(alice):
     assert 'name="stages-2-target_percentage" value="20"' in html  # 5 * 2^2
     assert 'name="stages-3-duration_hours" value="2"' in html
     assert html.count("error_rate &gt; 0.05") >= 5
+
+
+def test_generate_stages_uses_round_numbers_and_the_first_stage_s_criteria(alice):
+    data = {
+        "initial_percentage": "5",
+        "max_blast_radius": "100",
+        "increment_policy": "linear",
+        "observation_window_hours": "1",
+        "stage_count": "3",
+        "stages-TOTAL_FORMS": "2",
+        "stages-INITIAL_FORMS": "0",
+        "stages-0-stage_id": "canary",
+        "stages-0-DELETE": "on",
+        "stages-1-stage_id": "",
+        "stages-1-success_criteria": "error_rate < 0.01\np99 <= 200ms",
+        "stages-1-rollback_trigger": "error_rate > 0.05",
+    }
+    html = alice.post("/proposals/new/ladder/", data).content.decode()
+    targets = [
+        html.split(f'name="stages-{n}-target_percentage" value="')[1].split('"')[0]
+        for n in range(3)
+    ]
+    assert targets == ["5", "50", "100"]  # not 52.5
+    assert html.count("error_rate &lt; 0.01\np99 &lt;= 200ms</textarea>") == 3
+    assert html.count('value="error_rate &gt; 0.05"') == 3
+    # The removed row's id is not reused.
+    assert 'name="stages-0-stage_id" value="stage-1"' in html
 
 
 def test_generate_stages_explains_missing_inputs(alice):

@@ -49,11 +49,12 @@ def test_dashboard_shows_each_running_wedge_with_its_gates(client, demo, running
     assertContains(response, "Pool connections")
     assertNotContains(response, "Still pending")
     html = response.content.decode()
-    assert "<code>initial</code><br><small>0 of 3</small>" in html
-    assert "20 min of 1 h 00 min window" in html
+    assert "Initial hold before stage 1 of 3" in html
+    assert "20 min of a 1 h window" in html
     assert 'class="criterion met"' in html
-    assert "error_rate = 0.001" in html
-    assert "2026-11-02 10:00" in html  # window end = planned duration end
+    assert "error_rate 0.001" in html
+    # The window's end (= the planned duration's end), in words and in UTC.
+    assert "in 40 min (10:00 UTC)" in html
 
 
 def test_dashboard_marks_manual_wedges_awaiting_approval(client, demo, submit):
@@ -63,7 +64,7 @@ def test_dashboard_marks_manual_wedges_awaiting_approval(client, demo, submit):
         proposal_id=proposal.pk, metrics=HEALTHY, actor=demo["alice"], now=T0 + timedelta(hours=1)
     )
     with time_machine.travel(T0 + timedelta(hours=1, minutes=1), tick=False):
-        assertContains(signed_in(client, demo, "dave").get("/"), "awaiting approval")
+        assertContains(signed_in(client, demo, "dave").get("/"), "Awaiting approval")
         inbox = client.get("/proposals/approvals/")
     assertContains(inbox, f"#{proposal.pk}")
 
@@ -86,14 +87,17 @@ def test_when_a_stage_may_advance_next(client, demo, submit, policy, may_advance
     assert rollout_status(wedge, moment).next_advance_at == may_advance
     with time_machine.travel(moment, tick=False):
         response = signed_in(client, demo, "dave").get("/")
-    assertContains(response, f'<time datetime="{may_advance.isoformat()}">')
+    assertContains(response, f'<time datetime="{may_advance.isoformat()}"')
 
 
 def test_operator_sees_controls_and_others_do_not(client, demo, running):
     page = signed_in(client, demo, "dave").get(f"/proposals/{running.pk}/")
-    for label in ("Approve advance", "Pause", "Roll back"):
+    for label in ("Pause", "Roll back"):
         assertContains(page, label)
-    assertNotContains(page, "Start rollout")
+    # Offered only what the state machine and the policy would accept: the stage
+    # is inside its observation window, so there is nothing to approve.
+    for label in ("Start the rollout", "Approve the advance", "Advance now"):
+        assertNotContains(page, label)
     client.logout()
     for username in ("alice", "erin", "carol", "frank"):
         page = signed_in(client, demo, username).get(f"/proposals/{running.pk}/")
@@ -129,8 +133,9 @@ def test_unknown_action_is_404(client, demo, running):
 
 def test_live_partial_carries_chart_data_and_swaps_controls_on_state_change(client, demo, running):
     client = signed_in(client, demo, "dave")
-    same = client.get(f"/proposals/{running.pk}/live/?state=ACTIVE")
-    assert 'hx-swap-oob="true"' not in same.content.decode()
+    same = client.get(f"/proposals/{running.pk}/live/?state=ACTIVE&actions=pause,rollback")
+    assert 'id="controls"' not in same.content.decode()
+    assert 'id="messages"' not in same.content.decode()
     chart = json.loads(
         same.content.decode()
         .split('id="chart-data" type="application/json">')[1]
@@ -141,11 +146,16 @@ def test_live_partial_carries_chart_data_and_swaps_controls_on_state_change(clie
     p99 = next(m for m in chart["metrics"] if m["name"] == "p99")
     assert p99["unit"] == "ms"
     assert p99["points"][0]["y"] == 150
-    changed = client.get(f"/proposals/{running.pk}/live/?state=PENDING")
+    assert chart["range"]["start"] == chart["exposure"][0]["x"]
+    assert p99["criteria"][0]["y"] == 200
+    assert p99["triggers"][0]["y"] == 500
+    changed = client.get(f"/proposals/{running.pk}/live/?state=PENDING&actions=start")
+    html = changed.content.decode()
     assert (
-        'id="controls" aria-label="Operator controls" hx-swap-oob="true"'
-        in changed.content.decode()
+        'id="controls" class="controls" aria-label="Operator controls" hx-swap-oob="true"' in html
     )
+    # Messages about the state the page was showing no longer hold.
+    assert '<div id="messages" hx-swap-oob="true"></div>' in html
 
 
 def test_my_proposals_filter(client, demo, submit):
@@ -169,7 +179,7 @@ def test_pages_keep_a_constant_number_of_queries_with_10000_proposals(client, de
         "/",
         "/proposals/",
         f"/proposals/{running.pk}/",
-        f"/proposals/{running.pk}/live/?state=ACTIVE",
+        f"/proposals/{running.pk}/live/?state=ACTIVE&actions=pause,rollback",
         "/api/v1/proposals/",
     ]
     few = {url: count_queries(client, url) for url in urls}

@@ -11,7 +11,8 @@ from org import access
 from waivers import selectors
 from waivers.models import WaiverState
 from waivers.rules import MAX_WAIVER_DAYS, OPEN_STATES
-from wedges.models import ChangeProposal, State
+from wedges.models import ChangeProposal, ChangeType, State
+from wedges.policy.validation import waived_rules
 
 register = template.Library()
 
@@ -67,3 +68,15 @@ def proposal_waiver_info(proposal: ChangeProposal, user: Any) -> dict[str, Any]:
             and may_request
         ),
     }
+
+
+@register.filter
+def change_type_label(value: str) -> str:
+    """A change type's label ("Security patch"), not its code."""
+    return str(ChangeType(value).label) if value in ChangeType.values else value
+
+
+@register.filter
+def lifted(waivable_codes: list[str]) -> str:
+    """What a waiver lifts, in words: "a first stage above 25 %"."""
+    return waived_rules(waivable_codes or [])

@@ -53,11 +53,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import Enum
 
 from . import codes
 from .codes import WedgeState
+from .explain import holding
 from .expressions import parse
 from .units import parse_quantity
 
@@ -233,6 +234,10 @@ class Decision:
     advance_at: datetime | None = None
     criteria: tuple[CriterionResult, ...] = ()
     trigger: CriterionResult | None = None
+    # For an automatic PAUSE: the rule of what kept the stage from becoming
+    # eligible (``no_snapshot``, ``criteria_unmet``, ...), so the pause can be
+    # explained from data rather than from ``reason``.
+    blocked_by: str | None = None
 
     @property
     def event_code(self) -> str | None:
@@ -367,6 +372,7 @@ def decide(
             f"stage {current_stage_id(view)!r} has been open {codes.PAUSE_AFTER_WINDOWS} x the "
             f"observation window without becoming eligible ({blocker[1]})",
             evidence=evidence,
+            blocked_by=blocker[0],
         )
     return _stay(view, *blocker, evidence)
 
@@ -473,19 +479,20 @@ def _rollback_reason(
     planned = exposure_for(view, view.stage_index)
     if planned > view.max_blast_radius:
         return codes.RULE_BLAST, (
-            f"stage {current_stage_id(view)!r} holds {planned}%, above max_blast_radius "
-            f"{view.max_blast_radius}%"
+            f"stage {current_stage_id(view)!r} holds {planned:g} %, above max_blast_radius "
+            f"{view.max_blast_radius:g} %"
         )
     reported = _reported_exposure(in_stage)
     if reported is not None and reported > view.max_blast_radius:
         return codes.RULE_BLAST, (
-            f"reported {codes.EXPOSURE_METRIC} {reported}% exceeds max_blast_radius "
-            f"{view.max_blast_radius}%"
+            f"reported {codes.EXPOSURE_METRIC} {reported:g} % exceeds max_blast_radius "
+            f"{view.max_blast_radius:g} %"
         )
     if evidence.trigger.met:
+        fired = holding(evidence.trigger.expression, evidence.trigger.values_dict())
         return codes.RULE_ROLLBACK, (
-            f"rollback trigger {evidence.trigger.expression!r} fired "
-            f"on {evidence.trigger.values_dict()}"
+            f"rollback trigger {evidence.trigger.expression!r} fired: "
+            f"{', '.join(str(term) for term in fired)}"
         )
     return None
 
@@ -502,15 +509,15 @@ def _eligibility_blocker(
     opened = _opened_at(view)
     if now - opened < view.observation_window:
         return codes.RULE_OBSERVE, (
-            f"the observation window of {view.observation_window_hours}h runs until "
-            f"{evidence.eligible_at.isoformat() if evidence.eligible_at else 'never'}"
+            f"the observation window of {view.observation_window_hours:g} h runs until "
+            f"{_moment(evidence.eligible_at) if evidence.eligible_at else 'never'}"
         )
     if snapshot is None:
         return codes.RULE_NO_SNAPSHOT, "no metric snapshot has been received"
     if in_stage is None:
         return codes.RULE_SNAPSHOT_BEFORE_STAGE, (
-            f"the latest snapshot ({snapshot.received_at.isoformat()}) predates the stage "
-            f"({opened.isoformat()})"
+            f"the latest snapshot ({_moment(snapshot.received_at)}) predates the stage "
+            f"({_moment(opened)})"
         )
     stale = [
         metric
@@ -520,7 +527,8 @@ def _eligibility_blocker(
     if stale:
         oldest = min(in_stage.arrived(metric) for metric in stale)
         return codes.RULE_STALE_SNAPSHOT, (
-            f"the latest {', '.join(stale)} ({oldest.isoformat()}) is older than {freshness}"
+            f"the latest {', '.join(stale)} ({_moment(oldest)}) is older than "
+            f"{freshness.total_seconds():g} s"
         )
     unmet = [result.expression for result in evidence.criteria if not result.met]
     if unmet:
@@ -565,8 +573,8 @@ def _advance(view: WedgeView, now: datetime, evidence: _Evidence, approved: bool
         return _stay(
             view,
             codes.RULE_BLAST,
-            f"stage {view.stages[next_index].stage_id!r} would expose {target}%, above "
-            f"max_blast_radius {view.max_blast_radius}%; not advancing",
+            f"stage {view.stages[next_index].stage_id!r} would expose {target:g} %, above "
+            f"max_blast_radius {view.max_blast_radius:g} %; not advancing",
             evidence,
             eligible=True,
         )
@@ -575,7 +583,7 @@ def _advance(view: WedgeView, now: datetime, evidence: _Evidence, approved: bool
         Action.ADVANCE,
         codes.RULE_STAGED,
         f"stage {here!r} observed and all success criteria met; advancing to "
-        f"{view.stages[next_index].stage_id!r} at {target}%",
+        f"{view.stages[next_index].stage_id!r} at {target:g} %",
         evidence=evidence,
         eligible=True,
     )
@@ -589,6 +597,7 @@ def _decision(
     *,
     evidence: _Evidence | None = None,
     eligible: bool = False,
+    blocked_by: str | None = None,
 ) -> Decision:
     target_index: int | None
     if action == Action.ADVANCE:
@@ -611,6 +620,7 @@ def _decision(
         advance_at=evidence.advance_at if evidence else None,
         criteria=evidence.criteria if evidence else (),
         trigger=evidence.trigger if evidence else None,
+        blocked_by=blocked_by,
     )
 
 
@@ -649,6 +659,11 @@ def _reported_exposure(snapshot: Snapshot | None) -> float | None:
 
 
 # --- Small helpers ----------------------------------------------------------------------------
+
+
+def _moment(moment: datetime) -> str:
+    """A moment in a reason: UTC to the second, "2026-12-02 15:09:15 UTC"."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def _opened_at(view: WedgeView) -> datetime:

@@ -46,6 +46,20 @@ class ChangeType(StrEnum):
 
 
 CHANGE_TYPES: Final = tuple(kind.value for kind in ChangeType)
+CHANGE_TYPE_LABELS: Final = {
+    ChangeType.CONNECTOR_DEPLOYMENT: "Connector deployment",
+    ChangeType.CONTROL_PLANE: "Control plane change",
+    ChangeType.POLICY_UPDATE: "Policy update",
+    ChangeType.SECURITY_PATCH: "Security patch",
+}
+
+# What to ask for when an envelope field is missing, in the form's words.
+_ENTER: Final = {
+    "title": "Enter a title that says what the change does.",
+    "change_type": "Choose the type of change.",
+    "subsystem": "Choose the subsystem the change deploys to.",
+    "rollout_wedge": "Describe the rollout wedge.",
+}
 
 
 @dataclass
@@ -56,8 +70,9 @@ class EnvelopeCheck:
     cleaned: dict[str, Any] = field(default_factory=dict)
     subsystem_slug: str | None = None
 
-    def error(self, path: str | None, code: str, message: str) -> None:
-        self.errors.append(Issue(path, code, message, None, False))
+    def error(self, path: str | None, code: str, message: str, text: str = "") -> None:
+        """An error: ``message`` in the API's words, ``text`` in a person's (see ``Issue``)."""
+        self.errors.append(Issue(path, code, message, None, False, text))
 
 
 def is_proposal(document: object) -> bool:
@@ -76,21 +91,33 @@ def check_envelope(data: object) -> EnvelopeCheck:
     """
     check = EnvelopeCheck()
     if not isinstance(data, Mapping):
-        check.error(None, codes.NOT_AN_OBJECT, "The body must be a JSON object.")
+        check.error(
+            None,
+            codes.NOT_AN_OBJECT,
+            "The body must be a JSON object.",
+            "The submission must be a proposal with its rollout wedge.",
+        )
         return check
     for key in data:
         if key not in ENVELOPE_FIELDS:
             message = f"unknown field {key!r}"
             if match := difflib.get_close_matches(str(key), ENVELOPE_FIELDS, n=1):
                 message += f"; did you mean {match[0]!r}?"
-            check.error(child_path(None, key), codes.UNKNOWN_KEY, message)
+            check.error(
+                child_path(None, key),
+                codes.UNKNOWN_KEY,
+                message,
+                f"{message[:1].upper()}{message[1:]}.",
+            )
     _text(check, data, "title", required=True)
     _text(check, data, "description", required=False)
     _text(check, data, "external_reference", required=False)
     _change_type(check, data)
     _subsystem(check, data)
     if "rollout_wedge" not in data:
-        check.error("rollout_wedge", codes.REQUIRED, "rollout_wedge is required")
+        check.error(
+            "rollout_wedge", codes.REQUIRED, "rollout_wedge is required", _ENTER["rollout_wedge"]
+        )
     return check
 
 
@@ -99,7 +126,10 @@ def _storable(check: EnvelopeCheck, name: str, value: str) -> bool:
     problem = unstorable_character(value)
     if problem is not None:
         check.error(
-            name, codes.INVALID_CHARACTERS, f"{name} contains {problem}, which no text can hold"
+            name,
+            codes.INVALID_CHARACTERS,
+            f"{name} contains {problem}, which no text can hold",
+            f"Remove {problem}: no text can hold it.",
         )
     return problem is None
 
@@ -108,20 +138,26 @@ def _text(check: EnvelopeCheck, data: Mapping[str, Any], name: str, *, required:
     value = data.get(name)
     if value is None:
         if required:
-            check.error(name, codes.REQUIRED, f"{name} is required")
+            check.error(name, codes.REQUIRED, f"{name} is required", _ENTER[name])
         else:
             check.cleaned[name] = ""
         return
     if not isinstance(value, str):
-        check.error(name, codes.WRONG_TYPE, f"{name} must be a string")
+        check.error(name, codes.WRONG_TYPE, f"{name} must be a string", "Enter text.")
         return
     if not _storable(check, name, value):
         return
     value = value.strip()
     if required and not value:
-        check.error(name, BLANK, f"{name} may not be blank")
+        check.error(name, BLANK, f"{name} may not be blank", _ENTER[name])
     elif len(value) > TEXT_LIMITS[name]:
-        check.error(name, TOO_LONG, f"{name} is longer than {TEXT_LIMITS[name]} characters")
+        limit = TEXT_LIMITS[name]
+        check.error(
+            name,
+            TOO_LONG,
+            f"{name} is longer than {limit} characters",
+            f"Use at most {limit:,} characters (this has {len(value):,}).",
+        )
     else:
         check.cleaned[name] = value
 
@@ -129,12 +165,18 @@ def _text(check: EnvelopeCheck, data: Mapping[str, Any], name: str, *, required:
 def _change_type(check: EnvelopeCheck, data: Mapping[str, Any]) -> None:
     value = data.get("change_type")
     if value is None:
-        check.error("change_type", codes.REQUIRED, "change_type is required")
+        check.error("change_type", codes.REQUIRED, "change_type is required", _ENTER["change_type"])
     elif isinstance(value, str) and not _storable(check, "change_type", value):
         return
     elif value not in CHANGE_TYPES:
         choices = ", ".join(CHANGE_TYPES)
-        check.error("change_type", INVALID_CHOICE, f"change_type must be one of {choices}")
+        labels = ", ".join(label.lower() for label in CHANGE_TYPE_LABELS.values())
+        check.error(
+            "change_type",
+            INVALID_CHOICE,
+            f"change_type must be one of {choices}",
+            f"Choose one of: {labels}.",
+        )
     else:
         check.cleaned["change_type"] = value
 
@@ -142,8 +184,12 @@ def _change_type(check: EnvelopeCheck, data: Mapping[str, Any]) -> None:
 def _subsystem(check: EnvelopeCheck, data: Mapping[str, Any]) -> None:
     value = data.get("subsystem")
     if value is None:
-        check.error("subsystem", codes.REQUIRED, "subsystem is required (its slug)")
+        check.error(
+            "subsystem", codes.REQUIRED, "subsystem is required (its slug)", _ENTER["subsystem"]
+        )
     elif not isinstance(value, str):
-        check.error("subsystem", codes.WRONG_TYPE, "subsystem must be a slug string")
+        check.error(
+            "subsystem", codes.WRONG_TYPE, "subsystem must be a slug string", _ENTER["subsystem"]
+        )
     elif _storable(check, "subsystem", value):  # else PostgreSQL could not even compare it
         check.subsystem_slug = value

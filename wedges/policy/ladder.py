@@ -8,8 +8,11 @@ implicit hold is needed) and end at ``maximum``:
   one): equal steps;
 * ``exponential``: a constant ratio.
 
-Interior targets are rounded to 2 decimals; the endpoints are kept exactly as
-given, so the first stage equals ``initial`` and the last equals ``maximum``.
+Interior targets are rounded to round numbers (``nice_ladder``): to 5 where
+neighbouring stages lie 10 points or more apart, to whole percentages where they
+lie 2 or more apart, finer only where the ladder is that narrow; the endpoints
+are kept exactly as given, so the first stage equals ``initial`` and the last
+equals ``maximum``. A rounded ladder still follows its policy (``follows_policy``).
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ def generate_ladder(policy: str, initial: float, maximum: float, stages: int) ->
     if stages == 1:
         return [maximum]
     ideal = _ideal_ladder(policy, initial, maximum, stages)
-    ladder = [initial, *(round(value, DECIMALS) for value in ideal[1:-1]), maximum]
+    ladder = [initial, *nice_ladder(ideal)[1:-1], maximum]
     if any(low >= high for low, high in itertools.pairwise(ladder)):
         raise ValueError(
             f"{stages} stages do not fit between {initial} and {maximum} with "
@@ -54,8 +57,39 @@ def generate_ladder(policy: str, initial: float, maximum: float, stages: int) ->
     return ladder
 
 
+# Rounding steps for an interior target, by the distance to its ideal neighbours:
+# (at least this far apart, round to this).
+_GRANULES: Final = ((10.0, 5.0), (2.0, 1.0), (0.2, 0.1))
+
+
+def _granule(value: float, low: float, high: float) -> float:
+    gap = min(value - low, high - value)
+    return next((granule for apart, granule in _GRANULES if gap >= apart), 10.0**-DECIMALS)
+
+
+def nice_ladder(ideal: Sequence[float]) -> list[float]:
+    """``ideal`` with its interior targets rounded to round numbers; endpoints kept.
+
+    Each target is rounded to the coarsest step its distance to its ideal
+    neighbours allows (see the module docstring), so rounding never swaps two
+    stages. Where that would still make two targets meet, those are kept at 2
+    decimals.
+    """
+    if len(ideal) <= 2:
+        return list(ideal)
+    rounded = [ideal[0]]
+    for low, value, high in zip(ideal, ideal[1:-1], ideal[2:], strict=False):
+        granule = _granule(value, low, high)
+        if granule > 1 and abs(value - round(value)) < 10.0**-DECIMALS / 2:
+            granule = 1.0  # a whole percentage is round enough: 24 stays 24
+        nice = round(round(value / granule) * granule, DECIMALS)
+        rounded.append(nice if rounded[-1] < nice < high else round(value, DECIMALS))
+    rounded.append(ideal[-1])
+    return rounded
+
+
 def follows_policy(targets: Sequence[float], policy: str) -> bool:
-    """Whether ``targets`` have the shape ``policy`` promises, up to 2-decimal rounding.
+    """Whether ``targets`` have the shape ``policy`` promises, up to rounding.
 
     ``linear``: equal steps; ``exponential``: a constant ratio (all targets > 0);
     ``manual``: any ladder. Two or fewer targets are one step, which is always
@@ -71,9 +105,13 @@ def follows_policy(targets: Sequence[float], policy: str) -> bool:
     if len(targets) <= 2:
         return True
     ideal = _ideal_ladder(policy, targets[0], targets[-1], len(targets))
-    return all(
-        math.isclose(actual, expected, rel_tol=RELATIVE_TOLERANCE, abs_tol=ABSOLUTE_TOLERANCE)
-        for actual, expected in zip(targets, ideal, strict=True)
+    # Exact up to 2-decimal rounding, or rounded the way ``generate_ladder`` rounds.
+    return any(
+        all(
+            math.isclose(actual, expected, rel_tol=RELATIVE_TOLERANCE, abs_tol=ABSOLUTE_TOLERANCE)
+            for actual, expected in zip(targets, candidate, strict=True)
+        )
+        for candidate in (ideal, nice_ladder(ideal))
     )
 
 

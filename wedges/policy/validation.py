@@ -103,13 +103,24 @@ class ValidationContext:
 
 @dataclass(frozen=True)
 class Issue:
-    """One error or warning. ``path`` is ``None`` only for problems with no field."""
+    """One error or warning. ``path`` is ``None`` only for problems with no field.
+
+    ``message`` speaks the API's language (JSON field names), for pipelines and
+    the CLI; ``text`` says the same in plain words for a person looking at the
+    field in question (no JSON names, paths or codes), for the web form.
+    """
 
     path: str | None
     code: str
     message: str
     rule: int | None
     waivable: bool = False
+    text: str = ""
+
+    @property
+    def human(self) -> str:
+        """The plain-words message (``text``), or ``message`` when there is none."""
+        return self.text or self.message
 
     def to_dict(self) -> dict[str, object]:
         """The API's error shape, ``{"field", "code", "message"}``, plus rule and waivable."""
@@ -226,11 +237,14 @@ class _Validator:
     def _report(self, total: float | None) -> Report:
         return Report(tuple(self.errors), tuple(self.warnings), total)
 
-    def _error(self, path: str | None, code: str, message: str, rule: int | None) -> None:
-        self.errors.append(Issue(path, code, message, rule, code in codes.WAIVABLE_CODES))
+    def _error(
+        self, path: str | None, code: str, message: str, rule: int | None, text: str = ""
+    ) -> None:
+        waivable = code in codes.WAIVABLE_CODES
+        self.errors.append(Issue(path, code, message, rule, waivable, text))
 
-    def _warn(self, path: str | None, code: str, message: str) -> None:
-        self.warnings.append(Issue(path, code, message, None, False))
+    def _warn(self, path: str | None, code: str, message: str, text: str = "") -> None:
+        self.warnings.append(Issue(path, code, message, None, False, text))
 
     def _storable(self, path: str, name: str, text: str, rule: int | None) -> bool:
         """Whether ``text`` can be stored at all; reports ``invalid_characters`` if not."""
@@ -241,6 +255,7 @@ class _Validator:
                 codes.INVALID_CHARACTERS,
                 f"{name} contains {problem}, which no text can hold",
                 rule,
+                f"Remove {problem}: no text can hold it.",
             )
         return problem is None
 
@@ -251,9 +266,11 @@ class _Validator:
             if key in known:
                 continue
             message = f"unknown field {_show(key)}"
+            text = f"{_show(key)} is not a field here"
             if isinstance(key, str) and (match := _closest(key, known)):
                 message += f"; did you mean {match!r}?"
-            self._error(child_path(path, key), codes.UNKNOWN_KEY, message, 10)
+                text += f"; did you mean {match!r}?"
+            self._error(child_path(path, key), codes.UNKNOWN_KEY, message, 10, text + ".")
 
     def _check_required(self, document: Mapping[object, object]) -> None:
         for name, rule in FIELD_RULES.items():
@@ -261,7 +278,9 @@ class _Validator:
                 continue
             if name == "wedge_state" and self.context.on_submission:
                 continue  # defaults to PENDING
-            self._error(child_path(ROOT, name), codes.REQUIRED, f"{name} is required", rule)
+            self._error(
+                child_path(ROOT, name), codes.REQUIRED, f"{name} is required", rule, _ENTER[name]
+            )
 
     def _number(self, obj: Mapping[object, object], name: str, base: str = ROOT) -> float | None:
         """The field as a finite float, or ``None`` (reporting why, unless it is absent)."""
@@ -274,12 +293,24 @@ class _Validator:
             return None
         if isinstance(value, bool) or not isinstance(value, int | float):
             self._error(
-                path, codes.WRONG_TYPE, f"{name} must be a number, not {_json_type(value)}", rule
+                path,
+                codes.WRONG_TYPE,
+                f"{name} must be a number, not {_json_type(value)}",
+                rule,
+                _ENTER.get(name, "Enter a number.")
+                if value is None
+                else f"Enter a number, such as 5 or 12.5, not {_typed(value)}.",
             )
             return None
         number = _finite(value)
         if number is None:
-            self._error(path, codes.NOT_FINITE, f"{name} must be a finite number", rule)
+            self._error(
+                path,
+                codes.NOT_FINITE,
+                f"{name} must be a finite number",
+                rule,
+                "Enter an ordinary number, such as 5 or 12.5.",
+            )
         return number
 
     # -- Rules 1 and 2: the stages themselves --
@@ -294,6 +325,7 @@ class _Validator:
                 codes.WRONG_TYPE,
                 f"wedge_stages must be a list of stages, not {_json_type(value)}",
                 1,
+                "The stages must be a list.",
             )
             return None
         if not value:
@@ -302,6 +334,7 @@ class _Validator:
                 codes.STAGES_EMPTY,
                 f"wedge_stages is empty; a rollout needs stages (at least {codes.MIN_STAGES})",
                 1,
+                f"Add the stages of the rollout: at least {codes.MIN_STAGES}.",
             )
         elif len(value) < codes.MIN_STAGES:
             self._error(
@@ -310,6 +343,8 @@ class _Validator:
                 f"wedge_stages has {len(value)} stage; the policy requires at least "
                 f"{codes.MIN_STAGES} (waivable)",
                 1,
+                f"The policy asks for at least {codes.MIN_STAGES} stages. With one, the "
+                "proposal can be stored, but it needs a waiver before it can start.",
             )
         seen_ids: dict[str, int] = {}
         return [self._check_stage(index, entry, seen_ids) for index, entry in enumerate(value)]
@@ -324,6 +359,8 @@ class _Validator:
                 f"each stage must be an object with {', '.join(STAGE_FIELDS)}, "
                 f"not {_json_type(entry)}",
                 2,
+                "Each stage needs an id, a target, a duration, success criteria and a "
+                "rollback trigger.",
             )
             return stage
         self._check_keys(entry, path, STAGE_FIELDS)
@@ -334,6 +371,7 @@ class _Validator:
                     codes.STAGE_FIELD_MISSING,
                     f"stage is missing {name}",
                     2,
+                    _ENTER[name],
                 )
         self._check_stage_id(path, entry.get("stage_id", _MISSING), index, seen_ids)
         stage.target = self._check_target(entry, path)
@@ -344,6 +382,7 @@ class _Validator:
                 codes.DURATION_NOT_POSITIVE,
                 f"duration_hours must be greater than 0, got {_fmt(stage.raw_duration)}",
                 2,
+                "Enter a duration longer than 0 hours.",
             )
         elif stage.raw_duration is not None and stage.raw_duration > self.context.max_stage_hours:
             self._error(
@@ -352,6 +391,7 @@ class _Validator:
                 f"duration_hours must be at most {_fmt(self.context.max_stage_hours)}, "
                 f"got {_fmt(stage.raw_duration)}",
                 2,
+                f"Enter at most {_fmt(self.context.max_stage_hours)} hours.",
             )
         elif stage.raw_duration is not None:
             stage.duration = stage.raw_duration
@@ -369,19 +409,26 @@ class _Validator:
             return
         if not isinstance(value, str):
             self._error(
-                path, codes.WRONG_TYPE, f"stage_id must be a string, not {_json_type(value)}", 2
+                path,
+                codes.WRONG_TYPE,
+                f"stage_id must be a string, not {_json_type(value)}",
+                2,
+                "Enter a stage id in letters and digits, such as canary.",
             )
             return
         if not self._storable(path, "stage_id", value, 2):
             return
         if not value.strip():
-            self._error(path, codes.STAGE_ID_EMPTY, "stage_id must not be empty", 2)
+            self._error(
+                path, codes.STAGE_ID_EMPTY, "stage_id must not be empty", 2, _ENTER["stage_id"]
+            )
         elif len(value) > codes.MAX_STAGE_ID_LENGTH:
             self._error(
                 path,
                 codes.STAGE_ID_TOO_LONG,
                 f"stage_id must be at most {codes.MAX_STAGE_ID_LENGTH} characters",
                 2,
+                f"Use at most {codes.MAX_STAGE_ID_LENGTH} characters.",
             )
         elif value == codes.INITIAL_STAGE_ID:
             self._error(
@@ -389,6 +436,8 @@ class _Validator:
                 codes.STAGE_ID_RESERVED,
                 f"stage_id {value!r} is reserved for the implicit initial hold",
                 2,
+                f"{value!r} names the hold at the initial percentage before the first "
+                "stage; choose another id.",
             )
         elif value in seen_ids:
             self._error(
@@ -396,6 +445,8 @@ class _Validator:
                 codes.STAGE_ID_DUPLICATE,
                 f"stage_id {_show(value)} is already used by wedge_stages[{seen_ids[value]}]",
                 2,
+                f"Stage {seen_ids[value] + 1} already has the id {_show(value)}; "
+                "each stage needs its own.",
             )
         else:
             seen_ids[value] = index
@@ -408,6 +459,7 @@ class _Validator:
                 codes.PERCENTAGE_OUT_OF_RANGE,
                 f"target_percentage must be between 0 and 100, got {_fmt(target)}",
                 2,
+                f"Enter a percentage from 0 to 100 (not {_fmt(target)}).",
             )
             return None
         return target
@@ -422,19 +474,30 @@ class _Validator:
                 codes.WRONG_TYPE,
                 f"success_criteria must be a list of expressions, not {_json_type(value)}",
                 2,
+                "Enter the success criteria, one expression per line.",
             )
         elif not value:
             self._error(
-                path, codes.CRITERIA_EMPTY, "success_criteria must list at least one expression", 2
+                path,
+                codes.CRITERIA_EMPTY,
+                "success_criteria must list at least one expression",
+                2,
+                _ENTER["success_criteria"],
             )
         for index, expression in enumerate(value if isinstance(value, list) else ()):
             self._check_expression(f"{path}[{index}]", expression)
 
     def _check_expression(self, path: str, value: object) -> None:
         name = path.rsplit(".", 1)[-1]
+        line = _LIST_INDEX.search(name)
+        where = f"Line {int(line.group(1)) + 1}: " if line else ""
         if not isinstance(value, str):
             self._error(
-                path, codes.WRONG_TYPE, f"{name} must be a string, not {_json_type(value)}", 2
+                path,
+                codes.WRONG_TYPE,
+                f"{name} must be a string, not {_json_type(value)}",
+                2,
+                f"{where}Enter an expression such as error_rate < 0.01.",
             )
             return
         if not self._storable(path, name, value, 2):
@@ -442,7 +505,13 @@ class _Validator:
         try:
             parsed = parse(value)
         except ExpressionError as error:
-            self._error(path, codes.EXPRESSION_INVALID, f"{name}: {error.message}", 2)
+            self._error(
+                path,
+                codes.EXPRESSION_INVALID,
+                f"{name}: {error.message}",
+                2,
+                where + expression_problem(value, error),
+            )
             return
         for metric in sorted(parsed.metrics()):
             self.named_metrics.setdefault(metric, path)
@@ -461,6 +530,8 @@ class _Validator:
                     f"target_percentage ({_fmt(stage.target)}) must be greater than the "
                     f"previous stage's (wedge_stages[{previous[0]}]: {_fmt(previous[1])})",
                     3,
+                    f"Targets rise from stage to stage: enter more than stage "
+                    f"{previous[0] + 1}'s {_fmt(previous[1])} %.",
                 )
             previous = (stage.index, stage.target)
         first = stages[0].target if stages else None
@@ -471,6 +542,8 @@ class _Validator:
                 f"the first stage's target_percentage ({_fmt(first)}) must be at most "
                 f"{_fmt(codes.FIRST_STAGE_CAP)} (waivable)",
                 4,
+                f"The first stage may expose at most {_fmt(codes.FIRST_STAGE_CAP)} %. With "
+                f"{_fmt(first)} % the proposal needs a waiver before it can start.",
             )
 
     # -- Rules 5 to 9: the scalar fields --
@@ -485,6 +558,7 @@ class _Validator:
                 codes.INITIAL_NOT_POSITIVE,
                 f"initial_percentage must be greater than 0, got {_fmt(initial)}",
                 5,
+                "Enter a percentage greater than 0.",
             )
             return
         if initial > 100:
@@ -493,6 +567,7 @@ class _Validator:
                 codes.PERCENTAGE_OUT_OF_RANGE,
                 f"initial_percentage must be at most 100, got {_fmt(initial)}",
                 5,
+                "Enter at most 100 %.",
             )
             return
         first = stages[0].target if stages else None
@@ -503,6 +578,8 @@ class _Validator:
                 f"initial_percentage ({_fmt(initial)}) must not exceed the first stage's "
                 f"target_percentage ({_fmt(first)}) (waivable)",
                 5,
+                f"The initial exposure may not be above the first stage's target "
+                f"({_fmt(first)} %); otherwise the proposal needs a waiver before it can start.",
             )
         if self.context.subsystem_critical and initial > codes.CRITICAL_INITIAL_CAP:
             self._error(
@@ -511,6 +588,9 @@ class _Validator:
                 f"initial_percentage ({_fmt(initial)}) must be at most "
                 f"{_fmt(codes.CRITICAL_INITIAL_CAP)} for a critical subsystem (waivable)",
                 5,
+                f"On a critical subsystem the initial exposure may be at most "
+                f"{_fmt(codes.CRITICAL_INITIAL_CAP)} %. With {_fmt(initial)} % the proposal "
+                "needs a waiver before it can start.",
             )
 
     def _check_blast_radius(
@@ -525,6 +605,7 @@ class _Validator:
                 codes.BLAST_RADIUS_OUT_OF_RANGE,
                 f"max_blast_radius must be greater than 0 and at most 100, got {_fmt(blast)}",
                 6,
+                "Enter a percentage greater than 0 and at most 100.",
             )
             return
         above = [
@@ -539,6 +620,8 @@ class _Validator:
                 f"{len(above)} stage(s), up to {_fmt(worst.target or 0.0)} at "
                 f"wedge_stages[{worst.index}]",
                 6,
+                f"The rollout may never expose more than this: enter at least the highest "
+                f"stage target ({_fmt(worst.target or 0.0)} %, stage {worst.index + 1}).",
             )
         if initial is not None and 0 < initial <= 100 and initial > blast:
             self._error(
@@ -546,6 +629,7 @@ class _Validator:
                 codes.BLAST_RADIUS_BELOW_STAGE,
                 f"max_blast_radius ({_fmt(blast)}) is below initial_percentage ({_fmt(initial)})",
                 6,
+                f"Enter at least the initial percentage ({_fmt(initial)} %).",
             )
 
     def _check_window(self, window: float | None) -> None:
@@ -559,6 +643,8 @@ class _Validator:
                 f"observation_window_hours must be at least "
                 f"{codes.MIN_OBSERVATION_WINDOW_HOURS}, got {_fmt(window)}",
                 7,
+                f"The policy observes every stage for at least "
+                f"{_fmt(codes.MIN_OBSERVATION_WINDOW_HOURS)} hour.",
             )
         elif window > self.context.max_stage_hours:
             self._error(
@@ -567,6 +653,7 @@ class _Validator:
                 f"observation_window_hours must be at most "
                 f"{_fmt(self.context.max_stage_hours)}, got {_fmt(window)}",
                 7,
+                f"Enter at most {_fmt(self.context.max_stage_hours)} hours.",
             )
 
     def _check_policy(self, value: object) -> str | None:
@@ -584,6 +671,7 @@ class _Validator:
                 codes.WEDGE_STATE_NOT_PENDING,
                 f"a submitted wedge must be PENDING, not {state}; the server owns the state",
                 9,
+                "A new rollout always starts as pending; Wedge moves it from there.",
             )
 
     def _check_choice(
@@ -595,7 +683,11 @@ class _Validator:
         path, rule = child_path(ROOT, name), FIELD_RULES[name]
         if not isinstance(value, str):
             self._error(
-                path, codes.WRONG_TYPE, f"{name} must be a string, not {_json_type(value)}", rule
+                path,
+                codes.WRONG_TYPE,
+                f"{name} must be a string, not {_json_type(value)}",
+                rule,
+                f"Choose one of {_or(choices)}.",
             )
             return None
         if not self._storable(path, name, value, rule):
@@ -603,9 +695,11 @@ class _Validator:
         if value in choices:
             return value
         message = f"{name} must be one of {', '.join(choices)}, not {_show(value)}"
+        text = f"Choose one of {_or(choices)}"
         if match := _closest(value, choices):
             message += f"; did you mean {match!r}?"
-        self._error(path, code, message, rule)
+            text += f"; did you mean {match!r}?"
+        self._error(path, code, message, rule, text if match else text + ".")
         return None
 
     # -- Rule 11: metric queries --
@@ -758,10 +852,12 @@ class _Validator:
             else (codes.LADDER_NOT_EXPONENTIAL, "grow by a constant ratio")
         )
         message = f"the stage targets do not {shape} as the {policy!r} increment policy declares"
+        text = f"The stage targets do not {shape}, as the {policy} increment policy promises"
         suggestion = _suggest_ladder(policy, known)
         if suggestion:
             message += f"; for example {suggestion}"
-        self._warn(child_path(ROOT, "wedge_stages"), code, message)
+            text += f"; for example {suggestion.replace(', ', ' %, ')} %"
+        self._warn(child_path(ROOT, "wedge_stages"), code, message, text + ".")
 
     def _warn_short_stages(self, stages: list[_Stage] | None, window: float) -> None:
         for stage in stages or ():
@@ -772,6 +868,8 @@ class _Validator:
                     f"duration_hours ({_fmt(stage.duration)}) is shorter than "
                     f"observation_window_hours ({_fmt(window)}); the stage cannot advance "
                     f"before its window has passed",
+                    f"Shorter than the observation window ({_fmt(window)} h): the stage "
+                    "cannot advance before its window has passed.",
                 )
 
 
@@ -792,6 +890,108 @@ def _total_hours(stages: list[_Stage] | None, window: float | None) -> float | N
         return None
     total = planned_total_hours(known, window)
     return total if math.isfinite(total) else None
+
+
+# --- Plain words for the form -------------------------------------------------------------------
+
+# What to ask for when a field is missing, in the form's words.
+_ENTER: Final[dict[str, str]] = {
+    "wedge_stages": f"Add the stages of the rollout: at least {codes.MIN_STAGES}.",
+    "initial_percentage": "Enter the initial percentage: the exposure the rollout starts at.",
+    "increment_policy": "Choose an increment policy.",
+    "max_blast_radius": "Enter the max blast radius: the most the rollout may ever expose.",
+    "observation_window_hours": "Enter the observation window in hours.",
+    "wedge_state": "Give the wedge state (a new rollout is pending).",
+    "stage_id": "Enter a stage id, such as canary.",
+    "target_percentage": "Enter the stage's target percentage.",
+    "duration_hours": "Enter the stage's planned duration in hours.",
+    "success_criteria": "Enter at least one success criterion, such as error_rate < 0.01.",
+    "rollback_trigger": "Enter the rollback trigger, such as error_rate > 0.05.",
+}
+_LIST_INDEX: Final = re.compile(r"\[(\d+)\]$")
+_AT_POSITION: Final = re.compile(r" \(?at position \d+\)?")
+_SHOWN_BEFORE_ERROR: Final = 24
+
+
+# What a waiver lifts, rule by rule, in plain words (the waivable codes).
+WAIVED_RULES: Final[dict[str, str]] = {
+    codes.STAGES_TOO_FEW: f"fewer than {codes.MIN_STAGES} stages",
+    codes.FIRST_STAGE_TOO_LARGE: f"a first stage above {codes.FIRST_STAGE_CAP:g} %",
+    codes.INITIAL_ABOVE_FIRST_STAGE: "an initial exposure above the first stage's target",
+    codes.INITIAL_ABOVE_CRITICAL_CAP: (
+        f"an initial exposure above {codes.CRITICAL_INITIAL_CAP:g} % on a critical subsystem"
+    ),
+}
+
+
+def waived_rules(waivable_codes: Iterable[str]) -> str:
+    """ "a first stage above 25 % and fewer than 2 stages": what a waiver lifts, in words."""
+    items = [WAIVED_RULES.get(code, code) for code in waivable_codes]
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + f" and {items[-1]}"
+
+
+def limits(context: ValidationContext, subsystem: str | None = None) -> dict[str, str]:
+    """The policy's limits in the form's words, field by field, for the chosen subsystem.
+
+    ``subsystem`` names it ("Control plane"); ``context.subsystem_critical``
+    says whether the critical cap applies. Waivable limits say so.
+    """
+    cap = _fmt(codes.CRITICAL_INITIAL_CAP)
+    hours = _fmt(context.max_stage_hours)
+    if subsystem is None:
+        initial = (
+            f"Above 0 and at most the first stage's target; at most {cap} % on a critical "
+            "subsystem. Above these needs a waiver."
+        )
+    elif context.subsystem_critical:
+        initial = (
+            f"{subsystem} is critical: at most {cap} %, and at most the first stage's "
+            "target. Above these needs a waiver."
+        )
+    else:
+        initial = (
+            f"Above 0 and at most the first stage's target ({subsystem} is not critical, "
+            f"so the {cap} % cap does not apply). Above it needs a waiver."
+        )
+    return {
+        "initial_percentage": initial,
+        "max_blast_radius": (
+            "The most the rollout may ever expose, up to 100 %: at least every stage's target."
+        ),
+        "observation_window_hours": (
+            f"How long each stage is observed before it may advance: at least "
+            f"{_fmt(codes.MIN_OBSERVATION_WINDOW_HOURS)} hour, at most {hours} hours."
+        ),
+        "stages": (
+            f"At least {codes.MIN_STAGES} stages, targets rising from stage to stage, the "
+            f"first at most {_fmt(codes.FIRST_STAGE_CAP)} % (fewer stages or a larger first "
+            "stage needs a waiver)."
+        ),
+        "duration_hours": f"Above 0, at most {hours} hours.",
+    }
+
+
+def expression_problem(text: str, error: ExpressionError) -> str:
+    """An expression's syntax error in plain words: where it is shown by the text before it.
+
+    ``error.message`` names a 0-based position, which means nothing to a
+    person typing; the text up to the problem does.
+    """
+    what = _AT_POSITION.sub("", error.message)
+    what = what[:1].upper() + what[1:]
+    before = text[: error.position].rstrip()
+    if not before:
+        return f"{what}." if error.position == 0 else f"{what} (at the start)."
+    if len(before) > _SHOWN_BEFORE_ERROR:
+        before = "…" + before[-_SHOWN_BEFORE_ERROR:]
+    return f"{what}: the problem is right after “{before}”."
+
+
+def _or(choices: Iterable[str]) -> str:
+    items = list(choices)
+    return ", ".join(items[:-1]) + f" or {items[-1]}" if len(items) > 1 else "".join(items)
 
 
 # --- Small helpers ----------------------------------------------------------------------------
@@ -840,6 +1040,11 @@ def _json_type(value: object) -> str:
     if isinstance(value, Mapping):
         return "an object"
     return type(value).__name__
+
+
+def _typed(value: object) -> str:
+    """What was given, for "not ..." in plain words: the text itself, or its kind."""
+    return _show(value) if isinstance(value, str) else _json_type(value)
 
 
 def _show(value: object) -> str:

@@ -26,7 +26,7 @@ from audit.codes import EventCode
 from audit.services import record_event
 from org.models import User
 from webhooks.services import enqueue
-from wedges import errors, hooks
+from wedges import errors, hooks, notifications
 from wedges.errors import RolloutRefused
 from wedges.models import MetricSnapshot, RolloutWedge, State, WedgeStage
 from wedges.policy import codes
@@ -144,7 +144,7 @@ def _announce(
 ) -> None:
     """Audit event and webhook outbox rows for a transition, in its transaction."""
     stage_id = wedge.current_stage_id or ""
-    record_event(
+    event = record_event(
         code=code,
         actor=actor,
         proposal_id=wedge.proposal_id,
@@ -171,6 +171,8 @@ def _announce(
     }
     payload.update({key: data[key] for key in _ANNOUNCED_DATA if data and data.get(key)})
     enqueue(event_code=code, proposal_id=wedge.proposal_id, payload=payload, now=now)
+    # After the outbox row: its publication is queued first when the transaction commits.
+    notifications.rollout_stopped(wedge, event, actor=actor)
 
 
 def _apply(
@@ -193,6 +195,7 @@ def _apply(
     elif decision.action == Action.COMPLETE:
         wedge.complete(now=now)
     elif decision.action == Action.PAUSE:
+        data["blocked_by"] = decision.blocked_by
         wedge.pause()
     elif decision.action == Action.ROLLBACK:
         data.update(_rollback_evidence(wedge, decision))

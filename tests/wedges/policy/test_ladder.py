@@ -21,11 +21,14 @@ from wedges.policy.ladder import (
     ("policy", "initial", "maximum", "stages", "expected"),
     [
         ("linear", 1, 100, 4, [1, 34, 67, 100]),
-        ("linear", 5, 100, 4, [5, 36.67, 68.33, 100]),
+        # Round numbers: to 5 where stages lie 10 points apart, whole ones where 2.
+        ("linear", 5, 100, 4, [5, 35, 70, 100]),
+        ("linear", 5, 100, 3, [5, 50, 100]),
         ("linear", 10, 50, 2, [10, 50]),
-        ("manual", 5, 100, 4, [5, 36.67, 68.33, 100]),
+        ("manual", 5, 100, 4, [5, 35, 70, 100]),
         ("exponential", 1, 100, 3, [1, 10, 100]),
-        ("exponential", 1, 100, 5, [1, 3.16, 10, 31.62, 100]),
+        ("exponential", 1, 100, 5, [1, 3, 10, 30, 100]),
+        ("linear", 1, 2, 5, [1, 1.2, 1.5, 1.8, 2]),
         ("exponential", 1.5, 96, 7, [1.5, 3, 6, 12, 24, 48, 96]),
         ("linear", 2, 100, 1, [100]),
     ],
@@ -66,6 +69,8 @@ def test_bad_ladder_arguments(arguments: tuple[object, ...], message: str) -> No
     [
         ([10, 40, 70, 100], "linear", True),
         ([5, 36.67, 68.33, 100], "linear", True),  # rounded to 2 decimals
+        ([5, 35, 70, 100], "linear", True),  # rounded as generate_ladder rounds
+        ([1, 3, 10, 30, 100], "exponential", True),
         ([5, 36.69, 68.33, 100], "linear", False),  # 0.02 off
         ([5, 25, 50, 100], "linear", False),
         ([1, 10, 100], "exponential", True),

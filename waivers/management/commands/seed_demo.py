@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.test.utils import override_settings
 
 from org.demo import seed_demo
+from org.mail import drain
 from waivers.demo import seed_demo_waivers
 from wedges.demo import seed_demo_rollouts
 
@@ -28,6 +29,7 @@ class Command(BaseCommand):
             with override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"):
                 changes += [f"rollout {title!r}" for title in seed_demo_rollouts()]
                 changes += seed_demo_waivers()
+                drain()  # the emails handed to the mail thread go nowhere, too
         if changes:
             self.stdout.write(f"Seeded: {', '.join(changes)}.")
         else:

@@ -1,9 +1,17 @@
-"""A stand-in deployment agent for `make run`: reports healthy metrics for the
-demo rollouts every few seconds, so they keep moving on the dashboard.
+"""A stand-in deployment agent for `make run`: reports metrics for every running
+rollout every few seconds, so what anyone starts moves on the dashboard.
 
-It acts as a real agent would: through the API, with a token of the
-``pipeline`` service account that carries only ``metrics:write`` and
-``desired-state:read``.
+It reads which rollouts run from the database, then acts as a real agent would:
+through the API, with a token of the ``pipeline`` service account that carries
+only ``metrics:write`` and ``desired-state:read``. It reads the desired state,
+"applies" it, and reports the exposure with metrics that meet the current
+stage's success criteria and stay clear of its rollback trigger: healthy,
+unless a line of the proposal's description says otherwise (``wedges.demo``):
+
+    demo-agent: breach            the rollback trigger fires: Wedge rolls back
+    demo-agent: breach at half    the same, from stage "half" on
+    demo-agent: unhealthy         a criterion is missed: the stage stalls, then pauses
+    demo-agent: silent            nothing is reported: "no data yet", then a pause
 """
 
 from __future__ import annotations
@@ -23,14 +31,18 @@ from django.utils import timezone
 
 from org.models import Scope, User
 from org.tokens import token_issue
-from wedges.demo import DEMO_REFERENCE, healthy_metrics
+from wedges.demo import Behaviour, behaviour_for, healthy_metrics, metrics_for
 from wedges.models import RolloutWedge, State
+from wedges.policy.codes import INITIAL_STAGE_ID, INITIAL_STAGE_INDEX
+from wedges.policy.engine import gating_stage, initial_stage_index
+from wedges.policy.expressions import parse
+from wedges.selectors import stages_in_order
 
 TOKEN_NAME = "demo agent"
 
 
 class Command(BaseCommand):
-    help = "Report healthy demo metrics for the running demo rollouts (used by make run)."
+    help = "Report demo metrics for every running rollout (used by make run)."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--interval", type=float, default=20.0)
@@ -64,17 +76,22 @@ class Command(BaseCommand):
         ).key
 
     def report(self, api: str, key: str, rng: random.Random) -> bool:
-        """Report for every running demo rollout; False when the key was refused."""
-        running = RolloutWedge.objects.filter(
-            wedge_state=State.ACTIVE,
-            proposal__external_reference__startswith=DEMO_REFERENCE,
-        ).values_list("proposal_id", flat=True)
-        for proposal_id in running:
+        """Report for every running rollout; False when the key was refused."""
+        running = (
+            RolloutWedge.objects.filter(wedge_state__in=[State.ACTIVE, State.PAUSED])
+            .select_related("proposal")
+            .prefetch_related(stages_in_order())
+            .order_by("proposal_id")
+        )
+        for wedge in running:
+            proposal_id = wedge.proposal_id
             try:
                 desired = _call(f"{api}/proposals/{proposal_id}/desired-state/", key)
-                if desired.get("wedge_state") != State.ACTIVE:
+                if desired.get("wedge_state") not in (State.ACTIVE, State.PAUSED):
                     continue
-                metrics = healthy_metrics(rng, timezone.now(), desired["exposure_percentage"])
+                metrics = self.metrics(wedge, desired, rng)
+                if metrics is None:
+                    continue  # told to stay silent
                 _call(f"{api}/proposals/{proposal_id}/metrics/", key, {"metrics": metrics})
             except urllib.error.HTTPError as error:
                 if error.code == 401:
@@ -84,6 +101,33 @@ class Command(BaseCommand):
                 # The web server may still be starting, or the rollout just stopped.
                 self.stderr.write(f"demo agent: proposal {proposal_id}: {error}")
         return True
+
+    def metrics(
+        self, wedge: RolloutWedge, desired: dict[str, Any], rng: random.Random
+    ) -> dict[str, Any] | None:
+        """What the pretend deployment reports at the desired exposure."""
+        view = wedge.policy_view()
+        stage_ids = [stage.stage_id for stage in view.stages]
+        if initial_stage_index(view) == INITIAL_STAGE_INDEX:
+            stage_ids.insert(0, INITIAL_STAGE_ID)
+        current = desired.get("stage_id") or stage_ids[0]
+        behaviour = behaviour_for(wedge.proposal.description, stage_ids, current)
+        exposure = desired["exposure_percentage"]
+        gate = gating_stage(view)
+        if behaviour == Behaviour.HEALTHY:
+            # The demo's usual numbers when they suit the stage; made to measure if not.
+            usual = healthy_metrics(rng, timezone.now(), exposure)
+            if all(parse(c).evaluate(usual) for c in gate.success_criteria) and not parse(
+                gate.rollback_trigger
+            ).evaluate(usual):
+                return usual
+        found = metrics_for(gate, behaviour, rng, exposure)
+        if found is None and behaviour != Behaviour.SILENT:
+            self.stderr.write(
+                f"demo agent: proposal {wedge.proposal_id}: no {behaviour} metrics fit stage "
+                f"{current}"
+            )
+        return found
 
 
 def _call(url: str, key: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
