@@ -118,6 +118,8 @@ class Subject(StrEnum):
     INCIDENT = "an incident of the proposal"
     SUBSCRIPTION = "a webhook subscription of the section"
     TOKEN = "one's own API token"
+    PROVIDER = "a metric provider"
+    CANARY = "a canary bound to the proposal"
 
 
 class Reach(StrEnum):
@@ -280,8 +282,17 @@ ACTIONS: Final[tuple[Action, ...]] = (
         "Read a proposal, its wedge, chart and trail",
         Subject.PROPOSAL,
         READ_PROPOSAL,
-        api=(Api("GET", "api:proposal-detail", None, Reach.OBJECT),),
-        web=(Page("GET", "proposals:detail"), Page("GET", "proposals:live")),
+        api=(
+            Api("GET", "api:proposal-detail", None, Reach.OBJECT),
+            Api("GET", "api:proposal-status", None, Reach.OBJECT),
+        ),
+        web=(
+            Page("GET", "proposals:detail"),
+            Page("GET", "proposals:live"),
+            Page("GET", "providers:proposal_queries"),
+        ),
+        note="`status/` is the rollout's state in one read, for `wedge status` and "
+        "`wedge watch`; the queries panel refreshes the page's metric queries.",
     ),
     Action(
         "proposal.submit",
@@ -334,6 +345,93 @@ ACTIONS: Final[tuple[Action, ...]] = (
         ),
         note="A service account's token with desired-state:read reads it for every "
         "proposal of its subsystems (a deployment agent).",
+    ),
+    Action(
+        "alerts.receive",
+        "Send Alertmanager's firing alerts, which roll their wedges back",
+        Subject.RUNNING,
+        who(
+            yes={Principal.ENGINEER, *OPERATE},
+            forbidden={Principal.OTHER_LEAD, Principal.REVIEWER, Principal.AUDITOR},
+            hidden={Principal.OTHER_ENGINEER, Principal.SERVICE},
+        ),
+        api=(Api("POST", "api:alertmanager", Scope.METRICS_WRITE, Reach.OBJECT, fleet=True),),
+        note="Alertmanager sends the token as `Authorization: Token <key>`. Each alert "
+        "names its proposal or subsystem in a label; one the caller may not roll back is "
+        "refused in the answer, per alert, and the call is still 200 (Alertmanager would "
+        "retry anything else).",
+        tested_in="tests/providers/test_alertmanager.py",
+    ),
+    Action(
+        "gate.ask",
+        "Ask a Flagger or Argo Rollouts gate whether the canary may take its step",
+        Subject.RUNNING,
+        READ_PROPOSAL,
+        api=(
+            *(
+                Api(
+                    "POST",
+                    f"api:gate-flagger-{gate}",
+                    Scope.DESIRED_STATE_READ,
+                    Reach.OBJECT,
+                    fleet=True,
+                )
+                for gate in (
+                    "confirm-rollout",
+                    "pre-rollout",
+                    "rollout",
+                    "confirm-traffic-increase",
+                    "confirm-promotion",
+                    "rollback",
+                )
+            ),
+            Api("GET", "api:gate-argo", Scope.DESIRED_STATE_READ, Reach.OBJECT, fleet=True),
+        ),
+        note="Flagger sends no headers: the token travels in `metadata.token` or `?token=`. "
+        "A token limited to subsystems finds only their proposals (404 otherwise). A held "
+        "step is a 403 with the policy's reason, not a refusal of the caller.",
+        tested_in="tests/gates/test_refused_calls.py",
+    ),
+    Action(
+        "gate.report",
+        "Report a canary's events and results from Flagger or Argo Rollouts",
+        Subject.RUNNING,
+        who(
+            yes={Principal.ENGINEER, *OPERATE},
+            forbidden={Principal.OTHER_LEAD, Principal.REVIEWER, Principal.AUDITOR},
+            hidden={Principal.OTHER_ENGINEER, Principal.SERVICE},
+        ),
+        api=(
+            Api("POST", "api:gate-flagger-event", Scope.METRICS_WRITE, Reach.OBJECT, fleet=True),
+            Api(
+                "POST",
+                "api:gate-flagger-post-rollout",
+                Scope.METRICS_WRITE,
+                Reach.OBJECT,
+                fleet=True,
+            ),
+            Api("POST", "api:gate-argo-report", Scope.METRICS_WRITE, Reach.OBJECT, fleet=True),
+        ),
+        note="What a report may change (a failure rolls the wedge back) is what a metric "
+        "snapshot may: the author, operators, and a fleet agent's token for its subsystems.",
+        tested_in="tests/gates/test_two_clusters.py",
+    ),
+    Action(
+        "gate.detach",
+        "Detach a canary (a cluster) from a proposal, so the wedge no longer waits for it",
+        Subject.CANARY,
+        who(
+            yes=OPERATE,
+            forbidden={
+                Principal.ENGINEER,
+                Principal.OTHER_LEAD,
+                Principal.REVIEWER,
+                Principal.AUDITOR,
+            },
+            hidden={Principal.OTHER_ENGINEER},
+        ),
+        web=(Page("POST", "gates:detach"),),
+        tested_in="tests/gates/test_two_clusters.py",
     ),
     Action(
         "proposal.approvals",
@@ -536,6 +634,19 @@ ACTIONS: Final[tuple[Action, ...]] = (
             Api("GET", "api:webhook-deliveries", Scope.OPERATE, Reach.UNLIMITED),
         ),
     ),
+    # --- Metric providers ------------------------------------------------------------
+    Action(
+        "provider.read",
+        "List and read the metric providers (never their credentials)",
+        Subject.PROVIDER,
+        EVERYONE_SIGNED_IN,
+        api=(
+            Api("GET", "api:metric-provider-list", None, Reach.ANY),
+            Api("GET", "api:metric-provider-detail", None, Reach.ANY),
+        ),
+        note="Administrators configure them in the admin; wedge documents name them in "
+        "`metric_queries`.",
+    ),
     # --- The API's description -------------------------------------------------------
     Action(
         "api.schema",
@@ -675,21 +786,25 @@ _MARK: Final = {
     Outcome.NONE: "n/a",
 }
 _PLACEHOLDER_ID: Final = 987654321
+SUBJECT_KEYS: Final = ("pk", "id", "name")
 
 
 def path_of(route: str, kwargs: Mapping[str, str] | None = None, *, subject: bool) -> str:
     """The URL of ``route`` as the docs write it: ``{id}`` where the object's id goes."""
     from django.urls import NoReverseMatch, reverse
 
-    arguments = dict(kwargs or {})
-    if subject:
-        arguments["pk"] = str(_PLACEHOLDER_ID)
-    try:
-        path = reverse(route, kwargs=arguments or None)
-    except NoReverseMatch:
-        arguments.pop("pk", None)
-        path = reverse(route, kwargs=arguments or None)
-    return unquote(path).replace(str(_PLACEHOLDER_ID), "{id}")
+    fixed = dict(kwargs or {})
+    # The object goes in the URL by ``pk``, or by the ``id`` or ``name`` a route
+    # names it by (the Argo gate, a metric provider); a route about no object
+    # takes none of them.
+    for key in [*(SUBJECT_KEYS if subject else ()), None]:
+        arguments = fixed if key is None else {**fixed, key: str(_PLACEHOLDER_ID)}
+        try:
+            path = reverse(route, kwargs=arguments or None)
+        except NoReverseMatch:
+            continue
+        return unquote(path).replace(str(_PLACEHOLDER_ID), "{name}" if key == "name" else "{id}")
+    raise NoReverseMatch(f"{route}: no URL with these arguments")
 
 
 def _endpoint(method: str, route: str, kwargs: Mapping[str, str] | None = None) -> str:

@@ -185,7 +185,6 @@ def _unknown_canary(call: CanaryCall) -> str:
 )
 class FlaggerGateView(_GateView):
     tool = Tool.FLAGGER
-    required_scope = Scope.DESIRED_STATE_READ
 
     def post(self, request: Request, gate: str) -> Response:
         now = timezone.now()
@@ -224,7 +223,6 @@ class FlaggerGateView(_GateView):
 )
 class FlaggerReportView(_GateView):
     tool = Tool.FLAGGER
-    required_scope = Scope.METRICS_WRITE
 
     def post(self, request: Request, gate: str) -> Response:
         now = timezone.now()
@@ -286,7 +284,6 @@ def _proposal_id(raw: str) -> int | None:
 )
 class ArgoGateView(_GateView):
     tool = Tool.ARGO
-    required_scope = Scope.DESIRED_STATE_READ
 
     def get(self, request: Request, id: str) -> Response:
         now = timezone.now()
@@ -339,7 +336,6 @@ class ArgoGateView(_GateView):
 )
 class ArgoReportView(_GateView):
     tool = Tool.ARGO
-    required_scope = Scope.METRICS_WRITE
 
     def gate_name(self) -> str:
         return calls.ARGO_REPORT

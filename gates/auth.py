@@ -5,7 +5,8 @@ Flagger sends no headers of its own, so its webhooks carry the key in their
 offer this as their ``token_without_header``; the API's one token
 authentication (``config.api.auth``) then checks the key exactly as it checks
 the header: looked up by hash, throttled when it fails, audited when revoked
-or expired, held against the view's ``required_scope``.
+or expired, held against the scope the permission table (``config.permissions``) names
+for the gate.
 
 Prefer ``metadata.token`` to ``?token=``: proxies and access logs record
 query strings. Wedge itself never logs or echoes a key.

@@ -24,16 +24,14 @@ subsystems may call it at all, is a column of the permission table
 (``config/permissions.py``); the token authentication (``config.api.auth``)
 checks it once, for every API view, before the view runs. The views narrow
 what they read and act on to the token's subsystems with the helpers below.
-An endpoint the table does not name (yet) falls back to what its view
-declares (``required_scope``, or ``required_scopes`` by viewset action), and
-without that is open to tokens with ``admin`` and no subsystem limit only;
-the table's test fails for every such endpoint.
+An endpoint the table does not name is open to tokens with ``admin`` and
+no subsystem limit only (``unlisted_refusal``); the table's test fails for
+every such endpoint.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, Final, Literal, TypeVar
+from typing import Any, Final, TypeVar
 
 from django.db.models import Model, QuerySet
 
@@ -43,26 +41,22 @@ from org.models import ApiToken, Scope, Subsystem, User
 
 __all__ = [
     "AGENT_SCOPES",
-    "ANY_TOKEN",
     "Scope",
     "acts_for_fleet",
     "has_scope",
     "may_report_metrics",
-    "required_scope",
     "scope_refusal",
     "scopes_allowed_for",
     "subsystem_ids",
     "token_allows",
     "token_of",
     "token_subsystem_ids",
-    "view_refusal",
+    "unlisted_refusal",
     "within_token_subsystems",
 ]
 
 # What a view declares when every token may call it: reads that go no further
 # than the owner may read, limited to the token's subsystems.
-ANY_TOKEN: Final = "any token"
-RequiredScope = Scope | Literal["any token"]
 
 AGENT_SCOPES: Final = frozenset({Scope.METRICS_WRITE, Scope.DESIRED_STATE_READ})
 
@@ -160,15 +154,6 @@ def may_report_metrics(request: Any, proposal: ChangeProposalLike) -> bool:
     )
 
 
-def required_scope(view: Any) -> RequiredScope | None:
-    """What the view declares a token needs for the request it is handling."""
-    per_action: Mapping[str, RequiredScope] | None = getattr(view, "required_scopes", None)
-    if per_action is not None:
-        return per_action.get(getattr(view, "action", None) or "")
-    declared: RequiredScope | None = getattr(view, "required_scope", None)
-    return declared
-
-
 def scope_refusal(token: ApiToken, needed: Scope | None, *, unlimited_only: bool) -> str | None:
     """Why ``token`` may not make a call that needs ``needed`` (``None``: any scope).
 
@@ -181,13 +166,8 @@ def scope_refusal(token: ApiToken, needed: Scope | None, *, unlimited_only: bool
     return None
 
 
-def view_refusal(token: ApiToken, view: Any) -> str | None:
-    """Why ``token`` may not call ``view``, by what the view declares (the module's docstring)."""
-    needed = required_scope(view)
-    if needed == ANY_TOKEN:
-        return None
-    if needed is not None:
-        return scope_refusal(token, Scope(needed), unlimited_only=False)
+def unlisted_refusal(token: ApiToken) -> str | None:
+    """Why ``token`` may not call an endpoint the permission table does not name."""
     if Scope.ADMIN in token.scopes and subsystem_ids(token) is None:
         return None
     return "This call needs a token with the admin scope and no subsystem limit."

@@ -15,7 +15,6 @@ from rest_framework.views import APIView
 from config.api.auth import ApiTokenAuthentication, acting_user
 from config.api.schema import error_responses
 from org import scopes
-from org.scopes import ANY_TOKEN, Scope
 from providers.config import ProviderConfig, configured
 from providers.models import PolledWedge
 from providers.serializers import (
@@ -55,7 +54,6 @@ class MetricProviderViewSet(viewsets.ViewSet):
     """The providers a wedge's ``metric_queries`` may name; configured in the admin."""
 
     permission_classes = [permissions.IsAuthenticated]
-    required_scopes = {"list": ANY_TOKEN, "retrieve": ANY_TOKEN}
     lookup_field = "name"
     lookup_value_regex = "[^/]+"
 
@@ -113,8 +111,6 @@ class AlertmanagerReceiver(APIView):
 
     authentication_classes = [ApiTokenAuthentication]
     permission_classes = [permissions.IsAuthenticated]
-    # Rolling back on an alert is what a breaching snapshot does: an agent's scope.
-    required_scope = Scope.METRICS_WRITE
 
     @extend_schema(
         summary="Receive Alertmanager's webhook: firing alerts roll their wedges back",

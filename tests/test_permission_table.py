@@ -26,7 +26,7 @@ import time_machine
 from django.conf import settings
 from django.db import connection, transaction
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -50,6 +50,7 @@ from org.models import ApiToken, Scope, Subsystem, User
 from org.roles import Role
 from org.scopes import scopes_allowed_for
 from org.tokens import token_issue
+from providers.models import MetricProvider
 from tests.config.test_csp import assert_strict_policy, refused_markup
 from tests.documents import PROPOSAL
 from tests.factories import UserFactory
@@ -87,7 +88,7 @@ NEW_PASSWORD = "correct horse battery staple 42"
 @dataclass
 class World:
     users: dict[Principal, int]
-    subjects: dict[Subject, int]
+    subjects: dict[Subject, int | str]
     sessions: dict[Principal, str]
     # A token of each signed-in caller with every right of its owner (admin, no limit).
     own_tokens: dict[Principal, tuple[int, str]]
@@ -169,7 +170,8 @@ def _build() -> World:
         events=["RWG-003"],
         section=running.subsystem.section,
     )
-    subjects = {
+    provider = MetricProvider.objects.create(name="prometheus", base_url="http://127.0.0.1:9")
+    subjects: dict[Subject, int | str] = {
         Subject.PROPOSAL: pending.pk,
         Subject.RUNNING: running.pk,
         Subject.PAUSED: paused.pk,
@@ -178,6 +180,7 @@ def _build() -> World:
         Subject.WAIVER: waiver.pk,
         Subject.INCIDENT: incident.pk,
         Subject.SUBSCRIPTION: subscription.pk,
+        Subject.PROVIDER: provider.name,
     }
 
     sessions: dict[Principal, str] = {}
@@ -319,7 +322,7 @@ def _page_body(page: Page, world: World) -> dict[str, Any]:
     return {}
 
 
-def _subject_id(subject: Subject, world: World, principal: Principal) -> int | None:
+def _subject_id(subject: Subject, world: World, principal: Principal) -> int | str | None:
     if subject is Subject.NOTHING:
         return None
     if subject is Subject.TOKEN:
@@ -329,13 +332,14 @@ def _subject_id(subject: Subject, world: World, principal: Principal) -> int | N
     return world.subjects[subject]
 
 
-def _path(route: str, kwargs: dict[str, str], subject_id: int | None) -> str:
+def _path(route: str, kwargs: dict[str, str], subject_id: int | str | None) -> str:
     arguments = dict(kwargs)
     if subject_id is not None:
-        try:
-            return reverse(route, kwargs={**arguments, "pk": subject_id})
-        except Exception:  # a route about no object (the form the object is posted to)
-            pass
+        for key in permissions.SUBJECT_KEYS:
+            try:
+                return reverse(route, kwargs={**arguments, key: subject_id})
+            except NoReverseMatch:  # a route about no object (the form it is posted to)
+                continue
     return reverse(route, kwargs=arguments or None)
 
 
@@ -482,7 +486,7 @@ LIST_PROBES: dict[str, tuple[str, Subject, str]] = {
 }
 
 
-def _listed(response: Any, subject_id: int, key: str) -> bool:
+def _listed(response: Any, subject_id: int | str, key: str) -> bool:
     if response.streaming:
         body = json.loads(b"".join(response.streaming_content))
     else:

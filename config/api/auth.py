@@ -110,8 +110,8 @@ def _refusal(token: ApiToken, request: Request) -> str | None:
     match = getattr(request._request, "resolver_match", None)
     endpoint = permissions.api_endpoint(request.method or "", match.view_name if match else None)
     if endpoint is None:
-        # Not in the table (the table's test fails for it): what the view declares.
-        return scopes.view_refusal(token, request.parser_context.get("view"))
+        # Not in the table (the table's test fails for it): full-rights tokens only.
+        return scopes.unlisted_refusal(token)
     return scopes.scope_refusal(
         token, endpoint.scope, unlimited_only=endpoint.reach is permissions.Reach.UNLIMITED
     )
