@@ -34,7 +34,7 @@ PARTS: list[tuple[str, str, str]] = [
     ("      failed-token throttle check (cache)", "config/api/throttling.py", "blocked"),
     ("      token lookup (find_token)", "org/tokens.py", "find_token"),
     ("      last-use write (note_use)", "org/tokens.py", "note_use"),
-    ("      scope check (view_refusal)", "org/scopes.py", "view_refusal"),
+    ("      scope check (scope_refusal)", "org/scopes.py", "scope_refusal"),
     ("    permission classes", "rest_framework/views.py", "check_permissions"),
     ("    JSON body parse", "config/api/parsers.py", "parse"),
     ("    metrics action (view body)", "wedges/api.py", "metrics"),
