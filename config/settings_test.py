@@ -14,6 +14,13 @@ os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-used-anywhere-else
 os.environ.setdefault("DATABASE_URL", "postgres://wedge_app:wedge_app@127.0.0.1:5432/wedge")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
+# Under pytest-xdist each worker process has a database of its own (pytest-django
+# suffixes its name with the worker's id) and a Redis database of its own, so the
+# Celery worker each one starts never takes another's tasks.
+_XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+if _XDIST_WORKER.startswith("gw"):
+    _redis_base, _, _redis_db = os.environ["REDIS_URL"].rpartition("/")
+    os.environ["REDIS_URL"] = f"{_redis_base}/{(int(_redis_db) - int(_XDIST_WORKER[2:])) % 16}"
 
 from config.settings import *  # noqa: F403
 

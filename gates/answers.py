@@ -175,7 +175,7 @@ def anonymous_step(facts: WedgeFacts) -> Answer:
 
 def confirm_rollout(facts: WedgeFacts) -> Answer:
     if facts.state == WedgeState.ACTIVE:
-        return _allowed("the rollout is ACTIVE")
+        return _allowed("the rollout is active")
     return state_hold(facts)
 
 
@@ -188,7 +188,7 @@ def analysis_running(facts: WedgeFacts) -> Answer:
     traffic gates instead.
     """
     if facts.state in (WedgeState.ACTIVE, WedgeState.PAUSED, WedgeState.COMPLETE):
-        return _allowed(f"the rollout is {facts.state}")
+        return _allowed(f"the rollout is {facts.state.lower().replace('_', ' ')}")
     return state_hold(facts)
 
 

@@ -59,7 +59,7 @@ def test_the_panel_shows_each_query_its_last_value_and_its_last_error(client, de
     assert f"proposal=&quot;{proposal.pk}&quot;" in page  # the query as sent
     assert "<strong>0.0042</strong>" in page
     assert "Prometheus refused the query (HTTP 400, bad_data)" in page
-    assert "1 in a row" in page
+    assert "1 failure in a row" in page
     assert "failing since" in page
 
 
