@@ -50,8 +50,11 @@ lint: $(VENV)/.cli
 typecheck: $(VENV)/.cli
 	$(BIN)/mypy .
 
+# One test process per CPU (pytest-xdist), each with its own databases and
+# Celery worker; PYTEST_WORKERS=0 runs the suite in one process.
+PYTEST_WORKERS ?= auto
 pytest: $(VENV)/.cli services
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 test: lint typecheck pytest
 

@@ -17,10 +17,13 @@ os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
 # Under pytest-xdist each worker process has a database of its own (pytest-django
 # suffixes its name with the worker's id) and a Redis database of its own, so the
 # Celery worker each one starts never takes another's tasks.
+# Processes the tests start inherit both variables: the marker keeps them from
+# moving to yet another database.
 _XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
-if _XDIST_WORKER.startswith("gw"):
+if _XDIST_WORKER.startswith("gw") and os.environ.get("WEDGE_XDIST_REDIS") != _XDIST_WORKER:
     _redis_base, _, _redis_db = os.environ["REDIS_URL"].rpartition("/")
     os.environ["REDIS_URL"] = f"{_redis_base}/{(int(_redis_db) - int(_XDIST_WORKER[2:])) % 16}"
+    os.environ["WEDGE_XDIST_REDIS"] = _XDIST_WORKER
 
 from config.settings import *  # noqa: F403
 
