@@ -25,7 +25,7 @@ if _XDIST_WORKER.startswith("gw") and os.environ.get("WEDGE_XDIST_REDIS") != _XD
     os.environ["REDIS_URL"] = f"{_redis_base}/{(int(_redis_db) - int(_XDIST_WORKER[2:])) % 16}"
     os.environ["WEDGE_XDIST_REDIS"] = _XDIST_WORKER
 
-from config.settings import *  # noqa: F403
+from config.settings import *  # noqa: E402, F403
 
 # Separate names let several test sessions share one PostgreSQL and Redis.
 _TEST_DB_NAME = os.environ.get("WEDGE_TEST_DB_NAME", "test_wedge")

@@ -104,7 +104,7 @@ def _flush_as_owner() -> Iterator[None]:
 
 
 def _retry_flush_on_deadlock(connection: Any, attempts: int = 5) -> None:
-    """Let this connection's flush try again when PostgreSQL picks its TRUNCATE as a deadlock victim.
+    """Let this connection's flush try again when its TRUNCATE is picked as a deadlock victim.
 
     The session's Celery worker may still be running a task the test queued
     (a delivery, an email) when the test ends: its reads and the TRUNCATE of
