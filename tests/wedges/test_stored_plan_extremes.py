@@ -161,11 +161,12 @@ def test_a_stored_duration_past_the_calendar_never_elapses(
         actor=demo["alice"],
         now=T0 + timedelta(minutes=5),
     )
-    # The window has passed and the criteria are met: the tick reads the wedge
-    # and decides it must wait for a duration that never ends.
+    # The criteria are met: the snapshot stored when the wedge is next due, a
+    # moment before the duration that never ends, so the tick has nothing to read.
+    stored = RolloutWedge.objects.get(proposal=proposal)
+    assert stored.due_snapshot_id == stored.latest_snapshot_id
     later = T0 + timedelta(hours=1, minutes=1)
     report = wedges_tick(now=later)
-    assert report.examined == 1
     assert report.actions == {}
     assert RolloutWedge.objects.get(proposal=proposal).current_stage_index == -1
     assert_pages_render(client, demo, proposal, later)

@@ -1,10 +1,10 @@
 """The beat tick reads only wedges that are due: at their stored moments, not a second before.
 
 Each wedge stores ``pause_at`` (3 x the window after its stage opened) and
-``due_at`` (the first moment the engine could move it on time alone); the tick
-reads a wedge once ``due_at`` has passed, or once it has evidence newer than
-``due_at`` knows of, and stores the next ``due_at`` of every wedge it read but
-left alone. These tests pin the edges with time-machine: a second before each
+``due_at`` (the first moment the engine could move it on time alone), computed
+again by every snapshot that does not move it; the tick reads a wedge once
+``due_at`` has passed, or once it has evidence newer than ``due_at`` knows of,
+and stores the next ``due_at`` of every wedge it read but left alone. These tests pin the edges with time-machine: a second before each
 stored moment nothing is read, at it the wedge moves.
 """
 
@@ -91,30 +91,27 @@ def test_new_evidence_is_read_once_the_window_has_ended(started, report):
     assert moved.pause_at == T0 + 4 * HOUR
 
 
-def test_unmet_criteria_are_read_once_then_left_until_the_pause(started, report):
+def test_unmet_criteria_store_the_pause_moment_on_arrival(started, report):
     proposal = started()
     report(proposal, UNMET, T0 + timedelta(minutes=90))
-    report_ = tick(T0 + timedelta(minutes=91))
-    assert (report_.examined, report_.actions) == (1, {})
     stored = wedge(proposal)
     assert stored.due_at == T0 + 3 * HOUR
     assert stored.due_snapshot_id == stored.latest_snapshot_id
-    assert tick(T0 + timedelta(minutes=92)).examined == 0
+    assert tick(T0 + timedelta(minutes=91)).examined == 0
     assert tick(T0 + 3 * HOUR - SECOND).examined == 0
     assert tick(T0 + 3 * HOUR).actions == {"pause": 1}
 
 
-def test_newer_evidence_makes_a_waiting_wedge_due_again(started, report, settings):
+def test_newer_evidence_moves_the_due_moment(started, report, settings):
     settings.WEDGE_SNAPSHOT_FRESHNESS_SECONDS = 3600
     proposal = started(wedge_stages=_durations(2))  # advance needs 2 h
     report(proposal, UNMET, T0 + timedelta(minutes=70))
-    assert tick(T0 + timedelta(minutes=71)).examined == 1
     assert wedge(proposal).due_at == T0 + 3 * HOUR
-    # Healthy, but the stage's 2 h have not passed: the snapshot does not move it...
+    # Healthy, but the stage's 2 h have not passed: the snapshot does not move it,
+    # and stores that it is due when the 2 h end.
     assert not report(proposal, HEALTHY, T0 + timedelta(minutes=100)).acted
-    # ...and the next tick reads it for its newer evidence: due when the 2 h end.
-    assert tick(T0 + timedelta(minutes=101)).examined == 1
     assert wedge(proposal).due_at == T0 + 2 * HOUR
+    assert tick(T0 + timedelta(minutes=101)).examined == 0
     assert tick(T0 + 2 * HOUR - SECOND).examined == 0
     assert tick(T0 + 2 * HOUR).actions == {"advance": 1}
 
@@ -125,7 +122,6 @@ def test_evidence_that_goes_stale_before_the_duration_waits_for_the_pause(
     settings.WEDGE_SNAPSHOT_FRESHNESS_SECONDS = 600
     proposal = started(wedge_stages=_durations(2))  # advance needs 2 h
     report(proposal, HEALTHY, T0 + timedelta(minutes=70))  # stale at 1 h 20 min
-    assert tick(T0 + timedelta(minutes=71)).examined == 1
     assert wedge(proposal).due_at == T0 + 3 * HOUR
 
 
@@ -133,10 +129,23 @@ def test_healthy_evidence_is_due_exactly_when_the_duration_ends(started, report,
     settings.WEDGE_SNAPSHOT_FRESHNESS_SECONDS = 3600
     proposal = started(wedge_stages=_durations(2))
     report(proposal, HEALTHY, T0 + timedelta(minutes=100))
-    assert tick(T0 + timedelta(minutes=101)).examined == 1
     assert wedge(proposal).due_at == T0 + 2 * HOUR
     assert tick(T0 + 2 * HOUR - SECOND).examined == 0
     assert tick(T0 + 2 * HOUR).actions == {"advance": 1}
+
+
+def test_evidence_the_due_moment_does_not_know_of_is_read_once_the_window_has_ended(
+    started, report
+):
+    """A snapshot stored without a due moment (written before snapshots stored one)."""
+    proposal = started()
+    report(proposal, UNMET, T0 + timedelta(minutes=30))
+    RolloutWedge.objects.filter(proposal=proposal).update(due_snapshot_id=0)
+    assert tick(T0 + HOUR - SECOND).examined == 0  # inside the window: nothing can move
+    assert tick(T0 + HOUR).examined == 1
+    stored = wedge(proposal)
+    assert (stored.due_at, stored.due_snapshot_id) == (T0 + 3 * HOUR, stored.latest_snapshot_id)
+    assert tick(T0 + HOUR + SECOND).examined == 0
 
 
 def test_an_eligible_manual_stage_pauses_a_microsecond_after_its_evidence_goes_stale(
@@ -192,6 +201,8 @@ def test_wedges_read_but_left_alone_cost_three_queries(started, report):
     proposals = [started() for _ in range(5)]
     for proposal in proposals:
         report(proposal, UNMET, T0 + timedelta(minutes=90))
+    # Evidence their due moments do not know of: the tick must read them.
+    RolloutWedge.objects.filter(proposal__in=proposals).update(due_snapshot_id=0)
     with CaptureQueriesContext(connection) as queries, at(T0 + timedelta(minutes=91)):
         report_ = wedges_tick()
     # The due wedges with their snapshots, their stages, one update of their due times.

@@ -312,9 +312,35 @@ def wedge_record_snapshot(
         decision = movable(decide(wedge, now), wedge, now)
         acted = _apply(wedge, decision, now=now, actor=None)
         if not acted:
-            wedge.save(update_fields=["latest_snapshot", "updated_at"])
+            fields = ["latest_snapshot", "updated_at"]
+            if wedge.wedge_state == State.ACTIVE:
+                # What the tick would store after reading this snapshot, stored
+                # now: the tick reads the wedge again when it is due, not
+                # because evidence arrived (at 10,000 reporting wedges, that
+                # would be every wedge on every tick).
+                wedge.due_at = _next_due(wedge, now)
+                wedge.due_snapshot_id = snapshot.pk
+                fields += ["due_at", "due_snapshot_id"]
+            wedge.save(update_fields=fields)
             _note_awaiting_approval(wedge, decision, now)
     return Outcome(wedge, decision, acted)
+
+
+def _next_due(wedge: RolloutWedge, now: datetime) -> datetime | None:
+    """When the tick must next read this ACTIVE wedge on the evidence it has (never before now).
+
+    What ``engine.due_at`` says; a wedge the engine would move but an app
+    above holds (``movable``) is due again at once, since such a hold lifts
+    without the wedge changing.
+    """
+    snapshot = wedge.latest_snapshot
+    due = policy_due_at(
+        wedge.policy_view(),
+        snapshot.policy_view() if snapshot is not None else None,
+        now,
+        freshness=freshness(),
+    )
+    return None if due is None else max(due, now)
 
 
 def _merged_evidence(
@@ -573,11 +599,11 @@ def wedges_tick(*, now: datetime | None = None) -> TickReport:
 
     Only ACTIVE wedges move on time (advance, or pause after three windows);
     PAUSED wedges and triggers move only on snapshots, which are evaluated
-    when they arrive. Every transition stores ``due_at``, the first moment
-    the engine could move the wedge on time alone (``engine.due_at``), so the
-    database hands the tick just the wedges that are due, or that have newer
-    evidence than their ``due_at`` was computed from (a snapshot that did not
-    move the wedge when it arrived). The tick reads those with their latest
+    when they arrive. Every transition and every snapshot stores ``due_at``,
+    the first moment the engine could move the wedge on time alone
+    (``engine.due_at``), so the database hands the tick just the wedges that
+    are due, or that have newer evidence than their ``due_at`` was computed
+    from (a snapshot written without it). The tick reads those with their latest
     snapshot and stages, decides in memory, locks only those that must change
     (re-deciding under the lock, so two ticks never act twice), and stores the
     next ``due_at`` of the others in one statement. With nothing due it costs
@@ -625,10 +651,8 @@ def _tick_one(wedge: RolloutWedge, now: datetime, waiting: list[_Due]) -> Action
     """Act on one due wedge if it must move; the action taken, or ``None``.
 
     A manual stage that has just become eligible is announced (WDG-106) once.
-    A wedge left alone joins ``waiting`` with the moment it is next due: what
-    ``engine.due_at`` says, or the next tick when the engine would move it but
-    an app above holds it (``movable``: a canary, a change freeze), since
-    such a hold lifts without the wedge changing.
+    A wedge left alone joins ``waiting`` with the moment it is next due
+    (``_next_due``).
     """
     decision = movable(decide(wedge, now), wedge, now)
     if decision.action != Action.NONE or _unannounced_approval(wedge, decision):
@@ -639,18 +663,11 @@ def _tick_one(wedge: RolloutWedge, now: datetime, waiting: list[_Due]) -> Action
                 return decision.action
             _note_awaiting_approval(locked, decision, now)
             wedge = locked
-    snapshot = wedge.latest_snapshot
-    due = policy_due_at(
-        wedge.policy_view(),
-        snapshot.policy_view() if snapshot is not None else None,
-        now,
-        freshness=freshness(),
-    )
     assert wedge.stage_opened_at is not None  # an ACTIVE wedge has an open stage
     waiting.append(
         _Due(
             wedge_id=wedge.pk,
-            due_at=None if due is None else max(due, now),
+            due_at=_next_due(wedge, now),
             snapshot_id=wedge.latest_snapshot_id or 0,
             stage_opened_at=wedge.stage_opened_at,
         )
