@@ -204,8 +204,10 @@ def test_a_failing_canary_is_rolled_back_and_its_traffic_goes_to_stable(
     finally:
         stop_beat.set()
         loop.load.stop()
-        code = stop_agent(agent)
-        settle()
+        try:
+            code = stop_agent(agent)
+        finally:
+            settle()
     assert code == 0, agent_log.read_text()
 
     # Before the failure the canary had its share of the traffic (about 10 %).
