@@ -2,7 +2,6 @@ import datetime as dt
 import re
 
 import pytest
-from django.utils.html import escape
 
 from audit.codes import EventCode
 from tests.audit.conftest import at
