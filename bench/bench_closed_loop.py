@@ -44,7 +44,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from bench.measure import Row, check, percentile, print_rows
+from bench.common import print_table
+from bench.measure import Row, check, percentile
 from bench.stack import ROOT, Stack, configure_environment, flush_redis, recreate_database
 
 RUNS = 10  # measured, one at a time
@@ -346,8 +347,9 @@ def split_rows(samples: list[Sample]) -> list[Row]:
 
 
 def run() -> list[Row]:
-    os.environ.setdefault(
-        "WEDGE_BENCH_STACK_DATABASE_URL",
+    # Its own database, never the stack benchmark's (it is dropped and re-created).
+    os.environ["WEDGE_BENCH_STACK_DATABASE_URL"] = os.environ.get(
+        "WEDGE_BENCH_LOOP_DATABASE_URL",
         "postgres://postgres:postgres@127.0.0.1:5432/wedge_bench_loop",
     )
     os.environ["WEDGE_METRICS_POLL_SECONDS"] = str(POLL_SECONDS)
@@ -438,7 +440,11 @@ def run() -> list[Row]:
 
 def main() -> None:
     rows = run()
-    print_rows("closed loop: canary failing -> traffic off the canary", rows)
+    # The table bench.run reads back (as bench_audit's and bench_retention's).
+    print_table(
+        "Closed loop: canary failing -> traffic off the canary (bench/bench_closed_loop.py)",
+        [(row.figure, row.value, row.how) for row in rows],
+    )
 
 
 if __name__ == "__main__":

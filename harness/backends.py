@@ -105,9 +105,10 @@ class Load:
     """``rate`` requests a second to ``127.0.0.1:port``, at most ``cap`` in all, on threads.
 
     Each request is its own connection (``Connection: close``), so the load
-    balancer picks a server for every one. ``answers`` counts
-    ``(body, status)``; the load stops at ``cap``, at ``stop()``, or never
-    exceeds ``rate``, whichever comes first.
+    balancer picks a server for every one. Request ``n`` is sent no earlier
+    than ``n / rate`` seconds after ``start()``, so the load never goes faster
+    than ``rate``; it stops after ``cap`` requests or at ``stop()``.
+    ``answers`` counts ``(body, status)``; ``errors`` the requests that got none.
     """
 
     port: int
