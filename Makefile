@@ -5,11 +5,12 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint typecheck pytest bench lock services clean screens
+.PHONY: help run test e2e lint typecheck pytest bench lock services clean screens
 
 help:
 	@echo "make run    - install, migrate, seed the demo and start web, worker and beat"
 	@echo "make test   - lint, type-check and the whole suite on PostgreSQL, Redis and Celery"
+	@echo "make e2e    - the closed loop alone: HAProxy, Prometheus, the agent, a canary that fails"
 	@echo "make bench  - benchmarks on the real stack; prints their figures"
 	@echo "make lock   - re-resolve requirements/*.lock from pyproject.toml"
 	@echo "make screens - re-take the proposal page screenshots in docs/screens/"
@@ -57,6 +58,12 @@ pytest: $(VENV)/.cli services
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 test: lint typecheck pytest
+
+# The closed loop on real traffic (tests/loop/, also part of `make test`): two
+# backends behind HAProxy, load, Prometheus, Wedge's worker and the agent; the
+# canary fails and its traffic must go back to stable. About 30 s.
+e2e: $(VENV)/.cli services
+	$(BIN)/python -m pytest tests/loop -q -p no:cacheprovider $(PYTEST_ARGS)
 
 bench: $(VENV)/.cli services
 	scripts/bench.sh

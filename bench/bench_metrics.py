@@ -138,7 +138,7 @@ class BenchExporter:
     def start(cls) -> BenchExporter:
         from prometheus_client import CollectorRegistry, Gauge, start_http_server
 
-        from tests.providers.servers import free_port
+        from harness.processes import free_port
 
         registry = CollectorRegistry()
         ratio = Gauge("bench_error_ratio", "Error ratio", ["proposal"], registry=registry)
@@ -340,7 +340,7 @@ def run(*, fresh: bool = False) -> list[Row]:
         call_command("migrate", verbosity=0, interactive=False)
     settings.WEDGE_METRICS_POLL_SECONDS = POLL_SECONDS
 
-    from tests.providers.servers import Prometheus, scrape_job
+    from harness.prometheus import Prometheus, scrape_job
 
     exporter = BenchExporter.start()
     directory = Path(tempfile.mkdtemp(prefix="wedge-bench-prometheus-"))

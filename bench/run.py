@@ -12,7 +12,10 @@
 4. ``bench.bench_audit`` (when present): the audit trail's writes and exports,
    in a separate process with its own database, its output shown as printed;
 5. ``bench.bench_retention``: snapshot retention at 10 million rows
-   (``WEDGE_BENCH_SNAPSHOT_ROWS``), the same way.
+   (``WEDGE_BENCH_SNAPSHOT_ROWS``), the same way;
+6. ``bench.bench_closed_loop``: a failing canary behind HAProxy until its traffic
+   is off it (Prometheus, Wedge, the agent), with Flagger's and Argo Rollouts'
+   defaults beside it, the same way (its own database).
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from bench.stack import BENCH_ENVIRONMENT
 ROOT = Path(__file__).resolve().parent.parent
 AUDIT_TIMEOUT = 300  # seconds; bench_audit aims at well under two minutes
 RETENTION_TIMEOUT = 1200  # seconds; loading 10 million rows takes a few minutes
+LOOP_TIMEOUT = 900  # seconds; 11 runs of about 20 s each, plus the stack's start
 
 
 def machine() -> str:
@@ -102,6 +106,7 @@ def main() -> None:
         print_rows(title, section_rows)
     rows += run_script("bench.bench_audit", "audit", AUDIT_TIMEOUT)
     rows += run_script("bench.bench_retention", "retention", RETENTION_TIMEOUT)
+    rows += run_script("bench.bench_closed_loop", "closed loop", LOOP_TIMEOUT)
     order = list(dict.fromkeys(row.section for row in rows))
     rows.sort(key=lambda row: order.index(row.section))
     print_summary(rows)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -16,161 +14,33 @@ from typing import Any
 
 import pytest
 
-from agent.config import Follow, HAProxyConfig, WedgeConfig
+from agent.config import Follow, WedgeConfig
 from agent.haproxy import RuntimeAPI
 from agent.logs import EventLog
 from agent.reconciler import Reconciler
 from agent.webhook import Event, signature
 from agent.wedge import DesiredState, WedgeClient
-from tests.workers import wait_until
+from harness.backends import Backend
+from harness.haproxy import HAProxy
+from harness.processes import free_port
 
-HAPROXY = Path("/usr/sbin/haproxy")
+__all__ = ["HAProxy", "free_port"]  # for the agent's tests
+
 SECRET = "a-shared-webhook-secret"
 PROPOSAL = 42
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def backend_server(name: str) -> ThreadingHTTPServer:
-    """A tiny HTTP server answering its own name: which version served a request."""
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            body = name.encode()
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
-    return server
-
-
-HAPROXY_CONFIG = """\
-global
-    stats socket {socket} mode 600 level admin
-    maxconn 200
-
-defaults
-    mode http
-    timeout connect 1s
-    timeout client 5s
-    timeout server 5s
-
-frontend site
-    bind 127.0.0.1:{port}
-    default_backend app
-
-backend app
-    balance roundrobin
-    server stable 127.0.0.1:{stable_port} weight 256
-    server canary 127.0.0.1:{canary_port} weight 0
-"""
-
-
-@dataclass
-class HAProxy:
-    """A real HAProxy with a runtime API on a unix socket and a frontend on loopback."""
-
-    directory: Path
-    port: int
-    stable_port: int
-    canary_port: int
-    process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def socket(self) -> Path:
-        return self.directory / "admin.sock"
-
-    @property
-    def config(self) -> HAProxyConfig:
-        return HAProxyConfig(socket=str(self.socket), timeout_seconds=1.0, retry_seconds=0.05)
-
-    def start(self) -> None:
-        config = self.directory / "haproxy.cfg"
-        config.write_text(
-            HAPROXY_CONFIG.format(
-                socket=self.socket,
-                port=self.port,
-                stable_port=self.stable_port,
-                canary_port=self.canary_port,
-            )
-        )
-        self.socket.unlink(missing_ok=True)
-        log = (self.directory / "haproxy.log").open("ab")
-        # -db: stay in the foreground, so the PID is HAProxy's own.
-        self.process = subprocess.Popen(
-            [str(HAPROXY), "-db", "-f", str(config)], stdout=log, stderr=subprocess.STDOUT
-        )
-        log.close()
-        process = self.process
-        ready = wait_until(lambda: self._answers() or process.poll() is not None, 10)
-        assert ready, "HAProxy did not answer within 10 s"
-        assert process.poll() is None, (self.directory / "haproxy.log").read_text()
-
-    def _answers(self) -> bool:
-        try:
-            return "# be_id" in RuntimeAPI(self.config).command("show servers state")
-        except Exception:
-            return False
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
-        self.process = None
-
-    def weights(self) -> tuple[int, int]:
-        """(canary, stable) as HAProxy has them."""
-        servers = RuntimeAPI(self.config).servers("app")
-        return servers["canary"].weight, servers["stable"].weight
-
-    def set_weight(self, server: str, weight: int) -> None:
-        RuntimeAPI(self.config).set_weight("app", server, weight)
-
-    def served(self, requests_count: int) -> list[str]:
-        """Which backend answered each of ``requests_count`` requests through the frontend."""
-        answers = []
-        for _ in range(requests_count):
-            with socket.create_connection(("127.0.0.1", self.port), timeout=5) as conn:
-                conn.sendall(b"GET / HTTP/1.0\r\nHost: site\r\n\r\n")
-                data = b""
-                while chunk := conn.recv(4096):
-                    data += chunk
-            answers.append(data.split(b"\r\n\r\n", 1)[1].decode())
-        return answers
-
-
 @pytest.fixture
 def haproxy(tmp_path: Path) -> Iterator[HAProxy]:
-    assert HAPROXY.exists(), "HAProxy is missing: scripts/ensure-services.sh installs it"
-    stable, canary = backend_server("stable"), backend_server("canary")
-    proxy = HAProxy(
-        directory=tmp_path,
-        port=free_port(),
-        stable_port=stable.server_address[1],
-        canary_port=canary.server_address[1],
-    )
-    proxy.start()
+    stable, canary = Backend.start("stable"), Backend.start("canary")
+    proxy = HAProxy(directory=tmp_path, stable_port=stable.port, canary_port=canary.port)
     try:
+        proxy.start()
         yield proxy
     finally:
         proxy.stop()
-        for server in (stable, canary):
-            server.shutdown()
-            server.server_close()
+        stable.stop()
+        canary.stop()
 
 
 @dataclass

@@ -149,6 +149,30 @@ def test_an_older_event_after_a_newer_one_does_not_change_the_weight(
     assert len(wedge.reads) == 2  # it asked desired-state, which is the authority
 
 
+@pytest.mark.parametrize("wedge_up", [True, False])
+def test_an_older_advance_after_a_newer_rollback_does_not_raise_the_weight(
+    reconciler, wedge, haproxy, wedge_up
+):
+    """RWG-003 (0 %) delivered first, the stage's earlier RWG-001 (10 %) late: stays at 0."""
+    wedge.set(wedge_state="ROLLED_BACK", exposure_percentage=0.0)
+    reconciler.handle(
+        event(
+            occurred_at=T0 + timedelta(seconds=5),
+            code="RWG-003",
+            wedge_state="ROLLED_BACK",
+            exposure_percentage=0.0,
+            delivery="d-2",
+        )
+    )
+    assert haproxy.weights() == (0, 256)
+    if not wedge_up:
+        wedge.down()
+    reconciler.handle(
+        event(occurred_at=T0, stage_id="canary", exposure_percentage=10.0, delivery="d-1")
+    )
+    assert haproxy.weights() == (0, 256)
+
+
 def test_the_authority_wins_over_an_event_that_looks_newer(reconciler, wedge, haproxy):
     """Wedge stamps an event before it takes the row lock; desired-state is what committed."""
     wedge.set(wedge_state="ROLLED_BACK", exposure_percentage=0.0)

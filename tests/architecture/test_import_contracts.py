@@ -42,6 +42,7 @@ def tree_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ):
         shutil.copytree(ROOT / package, tree / package, ignore=shutil.ignore_patterns("*.pyc"))
     shutil.copytree(ROOT / "agent", tree / "agent", ignore=shutil.ignore_patterns("*.pyc", "build"))
+    shutil.copytree(ROOT / "harness", tree / "harness", ignore=shutil.ignore_patterns("*.pyc"))
     shutil.copytree(
         ROOT / "cli" / "wedge_cli", tree / "wedge_cli", ignore=shutil.ignore_patterns("*.pyc")
     )
@@ -68,6 +69,10 @@ def test_the_project_keeps_its_contracts():
         ("waivers/services.py", "import tests.factories", "Nothing in the product imports"),
         ("agent/haproxy.py", "import django.conf", "The agent imports no app"),
         ("agent/wedge.py", "from wedges.api import desired_state_body", "The agent imports no app"),
+        ("waivers/services.py", "import harness.haproxy", "Nothing in the product imports"),
+        ("agent/reconciler.py", "import harness.processes", "The agent imports no app"),
+        ("harness/haproxy.py", "import django.conf", "The harness imports no app"),
+        ("harness/prometheus.py", "import tests.workers", "The harness imports no app"),
         ("wedge_cli/api.py", "import django.conf", "The CLI imports no app"),
         ("wedge_cli/checks.py", "from wedges.policy import validate", "The CLI imports no app"),
         ("wedge_cli/main.py", "import agent.config", "The CLI imports no app"),

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
+from harness.prometheus import Exporter, Prometheus, scrape_job
 from org.models import User
 from providers.models import MetricProvider
 from tests.documents import PROPOSAL
-from tests.providers.servers import Exporter, Prometheus, scrape_job
 from wedges.models import ChangeProposal
 from wedges.services import proposal_submit, wedge_start
 from wedges.submission import check_submission

@@ -9,10 +9,10 @@ import pytest
 from rest_framework.test import APIClient
 
 from audit.models import AuditEvent
+from harness.prometheus import Alertmanager
 from org.models import Subsystem
 from org.tokens import token_issue
 from providers.models import AlertReceipt
-from tests.providers.servers import Alertmanager
 from tests.workers import wait_until
 from wedges.models import RolloutWedge
 from wedges.services import wedge_start

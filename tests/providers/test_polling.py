@@ -10,11 +10,11 @@ import time_machine
 from django.test import override_settings
 
 from audit.models import AuditEvent
+from harness.processes import free_port
 from providers.models import MetricProvider, PolledWedge
 from providers.polling import claim, poll_round
 from providers.services import record_poll
 from tests.providers.conftest import ERROR_RATIO
-from tests.providers.servers import free_port
 from tests.providers.stub import stub_backend
 from webhooks.models import OutboxEvent
 from wedges.models import MetricSnapshot, RolloutWedge

@@ -9,9 +9,10 @@ from datetime import UTC, datetime
 import pytest
 import requests
 
+from harness.processes import free_port
+from harness.prometheus import Exporter, Prometheus
 from providers.config import ProviderConfig
 from providers.kinds import QueryFailed, Reading, build
-from tests.providers.servers import Exporter, Prometheus, free_port
 from tests.providers.stub import stub_backend
 
 

@@ -4,8 +4,9 @@ Each wedge stores ``pause_at`` (3 x the window after its stage opened) and
 ``due_at`` (the first moment the engine could move it on time alone), computed
 again by every snapshot that does not move it; the tick reads a wedge once
 ``due_at`` has passed, or once it has evidence newer than ``due_at`` knows of,
-and stores the next ``due_at`` of every wedge it read but left alone. These tests pin the edges with time-machine: a second before each
-stored moment nothing is read, at it the wedge moves.
+and stores the next ``due_at`` of every wedge it read but left alone. These
+tests pin the edges with time-machine: a second before each stored moment
+nothing is read, at it the wedge moves.
 """
 
 from datetime import UTC, datetime, timedelta

@@ -1,8 +1,8 @@
 """A real Prometheus, a real Alertmanager and a small service that exports counters.
 
-Importable by any test (the closed-loop tests use them too)::
+Used by the tests and the benchmarks alike::
 
-    from tests.providers.servers import Exporter, Prometheus, scrape_job
+    from harness.prometheus import Exporter, Prometheus, scrape_job
 
     exporter = Exporter.start()
     with Prometheus.running(tmp_path, [scrape_job("app", exporter.address)]) as prometheus:
@@ -18,10 +18,8 @@ from __future__ import annotations
 
 import json
 import math
-import socket
 import subprocess
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -31,14 +29,10 @@ from typing import Any
 import requests
 from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
 
+from harness.processes import free_port, stop, until
+
 PROMETHEUS = Path("/usr/bin/prometheus")
 ALERTMANAGER = Path("/usr/bin/prometheus-alertmanager")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def scrape_job(name: str, address: str, *, interval: str = "1s") -> dict[str, Any]:
@@ -49,16 +43,6 @@ def scrape_job(name: str, address: str, *, interval: str = "1s") -> dict[str, An
         "scrape_timeout": interval,
         "static_configs": [{"targets": [address]}],
     }
-
-
-def _wait_until(
-    predicate: Callable[[], bool], timeout: float, what: str, interval: float = 0.1
-) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what} within {timeout:g} s")
-        time.sleep(interval)
 
 
 # --- The service being rolled out: counters and gauges over HTTP ----------------------------
@@ -175,9 +159,7 @@ class Prometheus:
         )
         log.close()
         process = self.process
-        _wait_until(
-            lambda: self._ready() or process.poll() is not None, timeout, "Prometheus ready"
-        )
+        until(lambda: self._ready() or process.poll() is not None, timeout, "Prometheus ready")
         assert process.poll() is None, self.log()
 
     def _ready(self) -> bool:
@@ -190,13 +172,7 @@ class Prometheus:
         return (self.directory / "prometheus.log").read_text(errors="replace")[-3000:]
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        stop(self.process)
         self.process = None
 
     def query(self, text: str) -> list[Any]:
@@ -227,7 +203,7 @@ class Prometheus:
             seen.append(self.value(text))
             return predicate(seen[-1])
 
-        _wait_until(holds, timeout, f"{text} to satisfy the test", interval)
+        until(holds, timeout, f"{text} to satisfy the test", interval)
         return seen[-1]
 
     def version(self) -> str:
@@ -321,9 +297,7 @@ class Alertmanager:
         )
         log.close()
         process = self.process
-        _wait_until(
-            lambda: self._ready() or process.poll() is not None, timeout, "Alertmanager ready"
-        )
+        until(lambda: self._ready() or process.poll() is not None, timeout, "Alertmanager ready")
         assert process.poll() is None, self.log()
 
     def _ready(self) -> bool:
@@ -336,13 +310,7 @@ class Alertmanager:
         return (self.directory / "alertmanager.log").read_text(errors="replace")[-3000:]
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        stop(self.process)
         self.process = None
 
     def fire(
