@@ -34,6 +34,7 @@ def tree_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "org",
         "audit",
         "webhooks",
+        "policies",
         "wedges",
         "providers",
         "waivers",

@@ -1,0 +1,85 @@
+"""Reads of policy versions that the engine, the pages, the API and the report share."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db.models import QuerySet
+
+from policies.models import PolicyVersion, Status
+from wedges.policy.thresholds import FIELDS, FLOOR, Thresholds, changes
+
+
+def versions() -> QuerySet[PolicyVersion]:
+    """Every version, newest number first, with the people named on it."""
+    return PolicyVersion.objects.select_related("proposed_by", "decided_by").order_by("-number")
+
+
+def in_force(at: datetime) -> PolicyVersion | None:
+    """The version in force at ``at``: the approved one with the highest number whose
+    effective time is at or before ``at``; ``None`` only if version 1 was never created."""
+    return (
+        PolicyVersion.objects.filter(status=Status.APPROVED, effective_at__lte=at)
+        .order_by("-number")
+        .first()
+    )
+
+
+def thresholds_in_force(at: datetime) -> tuple[PolicyVersion | None, Thresholds]:
+    """The version in force at ``at`` and its thresholds (version 1's if there is none)."""
+    version = in_force(at)
+    return version, version.thresholds if version is not None else FLOOR
+
+
+def thresholds_of(version: PolicyVersion | None) -> Thresholds:
+    """A version's thresholds; the policy as written (version 1) for ``None``."""
+    return version.thresholds if version is not None else FLOOR
+
+
+def under_review() -> QuerySet[PolicyVersion]:
+    return versions().filter(status=Status.PROPOSED)
+
+
+def latest_approved() -> PolicyVersion | None:
+    """The approved version with the highest number, in force yet or not."""
+    return PolicyVersion.objects.filter(status=Status.APPROVED).order_by("-number").first()
+
+
+@dataclass(frozen=True)
+class Change:
+    """One threshold a version changes: its name, before and after."""
+
+    field: str
+    before: Any
+    after: Any
+
+
+def changes_of(
+    version: PolicyVersion, all_versions: list[PolicyVersion] | None = None
+) -> list[Change]:
+    """What ``version`` changes against the approved version before it (by number).
+
+    A proposal is compared with the latest approved version numbered below it
+    (what it was proposed against); version 1 changes nothing.
+    """
+    pool = all_versions if all_versions is not None else list(versions())
+    previous = next(
+        (
+            other
+            for other in sorted(pool, key=lambda v: -v.number)
+            if other.number < version.number and other.status == Status.APPROVED
+        ),
+        None,
+    )
+    if previous is None:
+        return []
+    return [
+        Change(name, before, after)
+        for name, (before, after) in changes(previous.thresholds, version.thresholds).items()
+    ]
+
+
+def values(version: PolicyVersion) -> dict[str, Any]:
+    return {name: getattr(version, name) for name in FIELDS}
