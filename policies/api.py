@@ -45,13 +45,14 @@ class PolicyVersionViewSet(
 ):
     serializer_class = PolicyVersionSerializer
     lookup_field = "number"
+    lookup_url_kwarg = "pk"  # /api/v1/policy-versions/<number>/
     lookup_value_regex = "[^/]+"
 
     def get_queryset(self) -> QuerySet[PolicyVersion]:
         return selectors.versions()
 
     def get_object(self) -> PolicyVersion:
-        number = str(self.kwargs.get("number", ""))
+        number = str(self.kwargs.get("pk", ""))
         version = (
             self.get_queryset().filter(number=int(number)).first() if number.isdigit() else None
         )
@@ -60,7 +61,7 @@ class PolicyVersionViewSet(
         return version
 
     def get_serializer_context(self) -> dict[str, Any]:
-        context = super().get_serializer_context()
+        context = dict(super().get_serializer_context())
         current = selectors.in_force(timezone.now())
         context["in_force"] = current.number if current is not None else None
         context["versions"] = list(selectors.versions())
@@ -77,8 +78,7 @@ class PolicyVersionViewSet(
         + ", ".join(f"`{name}`" for name in FIELDS)
         + "), a `rationale` and an `effective_at`; the others stay as the latest approved "
         "version has them. A threshold looser than version 1 is a 400 `loosens_policy` on its "
-        "field. One change is under review at a time (409 `review_pending`). Audited as "
-        "WDG-511.",
+        "field. Audited as WDG-511.",
         request=ProposeSerializer,
         responses={201: PolicyVersionSerializer, **error_responses(400, 403, 409)},
     )
@@ -110,7 +110,7 @@ class PolicyVersionViewSet(
         responses={200: PolicyVersionSerializer, **DECISION_ERRORS},
     )
     @action(detail=True, methods=["post"])
-    def approve(self, request: Request, number: str) -> Response:
+    def approve(self, request: Request, pk: str) -> Response:
         user = signed_in_user(request)
         return self._decide(
             request,
@@ -126,27 +126,11 @@ class PolicyVersionViewSet(
         responses={200: PolicyVersionSerializer, **DECISION_ERRORS},
     )
     @action(detail=True, methods=["post"])
-    def reject(self, request: Request, number: str) -> Response:
+    def reject(self, request: Request, pk: str) -> Response:
         user = signed_in_user(request)
         return self._decide(
             request,
             lambda version, reason: services.policy_version_reject(
-                version=version, actor=user, reason=reason
-            ),
-        )
-
-    @extend_schema(
-        summary="Withdraw one's own policy proposal",
-        description="Only the section lead who proposed it. Audited as WDG-514.",
-        request=DecisionSerializer,
-        responses={200: PolicyVersionSerializer, **DECISION_ERRORS},
-    )
-    @action(detail=True, methods=["post"])
-    def withdraw(self, request: Request, number: str) -> Response:
-        user = signed_in_user(request)
-        return self._decide(
-            request,
-            lambda version, reason: services.policy_version_withdraw(
                 version=version, actor=user, reason=reason
             ),
         )

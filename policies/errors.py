@@ -30,7 +30,6 @@ NOT_THE_PROPOSER: Final = "not_the_proposer"
 # --- 409: the rules or the version's state refuse it -----------------------------------------
 SELF_APPROVAL: Final = "self_approval"
 NOT_UNDER_REVIEW: Final = "not_under_review"
-REVIEW_PENDING: Final = "review_pending"
 
 
 class PolicyVersionInvalid(InvalidInput):

@@ -18,11 +18,12 @@ def versions() -> QuerySet[PolicyVersion]:
 
 
 def in_force(at: datetime) -> PolicyVersion | None:
-    """The version in force at ``at``: the approved one with the highest number whose
-    effective time is at or before ``at``; ``None`` only if version 1 was never created."""
+    """The version in force at ``at``: of the approved versions whose effective time is at
+    or before ``at``, the one that took effect last (the higher number on a tie);
+    ``None`` only if version 1 was never created."""
     return (
         PolicyVersion.objects.filter(status=Status.APPROVED, effective_at__lte=at)
-        .order_by("-number")
+        .order_by("-effective_at", "-number")
         .first()
     )
 
@@ -43,8 +44,12 @@ def under_review() -> QuerySet[PolicyVersion]:
 
 
 def latest_approved() -> PolicyVersion | None:
-    """The approved version with the highest number, in force yet or not."""
-    return PolicyVersion.objects.filter(status=Status.APPROVED).order_by("-number").first()
+    """The approved version that takes effect last, in force yet or not."""
+    return (
+        PolicyVersion.objects.filter(status=Status.APPROVED)
+        .order_by("-effective_at", "-number")
+        .first()
+    )
 
 
 @dataclass(frozen=True)

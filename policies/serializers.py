@@ -25,8 +25,12 @@ class PolicyVersionSerializer(serializers.ModelSerializer[PolicyVersion]):
     thresholds = serializers.SerializerMethodField()
     changes = serializers.SerializerMethodField()
     in_force = serializers.SerializerMethodField()
-    proposed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    proposed_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
+    decided_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
 
     class Meta:
         model = PolicyVersion

@@ -7,9 +7,9 @@ proposal (checked here and held by a database constraint).
 
 Decisions the policy leaves open:
 
-* One version is under review at a time: a second proposal waits until the
-  first is decided, so every proposal is judged against the version it
-  would follow, and numbers follow the order of effect.
+* Several changes may be under review at once. Each is judged against the
+  latest approved version when it is proposed (and records which); the
+  version in force is the approved one that took effect last.
 * A proposal names the thresholds it changes; the others are the latest
   approved version's. The floor is version 1 (``thresholds.FLOOR``): a
   version may tighten any threshold, and loosen one back towards version 1,
@@ -82,17 +82,12 @@ def policy_version_propose(
     now = now or timezone.now()
     with transaction.atomic():
         # The latest version's row, locked: concurrent proposals queue here, so
-        # the number and the "one under review" rule are decided one at a time.
+        # each takes the next number.
         latest = PolicyVersion.objects.select_for_update().order_by("-number").first()
-        pending = PolicyVersion.objects.filter(status=Status.PROPOSED).first()
-        if pending is not None:
-            raise PolicyVersionRefused(
-                errors.REVIEW_PENDING,
-                f"Policy version {pending.number} is still under review; it must be approved, "
-                "rejected or withdrawn before another change is proposed.",
-            )
         base_version = (
-            PolicyVersion.objects.filter(status=Status.APPROVED).order_by("-number").first()
+            PolicyVersion.objects.filter(status=Status.APPROVED)
+            .order_by("-effective_at", "-number")
+            .first()
         )
         base = base_version.thresholds if base_version is not None else FLOOR
         problems: list[FieldError] = []
@@ -215,9 +210,16 @@ def policy_version_approve(
         locked = _locked(version)
         _require_under_review(locked)
         _require_other_lead(locked, actor, "approve")
-        base = PolicyVersion.objects.filter(status=Status.APPROVED).order_by("-number").first()
+        base = (
+            PolicyVersion.objects.filter(status=Status.APPROVED)
+            .order_by("-effective_at", "-number")
+            .first()
+        )
         proposed_effective = locked.effective_at
-        locked.effective_at = max(locked.effective_at, now)
+        # Never in force before its approval, nor before the version it follows.
+        locked.effective_at = max(
+            locked.effective_at, now, base.effective_at if base else locked.effective_at
+        )
         locked.approve(by=actor, now=now, reason=note)
         locked.save()
         record_event(

@@ -31,6 +31,7 @@ from wedges.policy import (
 )
 from wedges.policy import codes as policy_codes
 from wedges.policy.envelope import check_envelope
+from wedges.policy.thresholds import FLOOR
 
 ENVELOPE_FIELDS = envelope.ENVELOPE_FIELDS
 
@@ -132,16 +133,24 @@ def _provider_names(document: object) -> frozenset[str] | None:
 
 
 def check_wedge(
-    check: SubmissionCheck, document: object, *, now: datetime | None = None
+    check: SubmissionCheck,
+    document: object,
+    *,
+    now: datetime | None = None,
+    offline: bool = False,
 ) -> SubmissionCheck:
     """Add the policy's verdict on a ``rollout_wedge`` document to ``check``.
 
     Judged under the policy version in force at ``now``, which ``check``
     records (``policy_version``): the proposal stores it, and its wedge runs
-    under it.
+    under it. ``offline`` judges under version 1 without asking the database
+    (``validate_wedge`` in a CI step with no database).
     """
     critical = check.subsystem.is_critical if check.subsystem else False
-    version, thresholds = thresholds_in_force(now or timezone.now())
+    if offline:
+        version, thresholds = None, FLOOR
+    else:
+        version, thresholds = thresholds_in_force(now or timezone.now())
     check.policy_version = version
     context = ValidationContext(
         subsystem_critical=critical,

@@ -100,13 +100,6 @@ def test_a_version_changing_nothing_or_without_rationale_or_in_the_past(demo):
     }
 
 
-def test_one_change_under_review_at_a_time(demo):
-    propose(demo)
-    with pytest.raises(errors.PolicyVersionRefused) as refused:
-        propose(demo, by="frank", min_stages=3)
-    assert refused.value.code == errors.REVIEW_PENDING
-
-
 def test_rejected_and_withdrawn_versions_never_take_effect(demo):
     version = propose(demo)
     with pytest.raises(errors.NotAllowed):
