@@ -39,6 +39,25 @@ def thresholds_of(version: PolicyVersion | None) -> Thresholds:
     return version.thresholds if version is not None else FLOOR
 
 
+# A version's thresholds never change once it is proposed (the services write them
+# once; the admin shows them read-only), so each is read from the database once per
+# process: a page of many wedges does not read its version once per wedge.
+_THRESHOLDS: dict[int, Thresholds] = {}
+
+
+def thresholds_by_id(version_id: int | None) -> Thresholds:
+    """The thresholds of the version with primary key ``version_id`` (version 1's for ``None``)."""
+    if version_id is None:
+        return FLOOR
+    known = _THRESHOLDS.get(version_id)
+    if known is None:
+        version = PolicyVersion.objects.filter(pk=version_id).first()
+        if version is None:
+            return FLOOR
+        known = _THRESHOLDS[version_id] = version.thresholds
+    return known
+
+
 def under_review() -> QuerySet[PolicyVersion]:
     return versions().filter(status=Status.PROPOSED)
 

@@ -15,6 +15,7 @@ from django.db import models
 from django.db.models.functions import Coalesce
 from django_fsm import ConcurrentTransitionMixin, FSMField, FSMModelMixin, transition
 
+from policies.selectors import thresholds_by_id
 from wedges import hooks
 from wedges.policy.codes import Increment, WedgeState
 from wedges.policy.engine import (
@@ -296,10 +297,17 @@ class RolloutWedge(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
 
     @property
     def thresholds(self) -> Thresholds:
-        """The thresholds of the policy version this wedge runs under (select_related
-        ``policy_version`` when reading many)."""
-        version = self.policy_version
-        return version.thresholds if version is not None else FLOOR
+        """The thresholds of the policy version this wedge runs under.
+
+        Read from the joined version when loaded, else from the per-process cache
+        of versions (``policies.selectors.thresholds_by_id``): no query per wedge.
+        """
+        if self.policy_version_id is None:
+            return FLOOR
+        if "policy_version" in self._state.fields_cache:  # select_related
+            version = self.policy_version
+            return version.thresholds if version is not None else FLOOR
+        return thresholds_by_id(self.policy_version_id)
 
     @property
     def current_stage_id(self) -> str | None:

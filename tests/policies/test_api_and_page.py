@@ -50,14 +50,17 @@ def test_the_page_shows_versions_and_lets_another_lead_decide(demo):
     bob.force_login(demo["bob"])
     frank.force_login(demo["frank"])
     page = bob.get("/policy/").content.decode()
-    assert "In force" in page and "Review version 2" in page  # bob may withdraw his own
+    assert "In force" in page
+    assert "Review version 2" in page
     assert "Approve version 2" not in page
     other = frank.get("/policy/").content.decode()
-    assert "Approve version 2" in other and "(was 25 %)" in other
+    assert "Approve version 2" in other
+    assert "(was 25 %)" in other
     response = frank.post(f"/policy/{version.number}/approve/", {"reason": "Agreed."})
     assert response.status_code == 302
     version.refresh_from_db()
-    assert version.status == Status.APPROVED and version.decided_by == demo["frank"]
+    assert version.status == Status.APPROVED
+    assert version.decided_by == demo["frank"]
 
 
 def test_the_propose_form_shows_field_errors(demo):
@@ -69,4 +72,5 @@ def test_the_propose_form_shows_field_errors(demo):
     )
     assert response.status_code == 400
     form = response.context["form"]
-    assert "first_stage_cap" in form.errors and "rationale" in form.errors
+    assert "first_stage_cap" in form.errors
+    assert "rationale" in form.errors
