@@ -173,7 +173,8 @@ def _build() -> World:
     )
     provider = MetricProvider.objects.create(name="prometheus", base_url="http://127.0.0.1:9")
     # A policy change proposed by a third section lead: both of the table's leads may review it.
-    heidi = UserFactory(username="heidi", roles=[Role.SECTION_LEAD], password=DEMO_PASSWORD)
+    UserFactory(username="heidi", roles=[Role.SECTION_LEAD], password=DEMO_PASSWORD)
+    heidi = User.objects.get(username="heidi")
     running.subsystem.section.leads.add(heidi)
     policy_change = policy_version_propose(
         actor=heidi,
