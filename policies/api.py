@@ -35,9 +35,11 @@ DECISION_ERRORS = error_responses(400, 403, 404, 409)
         summary="List policy versions",
         description="Newest first, with each version's thresholds, what it changed against "
         "the approved version before it, and whether it is in force now.",
+        responses={200: PolicyVersionSerializer(many=True), **error_responses(404)},
     ),
     retrieve=extend_schema(
-        summary="Read a policy version", responses={200: PolicyVersionSerializer, 404: None}
+        summary="Read a policy version, by its number",
+        responses={200: PolicyVersionSerializer, **error_responses(404)},
     ),
 )
 class PolicyVersionViewSet(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from policies import selectors
@@ -21,15 +23,29 @@ class ThresholdsSerializer(serializers.Serializer[Any]):
     max_waiver_days = serializers.IntegerField()
 
 
+class ChangeSerializer(serializers.Serializer[Any]):
+    """One threshold a version changes against the approved version before it."""
+
+    field = serializers.CharField()
+    label = serializers.CharField()
+    # "from" and "to" are Python keywords: declared in __init__ below.
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["from"] = serializers.FloatField()
+        self.fields["to"] = serializers.FloatField()
+
+
 class PolicyVersionSerializer(serializers.ModelSerializer[PolicyVersion]):
     thresholds = serializers.SerializerMethodField()
     changes = serializers.SerializerMethodField()
     in_force = serializers.SerializerMethodField()
+    # Version 1 was proposed by nobody; a version under review is decided by nobody yet.
     proposed_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
-        slug_field="username", read_only=True
+        slug_field="username", read_only=True, allow_null=True
     )
     decided_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
-        slug_field="username", read_only=True
+        slug_field="username", read_only=True, allow_null=True
     )
 
     class Meta:
@@ -50,9 +66,11 @@ class PolicyVersionSerializer(serializers.ModelSerializer[PolicyVersion]):
         ]
         read_only_fields = fields
 
+    @extend_schema_field(ThresholdsSerializer)
     def get_thresholds(self, version: PolicyVersion) -> dict[str, Any]:
         return {name: getattr(version, name) for name in FIELDS}
 
+    @extend_schema_field(ChangeSerializer(many=True))
     def get_changes(self, version: PolicyVersion) -> list[dict[str, Any]]:
         pool = self.context.get("versions")
         return [
@@ -60,6 +78,7 @@ class PolicyVersionSerializer(serializers.ModelSerializer[PolicyVersion]):
             for c in selectors.changes_of(version, pool)
         ]
 
+    @extend_schema_field(OpenApiTypes.BOOL)
     def get_in_force(self, version: PolicyVersion) -> bool:
         current = self.context.get("in_force")
         return current is not None and current == version.number
