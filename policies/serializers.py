@@ -27,11 +27,11 @@ class ChangeSerializer(serializers.Serializer[Any]):
     """One threshold a version changes against the approved version before it."""
 
     field = serializers.CharField()
-    label = serializers.CharField()
-    # "from" and "to" are Python keywords: declared in __init__ below.
+    # "label" is a Field attribute and "from" a keyword: declared in __init__ below.
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.fields["label"] = serializers.CharField()
         self.fields["from"] = serializers.FloatField()
         self.fields["to"] = serializers.FloatField()
 
