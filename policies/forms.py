@@ -7,7 +7,7 @@ from typing import Any
 
 from django import forms
 
-from wedges.policy.thresholds import FIELDS, INTEGER_FIELDS, LABELS, Thresholds
+from wedges.policy.thresholds import FIELDS, INTEGER_FIELDS, LABELS, Thresholds, amount
 
 
 class ProposeForm(forms.Form):
@@ -36,7 +36,7 @@ class ProposeForm(forms.Form):
                 else forms.FloatField(required=False, label=f"{label} ({unit})")
             )
             self.fields[name].initial = value
-            self.fields[name].help_text = f"Now {value:g} {unit}."
+            self.fields[name].help_text = f"Now {amount(name, value)}."
 
     def threshold_fields(self) -> list[forms.BoundField]:
         return [self[name] for name in FIELDS]

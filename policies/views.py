@@ -23,7 +23,7 @@ from policies import rules, selectors, services
 from policies.errors import NotAllowed, PolicyVersionInvalid, PolicyVersionRefused
 from policies.forms import DecisionForm, ProposeForm
 from policies.models import PolicyVersion, Status
-from wedges.policy.thresholds import FIELDS, FLOOR, LABELS
+from wedges.policy.thresholds import FIELDS, FLOOR, LABELS, amount
 
 ACTIONS = ("approve", "reject", "withdraw")
 
@@ -34,13 +34,13 @@ def _rows(versions: list[PolicyVersion], in_force: int | None) -> list[dict[str,
         changed = {c.field: c for c in selectors.changes_of(version, versions)}
         cells = []
         for name in FIELDS:
-            label, unit = LABELS[name]
+            label = LABELS[name][0]
             change = changed.get(name)
             cells.append(
                 {
                     "label": label,
-                    "value": f"{getattr(version, name):g} {unit}",
-                    "was": f"{change.before:g} {unit}" if change else "",
+                    "value": amount(name, getattr(version, name)),
+                    "was": amount(name, change.before) if change else "",
                 }
             )
         rows.append(
@@ -49,7 +49,8 @@ def _rows(versions: list[PolicyVersion], in_force: int | None) -> list[dict[str,
                 "cells": cells,
                 "in_force": version.number == in_force,
                 "changes": [
-                    f"{LABELS[c.field][0]}: {c.before:g} → {c.after:g} {LABELS[c.field][1]}"
+                    f"{LABELS[c.field][0]}: {amount(c.field, c.before)} → "
+                    f"{amount(c.field, c.after)}"
                     for c in changed.values()
                 ],
             }

@@ -62,3 +62,15 @@ def test_the_json_and_csv_carry_the_policy_changes(demo):
     csv_text = report_csv(governance_report("2026Q4"))
     assert "policy_change,version 2,First stage cap: 25 → 20 %" in csv_text
     assert "proposed by bob; approved by frank" in csv_text
+
+
+def test_the_report_page_lists_the_change(demo, client):
+    _version_two(demo)
+    client.force_login(demo["erin"])
+    page = client.get("/reports/governance/", {"quarter": "2026Q4"}).content.decode()
+    assert "Policy changes" in page
+    assert "Version 2</a> (approved)" in page
+    assert "First stage cap: 25 → 20 %" in page
+    assert "Approved by frank" in page
+    quiet = client.get("/reports/governance/", {"quarter": "2026Q3"}).content.decode()
+    assert "No policy changes this quarter" in quiet

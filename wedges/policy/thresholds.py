@@ -103,10 +103,17 @@ def _fmt(value: float) -> str:
     return f"{value:g}"
 
 
+def amount(name: str, value: float) -> str:
+    """ "20 %", "1 hour", "3 observation windows": a threshold's value with its unit."""
+    unit = LABELS[name][1]
+    if value == 1 and unit.endswith("s"):
+        unit = unit[:-1]
+    return f"{_fmt(value)} {unit}"
+
+
 def describe(name: str, value: float) -> str:
     """ "First stage cap: 20 %" — one threshold in plain words."""
-    label, unit = LABELS[name]
-    return f"{label}: {_fmt(value)} {unit}"
+    return f"{LABELS[name][0]}: {amount(name, value)}"
 
 
 def loosened(candidate: Thresholds, floor: Thresholds = FLOOR) -> list[str]:
