@@ -52,6 +52,12 @@ class EventCode(models.TextChoices):
     SIGN_IN_LOCKED_OUT = "WDG-305", "Sign-in locked after repeated failures"
     # Governance.
     INCIDENT_RECORDED = "WDG-501", "Incident recorded against a proposal"
+    # Policy change control (policies app): a section lead proposes new
+    # thresholds, another approves or rejects, or the proposer withdraws.
+    POLICY_VERSION_PROPOSED = "WDG-511", "Policy change proposed"
+    POLICY_VERSION_APPROVED = "WDG-512", "Policy change approved"
+    POLICY_VERSION_REJECTED = "WDG-513", "Policy change rejected"
+    POLICY_VERSION_WITHDRAWN = "WDG-514", "Policy change withdrawn"
     # Metric providers: a running wedge's metric queries started failing, or
     # answer again (once per change, not per poll).
     METRICS_FAILING = "WDG-601", "Metric provider failing"
@@ -106,6 +112,18 @@ GATE_EVENTS: Final = frozenset(
         EventCode.CANARY_FAILED,
         EventCode.GATE_REFUSED,
         EventCode.CANARY_DETACHED,
+    )
+)
+
+
+# Every step of a policy change's review.
+POLICY_CHANGE_EVENTS: Final = frozenset(
+    code.value
+    for code in (
+        EventCode.POLICY_VERSION_PROPOSED,
+        EventCode.POLICY_VERSION_APPROVED,
+        EventCode.POLICY_VERSION_REJECTED,
+        EventCode.POLICY_VERSION_WITHDRAWN,
     )
 )
 

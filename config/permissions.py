@@ -120,6 +120,7 @@ class Subject(StrEnum):
     TOKEN = "one's own API token"
     PROVIDER = "a metric provider"
     CANARY = "a canary bound to the proposal"
+    POLICY_CHANGE = "a policy change under review, proposed by a third section lead"
 
 
 class Reach(StrEnum):
@@ -246,6 +247,10 @@ MANAGE_SUBSCRIPTION: Final = who(
         Principal.AUDITOR,
         Principal.SERVICE,
     },
+)
+POLICY_REVIEW: Final = who(
+    yes={Principal.LEAD, Principal.OTHER_LEAD},
+    forbidden=SIGNED_IN - {Principal.LEAD, Principal.OTHER_LEAD},
 )
 NOT_WEBHOOK_MANAGERS: Final = frozenset(
     {
@@ -603,6 +608,60 @@ ACTIONS: Final[tuple[Action, ...]] = (
         Subject.NOTHING,
         who(yes=READ_ALL, forbidden={Principal.ENGINEER, Principal.OTHER_ENGINEER}),
         web=(Page("GET", "reports:governance"),),
+    ),
+    # --- Policy versions ---------------------------------------------------------------
+    Action(
+        "policy.list",
+        "Read the policy versions and the one in force",
+        Subject.NOTHING,
+        EVERYONE_SIGNED_IN,
+        api=(Api("GET", "api:policy-version-list", None, Reach.ANY),),
+        web=(Page("GET", "policies:versions"),),
+        note="The policy is everyone's: every signed-in caller reads every version.",
+    ),
+    Action(
+        "policy.read",
+        "Read one policy version",
+        Subject.POLICY_CHANGE,
+        EVERYONE_SIGNED_IN,
+        api=(Api("GET", "api:policy-version-detail", None, Reach.ANY),),
+    ),
+    Action(
+        "policy.propose",
+        "Propose a policy version",
+        Subject.NOTHING,
+        POLICY_REVIEW,
+        api=(Api("POST", "api:policy-version-list", Scope.ADMIN, Reach.UNLIMITED),),
+        web=(Page("POST", "policies:propose"),),
+        note="Section leads, by their role (never by the superuser flag). A token limited "
+        "to subsystems cannot change the organisation's policy.",
+    ),
+    Action(
+        "policy.approve",
+        "Approve a policy version",
+        Subject.POLICY_CHANGE,
+        POLICY_REVIEW,
+        api=(Api("POST", "api:policy-version-approve", Scope.ADMIN, Reach.UNLIMITED),),
+        web=(Page("POST", "policies:decide", {"action": "approve"}),),
+        note="Any section lead but the proposer (409 `self_approval`).",
+    ),
+    Action(
+        "policy.reject",
+        "Reject a policy version",
+        Subject.POLICY_CHANGE,
+        POLICY_REVIEW,
+        api=(Api("POST", "api:policy-version-reject", Scope.ADMIN, Reach.UNLIMITED),),
+        web=(Page("POST", "policies:decide", {"action": "reject"}),),
+        note="Any section lead but the proposer (409 `self_approval`).",
+    ),
+    Action(
+        "policy.withdraw",
+        "Withdraw a policy proposal",
+        Subject.POLICY_CHANGE,
+        who(forbidden=PEOPLE),
+        web=(Page("POST", "policies:decide", {"action": "withdraw"}),),
+        note="Only the section lead who proposed it, none of the table's callers; on the "
+        "policy page (the API has no withdrawal).",
     ),
     # --- Webhooks --------------------------------------------------------------------
     Action(

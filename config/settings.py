@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "org",
     "audit",
     "webhooks",
+    "policies",
     "wedges",
     "providers",
     "waivers",

@@ -15,6 +15,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("audit.api_urls")),
     path("", include("waivers.api_urls")),
     path("", include("governance.api_urls")),
+    path("", include("policies.api_urls")),
     path("", include("providers.api_urls")),
     path("", include("gates.api_urls")),
     # Anything else under /api/v1/ is a 404 in the API's error shape, not a page.
@@ -32,6 +33,7 @@ urlpatterns = [
     path("waivers/", include("waivers.urls")),
     path("audit/", include("audit.urls")),
     path("reports/", include("governance.urls")),
+    path("policy/", include("policies.urls")),
     path("metrics/", include("providers.urls")),
     path("canaries/", include("gates.urls")),
     path("admin/", admin.site.urls),

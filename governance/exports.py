@@ -151,6 +151,20 @@ def report_dict(report: Report) -> dict[str, Any]:
                 for e in report.waiver_trail
             ],
         },
+        "policy_changes": [
+            {
+                "version": c.number,
+                "status": c.status,
+                "proposed_by": c.proposed_by,
+                "proposed_at": _time(c.proposed_at),
+                "decided_by": c.decided_by or None,
+                "decided_at": _time(c.decided_at),
+                "effective_at": _time(c.effective_at),
+                "changes": list(c.changes),
+                "rationale": c.rationale,
+            }
+            for c in report.policy_changes
+        ],
     }
 
 
@@ -269,10 +283,25 @@ def csv_rows(report: Report) -> Iterator[tuple[Any, ...]]:
         )
 
 
+def policy_rows(data: dict[str, Any]) -> Iterator[tuple[Any, ...]]:
+    """The quarter's policy changes as CSV rows (one per version)."""
+    for c in data.get("policy_changes", []):
+        decided = f"; {c['status'].lower()} by {c['decided_by']}" if c["decided_by"] else ""
+        yield _row(
+            "policy_change",
+            f"version {c['version']}",
+            "; ".join(c["changes"]) or c["status"],
+            occurred_at=c["effective_at"],
+            detail=f"proposed by {c['proposed_by']}{decided}",
+        )
+
+
 def report_csv(report: Report) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
     for row in csv_rows(report):
+        writer.writerow([_cell(value) for value in row])
+    for row in policy_rows(report_dict(report)):
         writer.writerow([_cell(value) for value in row])
     return out.getvalue()

@@ -45,8 +45,10 @@ from audit.codes import WAIVER_EVENTS, EventCode
 from audit.models import AuditEvent
 from governance import selectors
 from governance.models import Incident, Severity
+from policies import selectors as policy_selectors
 from waivers.models import WaiverRequest
 from wedges.models import ChangeProposal, ChangeType
+from wedges.policy.thresholds import LABELS
 
 MIN_YEAR: Final = 1970
 MAX_YEAR: Final = 9998  # 9999Q4 would end in year 10000, which datetime cannot hold
@@ -184,6 +186,51 @@ class WaiverCounts:
 
 
 @dataclass(frozen=True)
+class PolicyChange:
+    """One policy version's review, as the report lists it."""
+
+    number: int
+    status: str
+    proposed_by: str
+    proposed_at: datetime
+    decided_by: str
+    decided_at: datetime | None
+    effective_at: datetime
+    changes: tuple[str, ...]  # "First stage cap: 25 → 20 %"
+    rationale: str
+
+
+def _policy_changes(start: datetime, end: datetime) -> tuple[PolicyChange, ...]:
+    versions = list(policy_selectors.versions())
+    touched = [
+        version
+        for version in versions
+        if version.proposed_by_id is not None
+        and any(
+            moment is not None and start <= moment < end
+            for moment in (version.proposed_at, version.decided_at, version.effective_at)
+        )
+    ]
+    return tuple(
+        PolicyChange(
+            number=version.number,
+            status=version.get_status_display(),
+            proposed_by=version.proposed_by.username if version.proposed_by else "",
+            proposed_at=version.proposed_at,
+            decided_by=version.decided_by.username if version.decided_by else "",
+            decided_at=version.decided_at,
+            effective_at=version.effective_at,
+            changes=tuple(
+                f"{LABELS[c.field][0]}: {c.before:g} → {c.after:g} {LABELS[c.field][1]}"
+                for c in policy_selectors.changes_of(version, versions)
+            ),
+            rationale=version.rationale,
+        )
+        for version in sorted(touched, key=lambda v: v.number)
+    )
+
+
+@dataclass(frozen=True)
 class Report:
     quarter: Quarter
     generated_at: datetime
@@ -198,6 +245,8 @@ class Report:
     waiver_counts: WaiverCounts
     waiver_trail: tuple[AuditEvent, ...]  # oldest first, with actor loaded
     waivers: tuple[WaiverRequest, ...]  # every waiver with an event in the quarter
+    # Policy versions proposed, decided or taking effect in the quarter.
+    policy_changes: tuple[PolicyChange, ...] = ()
 
     # --- Rollbacks
     @property
@@ -334,6 +383,7 @@ def governance_report(quarter: Quarter | str, *, now: datetime | None = None) ->
         ),
         waiver_trail=trail,
         waivers=waivers,
+        policy_changes=_policy_changes(start, end),
     )
 
 

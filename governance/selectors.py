@@ -18,7 +18,7 @@ def incidents() -> QuerySet[Incident]:
     """
     return (
         Incident.objects.select_related(
-            "proposal__rollout_wedge", "proposal__subsystem", "reported_by"
+            "proposal__rollout_wedge__policy_version", "proposal__subsystem", "reported_by"
         )
         .prefetch_related(stages_in_order("proposal__rollout_wedge__"))
         .order_by("-occurred_at", "-id")

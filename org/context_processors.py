@@ -36,6 +36,7 @@ def links_for(user: Any) -> list[Link]:
         links.append(Link("proposals:approvals", "Approvals"))
     links.append(Link("waivers:list", "Waivers"))
     links.append(Link("audit:list", "Audit"))
+    links.append(Link("policies:versions", "Policy"))
     if access.can_view_all(user):
         links.append(Link("reports:governance", "Reports"))
     links.append(Link("account:tokens", "API tokens"))

@@ -50,6 +50,7 @@ from org.models import ApiToken, Scope, Subsystem, User
 from org.roles import Role
 from org.scopes import scopes_allowed_for
 from org.tokens import token_issue
+from policies.services import policy_version_propose
 from providers.models import MetricProvider
 from tests.config.test_csp import assert_strict_policy, refused_markup
 from tests.documents import PROPOSAL
@@ -171,6 +172,16 @@ def _build() -> World:
         section=running.subsystem.section,
     )
     provider = MetricProvider.objects.create(name="prometheus", base_url="http://127.0.0.1:9")
+    # A policy change proposed by a third section lead: both of the table's leads may review it.
+    UserFactory(username="heidi", roles=[Role.SECTION_LEAD], password=DEMO_PASSWORD)
+    heidi = User.objects.get(username="heidi")
+    running.subsystem.section.leads.add(heidi)
+    policy_change = policy_version_propose(
+        actor=heidi,
+        values={"first_stage_cap": 20},
+        rationale="The table's walk.",
+        effective_at=now + dt.timedelta(days=1),
+    )
     subjects: dict[Subject, int | str] = {
         Subject.PROPOSAL: pending.pk,
         Subject.RUNNING: running.pk,
@@ -181,6 +192,7 @@ def _build() -> World:
         Subject.INCIDENT: incident.pk,
         Subject.SUBSCRIPTION: subscription.pk,
         Subject.PROVIDER: provider.name,
+        Subject.POLICY_CHANGE: policy_change.number,
     }
 
     sessions: dict[Principal, str] = {}
@@ -272,6 +284,14 @@ def _api_body(route: str, world: World) -> dict[str, Any] | None:
             "events": ["RWG-001"],
             "section": "platform",
         }
+    if route == "api:policy-version-list":
+        return {
+            "first_stage_cap": 15,
+            "rationale": "The table's walk.",
+            "effective_at": (timezone.now() + dt.timedelta(days=2)).isoformat(),
+        }
+    if route in ("api:policy-version-reject",):
+        return {"reason": "not now"}
     if route == "api:webhook-detail":
         return {"active": False}
     return None
@@ -311,6 +331,14 @@ def _page_body(page: Page, world: World) -> dict[str, Any]:
         return {"reject-reason": "not now"}
     if route == "waivers:revoke":
         return {"revoke-reason": "not now"}
+    if route == "policies:propose":
+        return {
+            "first_stage_cap": "15",
+            "rationale": "The table's walk.",
+            "effective_at": (timezone.now() + dt.timedelta(days=2)).strftime("%Y-%m-%dT%H:%M"),
+        }
+    if route == "policies:decide":
+        return {"reason": "not now"}
     if route == "account:tokens":
         return {"name": "walk", "scopes": ["audit:read"], "expires_in": "30"}
     if route == "password_change":

@@ -63,13 +63,21 @@ DURATION_HELP: Final = f"1 to {MAX_WAIVER_DAYS} days, counted from the second ap
 DURATION_OUT_OF_RANGE: Final = f"A waiver lasts 1 to {MAX_WAIVER_DAYS} days from its approval."
 
 
-def duration_allowed(duration_days: object) -> bool:
-    """Whether a request may ask for ``duration_days`` (a whole number, 1 to the cap)."""
+def duration_allowed(duration_days: object, most: int = MAX_WAIVER_DAYS) -> bool:
+    """Whether a request may ask for ``duration_days`` (a whole number, 1 to the cap).
+
+    ``most`` is the cap of the policy version in force (``policies``); it only
+    ever tightens version 1's ``MAX_WAIVER_DAYS``, which the database holds.
+    """
     return (
         isinstance(duration_days, int)
         and not isinstance(duration_days, bool)
-        and 1 <= duration_days <= MAX_WAIVER_DAYS
+        and 1 <= duration_days <= min(most, MAX_WAIVER_DAYS)
     )
+
+
+def duration_out_of_range(most: int = MAX_WAIVER_DAYS) -> str:
+    return f"A waiver lasts 1 to {most} days from its approval."
 
 
 def expiry(approved_at: datetime, duration_days: int) -> datetime:

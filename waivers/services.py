@@ -30,6 +30,7 @@ from audit.codes import EventCode
 from audit.services import record_event
 from org import access
 from org.models import Subsystem, User
+from policies.selectors import thresholds_in_force
 from waivers import errors, notifications, rules, selectors
 from waivers.errors import FieldError, NotAllowed, WaiverInvalid, WaiverRuleError
 from waivers.models import ApprovalRole, WaiverApproval, WaiverCoverage, WaiverRequest, WaiverState
@@ -160,9 +161,13 @@ def _validate_request(
                 f"The rationale is longer than {RATIONALE_MAX} characters.",
             )
         )
-    if not rules.duration_allowed(duration_days):
+    # The cap of the policy version in force when the waiver is asked for.
+    most = thresholds_in_force(timezone.now())[1].max_waiver_days
+    if not rules.duration_allowed(duration_days, most):
         problems.append(
-            FieldError("duration_days", errors.DURATION_OUT_OF_RANGE, rules.DURATION_OUT_OF_RANGE)
+            FieldError(
+                "duration_days", errors.DURATION_OUT_OF_RANGE, rules.duration_out_of_range(most)
+            )
         )
     standing = subsystem is not None or bool(change_type)
     if proposal is not None and standing:

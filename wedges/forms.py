@@ -13,8 +13,10 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
+from django.utils import timezone
 
 from org.models import Subsystem
+from policies.selectors import thresholds_in_force
 from wedges.models import ChangeType, IncrementPolicy
 from wedges.policy import Issue, ValidationContext
 from wedges.policy.validation import limits
@@ -105,9 +107,13 @@ class ProposalForm(DescribedByErrors, forms.Form):
     def explain_limits(self) -> None:
         """Help texts that state the policy's limits for the chosen subsystem."""
         subsystem = self.chosen_subsystem()
+        _, thresholds = thresholds_in_force(timezone.now())
         context = ValidationContext(
             subsystem_critical=bool(subsystem and subsystem.is_critical),
-            max_stage_hours=settings.WEDGE_MAX_STAGE_HOURS,
+            max_stage_hours=max(
+                settings.WEDGE_MAX_STAGE_HOURS, thresholds.min_observation_window_hours
+            ),
+            thresholds=thresholds,
         )
         self.limits = limits(context, subsystem.name if subsystem else None)
         for name in ("initial_percentage", "max_blast_radius", "observation_window_hours"):

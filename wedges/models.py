@@ -15,6 +15,7 @@ from django.db import models
 from django.db.models.functions import Coalesce
 from django_fsm import ConcurrentTransitionMixin, FSMField, FSMModelMixin, transition
 
+from policies.selectors import thresholds_by_id
 from wedges import hooks
 from wedges.policy.codes import Increment, WedgeState
 from wedges.policy.engine import (
@@ -28,6 +29,7 @@ from wedges.policy.engine import (
 )
 from wedges.policy.envelope import CHANGE_TYPE_LABELS
 from wedges.policy.envelope import ChangeType as Change
+from wedges.policy.thresholds import FLOOR, Thresholds
 
 
 class ChangeType(models.TextChoices):
@@ -134,6 +136,17 @@ class RolloutWedge(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
     max_blast_radius = models.FloatField()
     observation_window_hours = models.FloatField()
     document = models.JSONField(help_text="The rollout_wedge exactly as submitted.")
+    # The policy version the wedge was validated against at submission. The
+    # wedge runs under it to the end (its pause moment, its checks), whatever
+    # version comes into force meanwhile. ``None`` only where no version row
+    # exists: then it is version 1, the policy as written.
+    policy_version = models.ForeignKey(
+        "policies.PolicyVersion",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="wedges",
+    )
 
     wedge_state = FSMField(
         max_length=16, choices=State.choices, default=State.PENDING, protected=True, db_index=True
@@ -242,7 +255,9 @@ class RolloutWedge(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
         # None for a window that ends past the calendar (a plan stored before
         # its hours were bounded): it never ends, so the tick never reads it.
         self.window_ends_at = window_ends_at(now, self.observation_window_hours)
-        self.pause_at = pause_at(now, self.observation_window_hours)
+        self.pause_at = pause_at(
+            now, self.observation_window_hours, self.thresholds.pause_after_windows
+        )
 
     def reschedule(self, now: datetime, *, freshness: timedelta) -> None:
         """Store when the beat tick must next look at this wedge (``engine.due_at``).
@@ -277,7 +292,22 @@ class RolloutWedge(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
             max_blast_radius=self.max_blast_radius,
             observation_window_hours=self.observation_window_hours,
             increment_policy=self.increment_policy,
+            thresholds=self.thresholds,
         )
+
+    @property
+    def thresholds(self) -> Thresholds:
+        """The thresholds of the policy version this wedge runs under.
+
+        Read from the joined version when loaded, else from the per-process cache
+        of versions (``policies.selectors.thresholds_by_id``): no query per wedge.
+        """
+        if self.policy_version_id is None:
+            return FLOOR
+        if "policy_version" in self._state.fields_cache:  # select_related
+            version = self.policy_version
+            return version.thresholds if version is not None else FLOOR
+        return thresholds_by_id(self.policy_version_id)
 
     @property
     def current_stage_id(self) -> str | None:

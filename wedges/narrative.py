@@ -93,7 +93,9 @@ def _blast_cause(event: AuditEvent, max_blast_radius: float) -> str:
     )
 
 
-def pause_cause(event: AuditEvent, observation_window_hours: float) -> str:
+def pause_cause(
+    event: AuditEvent, observation_window_hours: float, multiple: int | None = None
+) -> str:
     """Why an RWG-002 happened, in a sentence without its time or actor."""
     data = _data(event)
     if data.get("operator_action"):
@@ -102,10 +104,16 @@ def pause_cause(event: AuditEvent, observation_window_hours: float) -> str:
         window = f"{observation_window_hours:g} h"
         blocked = _blocked(data)
         return (
-            f"stage {_stage(event)} stayed {codes.PAUSE_AFTER_WINDOWS} times its {window} "
+            f"stage {_stage(event)} stayed {multiple or _multiple(data)} times its {window} "
             f"observation window without becoming eligible{': ' + blocked if blocked else ''}"
         )
     return event.reason or "the rollout was paused"
+
+
+def _multiple(data: Mapping[str, Any]) -> int:
+    """The pause multiple the event recorded, or version 1's for events from before."""
+    recorded = data.get("pause_after_windows")
+    return recorded if isinstance(recorded, int) else codes.PAUSE_AFTER_WINDOWS
 
 
 def _blocked(data: Mapping[str, Any]) -> str:

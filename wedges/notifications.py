@@ -37,7 +37,9 @@ def rollout_stopped(wedge: RolloutWedge, event: AuditEvent, *, actor: User | Non
     if event.code == EventCode.ROLLED_BACK:
         cause = narrative.rollback_cause(event, wedge.max_blast_radius)
     else:
-        cause = narrative.pause_cause(event, wedge.observation_window_hours)
+        cause = narrative.pause_cause(
+            event, wedge.observation_window_hours, wedge.thresholds.pause_after_windows
+        )
     subject, body = mail.render_email(
         template,
         {

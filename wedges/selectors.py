@@ -22,7 +22,10 @@ from wedges.policy.codes import INITIAL_STAGE_ID, INITIAL_STAGE_INDEX
 def proposals() -> QuerySet[ChangeProposal]:
     """Proposals with their subsystem, author, wedge and ordered stages."""
     return ChangeProposal.objects.select_related(
-        "subsystem__section", "author", "rollout_wedge", *hooks.cover_joins()
+        "subsystem__section",
+        "author",
+        "rollout_wedge__policy_version",
+        *hooks.cover_joins(),
     ).prefetch_related(stages_in_order("rollout_wedge__"))
 
 
@@ -123,7 +126,9 @@ def running_wedges(user: AnyUser) -> QuerySet[RolloutWedge]:
             RolloutWedge.objects.filter(wedge_state__in=[State.ACTIVE, State.PAUSED]),
             via="proposal__",
         )
-        .select_related("proposal__subsystem__section", "proposal__author", "latest_snapshot")
+        .select_related(
+            "proposal__subsystem__section", "proposal__author", "latest_snapshot", "policy_version"
+        )
         .prefetch_related(stages_in_order())
         .order_by("-started_at", "-id")
     )

@@ -235,7 +235,9 @@ def headline(
     if event is not None and state == State.ROLLED_BACK:
         cause = narrative.rollback_cause(event, wedge.max_blast_radius)
     elif event is not None and state == State.PAUSED:
-        cause = narrative.pause_cause(event, wedge.observation_window_hours)
+        cause = narrative.pause_cause(
+            event, wedge.observation_window_hours, wedge.thresholds.pause_after_windows
+        )
     acting = event is not None and state in (State.PAUSED, State.ROLLED_BACK, State.COMPLETE)
     return Headline(
         state=state,

@@ -12,11 +12,15 @@ from __future__ import annotations
 import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+from django.utils import timezone
 
 from org.models import Subsystem
+from policies.models import PolicyVersion
+from policies.selectors import thresholds_in_force
 from wedges import hooks
 from wedges.policy import (
     Issue,
@@ -27,6 +31,7 @@ from wedges.policy import (
 )
 from wedges.policy import codes as policy_codes
 from wedges.policy.envelope import check_envelope
+from wedges.policy.thresholds import FLOOR
 
 ENVELOPE_FIELDS = envelope.ENVELOPE_FIELDS
 
@@ -50,6 +55,8 @@ class SubmissionCheck:
     total_duration_hours: float | None = None
     subsystem: Subsystem | None = None
     cleaned: dict[str, Any] = field(default_factory=dict)
+    # The policy version in force when the wedge was judged ("validated under").
+    policy_version: PolicyVersion | None = None
 
     @property
     def report(self) -> Report:
@@ -99,12 +106,13 @@ def _subsystem(check: SubmissionCheck, slug: str) -> None:
     check.cleaned["subsystem"] = subsystem
 
 
-def check_submission(data: object) -> SubmissionCheck:
+def check_submission(data: object, *, now: datetime | None = None) -> SubmissionCheck:
     """Judge a proposal submission (the API's body, or what the form built).
 
     The envelope is the policy core's (``wedges.policy.envelope``, shared with
     the ``wedge`` CLI); the subsystem lookup and its criticality are this
-    module's, since they need the database.
+    module's, since they need the database. The wedge is judged under the
+    policy version in force at ``now`` (the moment of the check).
     """
     check = SubmissionCheck()
     judged = check_envelope(data)
@@ -113,7 +121,7 @@ def check_submission(data: object) -> SubmissionCheck:
     if judged.subsystem_slug is not None:
         _subsystem(check, judged.subsystem_slug)
     if isinstance(data, Mapping) and "rollout_wedge" in data:
-        check_wedge(check, data["rollout_wedge"])
+        check_wedge(check, data["rollout_wedge"], now=now)
     return check
 
 
@@ -124,13 +132,33 @@ def _provider_names(document: object) -> frozenset[str] | None:
     return None
 
 
-def check_wedge(check: SubmissionCheck, document: object) -> SubmissionCheck:
-    """Add the policy's verdict on a ``rollout_wedge`` document to ``check``."""
+def check_wedge(
+    check: SubmissionCheck,
+    document: object,
+    *,
+    now: datetime | None = None,
+    offline: bool = False,
+) -> SubmissionCheck:
+    """Add the policy's verdict on a ``rollout_wedge`` document to ``check``.
+
+    Judged under the policy version in force at ``now``, which ``check``
+    records (``policy_version``): the proposal stores it, and its wedge runs
+    under it. ``offline`` judges under version 1 without asking the database
+    (``validate_wedge`` in a CI step with no database).
+    """
     critical = check.subsystem.is_critical if check.subsystem else False
+    if offline:
+        version, thresholds = None, FLOOR
+    else:
+        version, thresholds = thresholds_in_force(now or timezone.now())
+    check.policy_version = version
     context = ValidationContext(
         subsystem_critical=critical,
-        max_stage_hours=settings.WEDGE_MAX_STAGE_HOURS,
+        max_stage_hours=max(
+            settings.WEDGE_MAX_STAGE_HOURS, thresholds.min_observation_window_hours
+        ),
         providers=_provider_names(document),
+        thresholds=thresholds,
     )
     report = validate(document, context)
     check.errors.extend(report.errors)

@@ -9,16 +9,24 @@ is the ``--subsystem-critical`` flag here.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 from wedge_policy import Report, ValidationContext, validate
 from wedge_policy.documents import unstorable_strings
 from wedge_policy.envelope import check_envelope, is_proposal
+from wedge_policy.thresholds import FLOOR, Thresholds, from_mapping
+
+from .errors import CliError
 
 
 def validation_context(
-    *, subsystem_critical: bool, providers: Iterable[str] = ()
+    *,
+    subsystem_critical: bool,
+    providers: Iterable[str] = (),
+    thresholds: Thresholds | None = None,
 ) -> ValidationContext:
     """The policy's context for an offline check: the one place the CLI builds it.
 
@@ -29,7 +37,32 @@ def validation_context(
     names in ``metric_queries`` are not checked (everything else is).
     """
     names = frozenset(providers)
-    return ValidationContext(subsystem_critical=subsystem_critical, providers=names or None)
+    return ValidationContext(
+        subsystem_critical=subsystem_critical,
+        providers=names or None,
+        thresholds=thresholds or FLOOR,
+    )
+
+
+def load_policy(path: str) -> Thresholds:
+    """A policy version's thresholds from a JSON file (``--policy``); exit 2 if unreadable.
+
+    The file holds the thresholds themselves, or a version as the API answers it
+    (with a ``thresholds`` member). Thresholds looser than version 1 are refused:
+    no version the server accepts has them.
+    """
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        raise CliError(f"{path}: not a readable JSON policy file: {error}", file=path) from None
+    if isinstance(data, Mapping) and isinstance(data.get("thresholds"), Mapping):
+        data = data["thresholds"]
+    if not isinstance(data, Mapping):
+        raise CliError(f"{path}: a policy file holds an object of thresholds", file=path)
+    try:
+        return from_mapping(data)
+    except ValueError as error:
+        raise CliError(f"{path}: {error}", file=path) from None
 
 
 def check(document: Any, context: ValidationContext) -> Report:

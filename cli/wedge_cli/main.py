@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, cast
 import click
 
 from . import __version__
-from .checks import check, validation_context, wedge_of
+from .checks import check, load_policy, validation_context, wedge_of
 from .errors import CliError, Exit
 from .output import FORMATS, Format, annotation, write_report
 from .source import Source, read_source
@@ -178,6 +178,14 @@ PROVIDERS = click.option(
 @CRITICAL
 @PROVIDERS
 @click.option(
+    "--policy",
+    "policy_file",
+    metavar="POLICY",
+    default=None,
+    help="Judge under a policy version: a JSON file holding its thresholds, or the body of "
+    "GET /api/v1/policy-versions/N/. Without it, version 1 (the policy as written).",
+)
+@click.option(
     "--format",
     "fmt",
     type=click.Choice(FORMATS),
@@ -186,7 +194,13 @@ PROVIDERS = click.option(
     help="text for people, json (the server's dry-run body) for programs, github for "
     "annotations on the lines of the fields in a pull request.",
 )
-def validate(file: str, subsystem_critical: bool, providers: tuple[str, ...], fmt: Format) -> int:
+def validate(
+    file: str,
+    subsystem_critical: bool,
+    providers: tuple[str, ...],
+    policy_file: str | None,
+    fmt: Format,
+) -> int:
     """Check FILE (a proposal or just its rollout_wedge; JSON or YAML) against the policy.
 
     Offline, with the server's own rules: the same codes, paths and warnings as
@@ -200,7 +214,11 @@ def validate(file: str, subsystem_critical: bool, providers: tuple[str, ...], fm
         if fmt == "github":
             click.echo(annotation("error", error.message, error.file or file, error.position))
         raise
-    context = validation_context(subsystem_critical=subsystem_critical, providers=providers)
+    context = validation_context(
+        subsystem_critical=subsystem_critical,
+        providers=providers,
+        thresholds=load_policy(policy_file) if policy_file else None,
+    )
     report = check(source.document.value, context)
     write_report(_echo, report, source.document, source.name, fmt)
     return Exit.OK if report.valid else Exit.REFUSED

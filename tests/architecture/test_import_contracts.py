@@ -34,6 +34,7 @@ def tree_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "org",
         "audit",
         "webhooks",
+        "policies",
         "wedges",
         "providers",
         "waivers",
@@ -89,4 +90,5 @@ def test_a_back_edge_breaks_the_build(tree_copy, module, line, contract):
     assert result.returncode == 1, result.stdout
     verdicts = [row for row in result.stdout.splitlines() if row.startswith(contract)]
     assert verdicts, result.stdout
-    assert verdicts[0].endswith("BROKEN"), result.stdout
+    # "BROKEN", or "BROKEN (n ignored imports)" for a contract that ignores some.
+    assert " BROKEN" in verdicts[0], result.stdout

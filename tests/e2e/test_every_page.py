@@ -164,6 +164,7 @@ def pages_of(site: Site, username: str) -> list[tuple[str, int]]:
     user = User.objects.get(username=username)
     pages = ["/", "/proposals/", *proposals, "/waivers/", f"/waivers/{site.waiver}/", "/audit/"]
     pages.append("/account/tokens/")
+    pages.append("/policy/")
     if user.has_perm("org.act_as_engineer"):
         pages += ["/proposals/new/", "/waivers/new/"]
     if user.has_perm("org.operate_rollouts") or user.has_perm("org.operate_section_rollouts"):
@@ -266,9 +267,11 @@ def test_every_page_passes_axe(site: Site, browser: Browser):
     # The waiver pages as a reviewer sees them (with the forms to decide), signing in
     # as nobody, and the refusal and not-found pages.
     visits |= {f"/waivers/{site.waiver}/": "carol", "/waivers/inbox/": "carol"}
+    # The policy page as a section lead who may approve the demo's change (bob proposed it).
+    visits["/policy/"] = "frank"
     visits |= {path: user for user in ("anonymous", "alice") for path, _ in errors_of(user)}
     failures: list[str] = []
-    phone = {f"/proposals/{site.proposals['ROLLED_BACK']}/", "/proposals/new/", "/"}
+    phone = {f"/proposals/{site.proposals['ROLLED_BACK']}/", "/proposals/new/", "/", "/policy/"}
     for path, username in visits.items():
         page = signed_in(site, browser, username)
         for width in WIDTHS if path in phone else WIDTHS[:1]:

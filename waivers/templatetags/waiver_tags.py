@@ -8,6 +8,7 @@ from django import template
 from django.utils import timezone
 
 from org import access
+from policies.selectors import thresholds_in_force
 from waivers import selectors
 from waivers.models import WaiverState
 from waivers.rules import MAX_WAIVER_DAYS, OPEN_STATES
@@ -36,8 +37,8 @@ def waiver_badge(state: str) -> str:
 
 @register.simple_tag
 def max_waiver_days() -> int:
-    """The most days an approved waiver runs (``waivers.rules.MAX_WAIVER_DAYS``)."""
-    return MAX_WAIVER_DAYS
+    """The most days an approved waiver runs under the policy version in force now."""
+    return min(thresholds_in_force(timezone.now())[1].max_waiver_days, MAX_WAIVER_DAYS)
 
 
 @register.simple_tag

@@ -36,11 +36,16 @@ INCREMENT_POLICIES: Final = tuple(policy.value for policy in Increment)
 AUTOMATIC_POLICIES: Final = frozenset({Increment.LINEAR, Increment.EXPONENTIAL})
 
 # --- Thresholds straight from the policy's "Thresholds" table --------------------------------
+# These are version 1 of the policy and its floor: the validator and the engine
+# take the version in force as a ``thresholds.Thresholds`` value, whose
+# defaults these are; a later version may only tighten them.
 MIN_STAGES: Final = 2
 CRITICAL_INITIAL_CAP: Final = 10.0
 FIRST_STAGE_CAP: Final = 25.0
 MIN_OBSERVATION_WINDOW_HOURS: Final = 1.0
 PAUSE_AFTER_WINDOWS: Final = 3
+ROLLBACK_SLO_SECONDS: Final = 60  # INV-RWG-ROLLBACK: deployers told within a minute
+MAX_WAIVER_DAYS: Final = 90
 
 # The longest duration_hours and observation_window_hours a wedge may declare: a
 # year. The policy sets no upper bound, but a plan has to fit the calendar the

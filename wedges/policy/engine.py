@@ -60,6 +60,7 @@ from . import codes
 from .codes import WedgeState
 from .explain import holding
 from .expressions import parse
+from .thresholds import FLOOR, Thresholds
 from .units import parse_quantity
 
 __all__ = [
@@ -130,6 +131,8 @@ class WedgeView:
     max_blast_radius: float
     observation_window_hours: float
     increment_policy: str
+    # The policy version the wedge runs under (the one it was validated against).
+    thresholds: Thresholds = FLOOR
 
     def __post_init__(self) -> None:
         if self.state not in codes.WEDGE_STATES:
@@ -363,13 +366,14 @@ def decide(
     blocker = _eligibility_blocker(view, snapshot, in_stage, now, freshness, evidence)
     if blocker is None:
         return _advance(view, now, evidence, operator_approval)
-    pause = pause_at(opened, view.observation_window_hours)
+    multiple = view.thresholds.pause_after_windows
+    pause = pause_at(opened, view.observation_window_hours, multiple)
     if pause is not None and now >= pause:
         return _decision(
             view,
             Action.PAUSE,
             codes.RULE_PAUSE_3X,
-            f"stage {current_stage_id(view)!r} has been open {codes.PAUSE_AFTER_WINDOWS} x the "
+            f"stage {current_stage_id(view)!r} has been open {multiple} x the "
             f"observation window without becoming eligible ({blocker[1]})",
             evidence=evidence,
             blocked_by=blocker[0],
@@ -420,7 +424,7 @@ def due_at(
             advance = max(advance, now)
             if fresh_until is None or advance <= fresh_until:
                 moments.append(advance)
-    pause = pause_at(opened, view.observation_window_hours)
+    pause = pause_at(opened, view.observation_window_hours, view.thresholds.pause_after_windows)
     if pause is not None:
         if not met:
             moments.append(max(pause, now))

@@ -44,6 +44,7 @@ from typing import Final
 from . import codes, queries
 from .expressions import ExpressionError, is_metric_name, parse
 from .ladder import follows_policy, generate_ladder, planned_total_hours
+from .thresholds import FLOOR, Thresholds
 
 ROOT: Final = "rollout_wedge"
 STAGE_FIELDS: Final = (
@@ -83,19 +84,26 @@ class ValidationContext:
     a deployment may lower it from the policy core's year, never raise it.
     ``providers`` names the metric providers a query may use; ``None`` does not
     check the names (offline, where the deployment's providers are unknown).
+    ``thresholds`` are the policy version's in force (version 1 unless given).
     """
 
     subsystem_critical: bool = False
     on_submission: bool = True
     max_stage_hours: float = codes.MAX_STAGE_HOURS
     providers: frozenset[str] | None = None
+    thresholds: Thresholds = FLOOR
 
     def __post_init__(self) -> None:
         if self.providers is not None:
             object.__setattr__(self, "providers", frozenset(self.providers))  # frozen
-        if not codes.MIN_OBSERVATION_WINDOW_HOURS <= self.max_stage_hours <= codes.MAX_STAGE_HOURS:
+        if not (
+            self.thresholds.min_observation_window_hours
+            <= self.max_stage_hours
+            <= codes.MAX_STAGE_HOURS
+        ):
             raise ValueError(
-                f"max_stage_hours must lie in [{_fmt(codes.MIN_OBSERVATION_WINDOW_HOURS)}, "
+                f"max_stage_hours must lie in "
+                f"[{_fmt(self.thresholds.min_observation_window_hours)}, "
                 f"{_fmt(codes.MAX_STAGE_HOURS)}], got {self.max_stage_hours!r}"
             )
         object.__setattr__(self, "max_stage_hours", float(self.max_stage_hours))  # frozen
@@ -279,8 +287,18 @@ class _Validator:
             if name == "wedge_state" and self.context.on_submission:
                 continue  # defaults to PENDING
             self._error(
-                child_path(ROOT, name), codes.REQUIRED, f"{name} is required", rule, _ENTER[name]
+                child_path(ROOT, name),
+                codes.REQUIRED,
+                f"{name} is required",
+                rule,
+                self._enter(name),
             )
+
+    def _enter(self, name: str) -> str:
+        """What to ask for when ``name`` is missing; the stage minimum is the version's."""
+        if name == "wedge_stages":
+            return f"Add the stages of the rollout: at least {self.context.thresholds.min_stages}."
+        return _ENTER[name]
 
     def _number(self, obj: Mapping[object, object], name: str, base: str = ROOT) -> float | None:
         """The field as a finite float, or ``None`` (reporting why, unless it is absent)."""
@@ -328,23 +346,24 @@ class _Validator:
                 "The stages must be a list.",
             )
             return None
+        minimum = self.context.thresholds.min_stages
         if not value:
             self._error(
                 path,
                 codes.STAGES_EMPTY,
-                f"wedge_stages is empty; a rollout needs stages (at least {codes.MIN_STAGES})",
+                f"wedge_stages is empty; a rollout needs stages (at least {minimum})",
                 1,
-                f"Add the stages of the rollout: at least {codes.MIN_STAGES}.",
+                f"Add the stages of the rollout: at least {minimum}.",
             )
-        elif len(value) < codes.MIN_STAGES:
+        elif len(value) < minimum:
+            count = f"{len(value)} stage" + ("" if len(value) == 1 else "s")
             self._error(
                 path,
                 codes.STAGES_TOO_FEW,
-                f"wedge_stages has {len(value)} stage; the policy requires at least "
-                f"{codes.MIN_STAGES} (waivable)",
+                f"wedge_stages has {count}; the policy requires at least {minimum} (waivable)",
                 1,
-                f"The policy asks for at least {codes.MIN_STAGES} stages. With one, the "
-                "proposal can be stored, but it needs a waiver before it can start.",
+                f"The policy asks for at least {minimum} stages. With {_number_word(len(value))}, "
+                "the proposal can be stored, but it needs a waiver before it can start.",
             )
         seen_ids: dict[str, int] = {}
         return [self._check_stage(index, entry, seen_ids) for index, entry in enumerate(value)]
@@ -535,14 +554,15 @@ class _Validator:
                 )
             previous = (stage.index, stage.target)
         first = stages[0].target if stages else None
-        if first is not None and first > codes.FIRST_STAGE_CAP:
+        cap = self.context.thresholds.first_stage_cap
+        if first is not None and first > cap:
             self._error(
                 f"{ROOT}.wedge_stages[0].target_percentage",
                 codes.FIRST_STAGE_TOO_LARGE,
                 f"the first stage's target_percentage ({_fmt(first)}) must be at most "
-                f"{_fmt(codes.FIRST_STAGE_CAP)} (waivable)",
+                f"{_fmt(cap)} (waivable)",
                 4,
-                f"The first stage may expose at most {_fmt(codes.FIRST_STAGE_CAP)} %. With "
+                f"The first stage may expose at most {_fmt(cap)} %. With "
                 f"{_fmt(first)} % the proposal needs a waiver before it can start.",
             )
 
@@ -581,15 +601,16 @@ class _Validator:
                 f"The initial exposure may not be above the first stage's target "
                 f"({_fmt(first)} %); otherwise the proposal needs a waiver before it can start.",
             )
-        if self.context.subsystem_critical and initial > codes.CRITICAL_INITIAL_CAP:
+        critical_cap = self.context.thresholds.critical_initial_cap
+        if self.context.subsystem_critical and initial > critical_cap:
             self._error(
                 path,
                 codes.INITIAL_ABOVE_CRITICAL_CAP,
                 f"initial_percentage ({_fmt(initial)}) must be at most "
-                f"{_fmt(codes.CRITICAL_INITIAL_CAP)} for a critical subsystem (waivable)",
+                f"{_fmt(critical_cap)} for a critical subsystem (waivable)",
                 5,
                 f"On a critical subsystem the initial exposure may be at most "
-                f"{_fmt(codes.CRITICAL_INITIAL_CAP)} %. With {_fmt(initial)} % the proposal "
+                f"{_fmt(critical_cap)} %. With {_fmt(initial)} % the proposal "
                 "needs a waiver before it can start.",
             )
 
@@ -636,15 +657,15 @@ class _Validator:
         if window is None:
             return
         path = child_path(ROOT, "observation_window_hours")
-        if window < codes.MIN_OBSERVATION_WINDOW_HOURS:
+        shortest = self.context.thresholds.min_observation_window_hours
+        if window < shortest:
             self._error(
                 path,
                 codes.OBSERVATION_WINDOW_TOO_SHORT,
-                f"observation_window_hours must be at least "
-                f"{codes.MIN_OBSERVATION_WINDOW_HOURS}, got {_fmt(window)}",
+                f"observation_window_hours must be at least {float(shortest)}, got {_fmt(window)}",
                 7,
-                f"The policy observes every stage for at least "
-                f"{_fmt(codes.MIN_OBSERVATION_WINDOW_HOURS)} hour.",
+                f"The policy observes every stage for at least {_fmt(shortest)} "
+                f"{'hour' if shortest == 1 else 'hours'}.",
             )
         elif window > self.context.max_stage_hours:
             self._error(
@@ -913,20 +934,26 @@ _AT_POSITION: Final = re.compile(r" \(?at position \d+\)?")
 _SHOWN_BEFORE_ERROR: Final = 24
 
 
-# What a waiver lifts, rule by rule, in plain words (the waivable codes).
-WAIVED_RULES: Final[dict[str, str]] = {
-    codes.STAGES_TOO_FEW: f"fewer than {codes.MIN_STAGES} stages",
-    codes.FIRST_STAGE_TOO_LARGE: f"a first stage above {codes.FIRST_STAGE_CAP:g} %",
-    codes.INITIAL_ABOVE_FIRST_STAGE: "an initial exposure above the first stage's target",
-    codes.INITIAL_ABOVE_CRITICAL_CAP: (
-        f"an initial exposure above {codes.CRITICAL_INITIAL_CAP:g} % on a critical subsystem"
-    ),
-}
+def _waived_rules(thresholds: Thresholds) -> dict[str, str]:
+    """What a waiver lifts, rule by rule, in plain words (the waivable codes)."""
+    return {
+        codes.STAGES_TOO_FEW: f"fewer than {thresholds.min_stages} stages",
+        codes.FIRST_STAGE_TOO_LARGE: f"a first stage above {thresholds.first_stage_cap:g} %",
+        codes.INITIAL_ABOVE_FIRST_STAGE: "an initial exposure above the first stage's target",
+        codes.INITIAL_ABOVE_CRITICAL_CAP: (
+            f"an initial exposure above {thresholds.critical_initial_cap:g} % on a critical "
+            "subsystem"
+        ),
+    }
 
 
-def waived_rules(waivable_codes: Iterable[str]) -> str:
+WAIVED_RULES: Final[dict[str, str]] = _waived_rules(FLOOR)
+
+
+def waived_rules(waivable_codes: Iterable[str], thresholds: Thresholds = FLOOR) -> str:
     """ "a first stage above 25 % and fewer than 2 stages": what a waiver lifts, in words."""
-    items = [WAIVED_RULES.get(code, code) for code in waivable_codes]
+    rules = WAIVED_RULES if thresholds == FLOOR else _waived_rules(thresholds)
+    items = [rules.get(code, code) for code in waivable_codes]
     if len(items) <= 1:
         return "".join(items)
     return ", ".join(items[:-1]) + f" and {items[-1]}"
@@ -938,7 +965,8 @@ def limits(context: ValidationContext, subsystem: str | None = None) -> dict[str
     ``subsystem`` names it ("Control plane"); ``context.subsystem_critical``
     says whether the critical cap applies. Waivable limits say so.
     """
-    cap = _fmt(codes.CRITICAL_INITIAL_CAP)
+    policy = context.thresholds
+    cap = _fmt(policy.critical_initial_cap)
     hours = _fmt(context.max_stage_hours)
     if subsystem is None:
         initial = (
@@ -962,11 +990,13 @@ def limits(context: ValidationContext, subsystem: str | None = None) -> dict[str
         ),
         "observation_window_hours": (
             f"How long each stage is observed before it may advance: at least "
-            f"{_fmt(codes.MIN_OBSERVATION_WINDOW_HOURS)} hour, at most {hours} hours."
+            f"{_fmt(policy.min_observation_window_hours)} "
+            f"{'hour' if policy.min_observation_window_hours == 1 else 'hours'}, "
+            f"at most {hours} hours."
         ),
         "stages": (
-            f"At least {codes.MIN_STAGES} stages, targets rising from stage to stage, the "
-            f"first at most {_fmt(codes.FIRST_STAGE_CAP)} % (fewer stages or a larger first "
+            f"At least {policy.min_stages} stages, targets rising from stage to stage, the "
+            f"first at most {_fmt(policy.first_stage_cap)} % (fewer stages or a larger first "
             "stage needs a waiver)."
         ),
         "duration_hours": f"Above 0, at most {hours} hours.",
@@ -995,6 +1025,12 @@ def _or(choices: Iterable[str]) -> str:
 
 
 # --- Small helpers ----------------------------------------------------------------------------
+
+
+def _number_word(count: int) -> str:
+    """``one`` ... ``nine`` in words, larger counts as digits."""
+    words = ("none", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+    return words[count] if 0 <= count < len(words) else str(count)
 
 
 def _finite(value: int | float) -> float | None:

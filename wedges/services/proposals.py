@@ -105,6 +105,7 @@ def _create(check: SubmissionCheck, author: User) -> ChangeProposal:
         max_blast_radius=wedge_doc["max_blast_radius"],
         observation_window_hours=wedge_doc["observation_window_hours"],
         document=wedge_doc,
+        policy_version=check.policy_version,
     )
     WedgeStage.objects.bulk_create(
         WedgeStage(
@@ -130,6 +131,7 @@ def _create(check: SubmissionCheck, author: User) -> ChangeProposal:
             "waiver_required": check.waiver_required,
             "waivable_codes": check.waivable_codes,
             "external_reference": proposal.external_reference,
+            "policy_version": check.policy_version.number if check.policy_version else 1,
         },
     )
     # Inside the transaction, so a standing waiver applied by a receiver

@@ -101,7 +101,7 @@ def movable(decision: Decision, wedge: RolloutWedge, now: datetime) -> Decision:
 def _locked(proposal_id: int) -> RolloutWedge:
     return (
         RolloutWedge.objects.select_for_update(of=("self",))
-        .select_related("proposal__subsystem", "latest_snapshot")
+        .select_related("proposal__subsystem", "latest_snapshot", "policy_version")
         .prefetch_related(Prefetch("stages", queryset=WedgeStage.objects.order_by("position")))
         .get(proposal_id=proposal_id)
     )
@@ -196,6 +196,8 @@ def _apply(
         wedge.complete(now=now)
     elif decision.action == Action.PAUSE:
         data["blocked_by"] = decision.blocked_by
+        data["pause_after_windows"] = wedge.thresholds.pause_after_windows
+        data["policy_version"] = wedge.policy_version.number if wedge.policy_version else 1
         wedge.pause()
     elif decision.action == Action.ROLLBACK:
         data.update(_rollback_evidence(wedge, decision))
@@ -615,7 +617,7 @@ def wedges_tick(*, now: datetime | None = None) -> TickReport:
     due = list(
         RolloutWedge.objects.filter(wedge_state=State.ACTIVE)
         .filter(Q(due_at__lte=now) | (Q(window_ends_at__lte=now) & newer_evidence))
-        .select_related("latest_snapshot")
+        .select_related("latest_snapshot", "policy_version")
         .prefetch_related(Prefetch("stages", queryset=WedgeStage.objects.order_by("position")))
     )
     report.examined = len(due)

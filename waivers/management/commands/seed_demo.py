@@ -5,6 +5,7 @@ from django.test.utils import override_settings
 
 from org.demo import seed_demo
 from org.mail import drain
+from policies.demo import seed_demo_policy_change
 from waivers.demo import seed_demo_waivers
 from wedges.demo import seed_demo_rollouts
 
@@ -29,6 +30,7 @@ class Command(BaseCommand):
             with override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"):
                 changes += [f"rollout {title!r}" for title in seed_demo_rollouts()]
                 changes += seed_demo_waivers()
+                changes += seed_demo_policy_change()
                 drain()  # the emails handed to the mail thread go nowhere, too
         if changes:
             self.stdout.write(f"Seeded: {', '.join(changes)}.")

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
+from django.db import DatabaseError
 
 from config.api.parsers import loads_strict
 from org.models import Subsystem
@@ -53,7 +54,14 @@ class Command(BaseCommand):
             if check.subsystem is None:
                 self.stderr.write(f"Unknown subsystem {subsystem_slug!r}.")
                 sys.exit(2)
-        return check_wedge(check, document)
+        try:
+            return check_wedge(check, document)
+        except DatabaseError:
+            # A CI step with no database: the policy as written still judges the wedge.
+            self.stderr.write(
+                "No database to read the policy version in force: judged under version 1."
+            )
+            return check_wedge(SubmissionCheck(), document, offline=True)
 
     def _print(self, check: SubmissionCheck) -> None:
         for issue in check.errors:
