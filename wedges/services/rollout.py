@@ -10,6 +10,7 @@ transaction.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -23,12 +24,14 @@ from django.utils import timezone
 from django_fsm import TransitionNotAllowed
 
 from audit.codes import EventCode
+from audit.models import AuditEvent
 from audit.services import record_event
 from org.models import User
+from webhooks.models import OutboxEvent
 from webhooks.services import enqueue
 from wedges import errors, hooks, notifications
 from wedges.errors import RolloutRefused
-from wedges.models import MetricSnapshot, RolloutWedge, State, WedgeStage
+from wedges.models import EvidenceSource, MetricSnapshot, RolloutWedge, State, WedgeStage
 from wedges.policy import codes
 from wedges.policy.engine import (
     Action,
@@ -40,6 +43,7 @@ from wedges.policy.engine import (
 )
 from wedges.policy.engine import decide as policy_decide
 from wedges.policy.engine import due_at as policy_due_at
+from wedges.services.timing import rollback_timing_record
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +145,7 @@ def _announce(
     reason: str,
     metrics: dict[str, Any] | None,
     data: dict[str, Any] | None = None,
-) -> None:
+) -> tuple[AuditEvent, OutboxEvent]:
     """Audit event and webhook outbox rows for a transition, in its transaction."""
     stage_id = wedge.current_stage_id or ""
     event = record_event(
@@ -170,15 +174,54 @@ def _announce(
         "occurred_at": now.isoformat(),
     }
     payload.update({key: data[key] for key in _ANNOUNCED_DATA if data and data.get(key)})
-    enqueue(event_code=code, proposal_id=wedge.proposal_id, payload=payload, now=now)
+    outbox = enqueue(event_code=code, proposal_id=wedge.proposal_id, payload=payload, now=now)
     # After the outbox row: its publication is queued first when the transaction commits.
     notifications.rollout_stopped(wedge, event, actor=actor)
+    return event, outbox
+
+
+def _time_rollback(
+    wedge: RolloutWedge,
+    announced: tuple[AuditEvent, OutboxEvent],
+    *,
+    source: EvidenceSource,
+    evidence_at: datetime,
+    now: datetime,
+    started: float,
+) -> None:
+    """The rollback's timing row (INV-RWG-ROLLBACK as measured): its transaction's last write."""
+    event, outbox = announced
+    rollback_timing_record(
+        wedge=wedge,
+        event=event,
+        outbox=outbox,
+        source=source,
+        evidence_at=evidence_at,
+        now=now,
+        started=started,
+    )
+
+
+def _snapshot_source(wedge: RolloutWedge) -> EvidenceSource:
+    snapshot = wedge.latest_snapshot
+    if snapshot is not None and snapshot.reported_by_id is None:
+        return EvidenceSource.SNAPSHOT_POLLED
+    return EvidenceSource.SNAPSHOT_PUSHED
 
 
 def _apply(
-    wedge: RolloutWedge, decision: Decision, *, now: datetime, actor: User | None, reason: str = ""
+    wedge: RolloutWedge,
+    decision: Decision,
+    *,
+    now: datetime,
+    actor: User | None,
+    reason: str = "",
+    started: float | None = None,
 ) -> bool:
-    """Carry out an engine decision on a locked wedge. Returns whether anything changed."""
+    """Carry out an engine decision on a locked wedge. Returns whether anything changed.
+
+    ``started``: the monotonic clock when the operation began (a rollback's timing).
+    """
     metrics = _evidence_metrics(wedge)
     data: dict[str, Any] = {
         "rule": decision.rule,
@@ -204,7 +247,7 @@ def _apply(
         return False
     _save_transition(wedge, now)
     assert decision.event_code is not None
-    _announce(
+    announced = _announce(
         wedge,
         code=decision.event_code,
         now=now,
@@ -213,6 +256,18 @@ def _apply(
         metrics=metrics,
         data=data,
     )
+    if decision.action == Action.ROLLBACK:
+        # The engine rolls back on the stage's evidence: the latest snapshot,
+        # accepted (and evaluated) the moment it arrived.
+        snapshot = wedge.latest_snapshot
+        _time_rollback(
+            wedge,
+            announced,
+            source=_snapshot_source(wedge),
+            evidence_at=snapshot.received_at if snapshot is not None else now,
+            now=now,
+            started=time.monotonic() if started is None else started,
+        )
     return True
 
 
@@ -291,6 +346,7 @@ def wedge_record_snapshot(
     latest value of each metric), which is stored on the new row: the next
     snapshot reads it from the one row the wedge already points at.
     """
+    started = time.monotonic()
     now = now or timezone.now()
     with transaction.atomic():
         wedge = _locked(proposal_id)
@@ -310,7 +366,7 @@ def wedge_record_snapshot(
         )
         wedge.latest_snapshot = snapshot
         decision = movable(decide(wedge, now), wedge, now)
-        acted = _apply(wedge, decision, now=now, actor=None)
+        acted = _apply(wedge, decision, now=now, actor=None, started=started)
         if not acted:
             wedge.save(update_fields=["latest_snapshot", "updated_at"])
             _note_awaiting_approval(wedge, decision, now)
@@ -394,6 +450,7 @@ def wedge_rollback_on_alert(
     ``actor`` is the account whose token delivered it. Only a running wedge
     rolls back; any other state is left as it is. Returns whether it rolled back.
     """
+    started = time.monotonic()
     now = now or timezone.now()
     with transaction.atomic():
         wedge = _locked(proposal_id)
@@ -408,7 +465,7 @@ def wedge_rollback_on_alert(
         }
         wedge.rollback(now=now)
         _save_transition(wedge, now)
-        _announce(
+        announced = _announce(
             wedge,
             code=EventCode.ROLLED_BACK,
             now=now,
@@ -416,6 +473,9 @@ def wedge_rollback_on_alert(
             reason=reason,
             metrics={"alert": dict(alert)},
             data=data,
+        )
+        _time_rollback(
+            wedge, announced, source=EvidenceSource.ALERT, evidence_at=now, now=now, started=started
         )
     return True
 
@@ -540,7 +600,12 @@ def _operator_transition(
     *,
     evidence: Callable[[RolloutWedge, datetime], dict[str, Any]] | None = None,
 ) -> RolloutWedge:
-    """An operator's transition; ``evidence`` adds what the wedge showed just before it."""
+    """An operator's transition; ``evidence`` adds what the wedge showed just before it.
+
+    A rollback is timed from the request itself: an operator's decision, or
+    (``actor=None``) a deployer's canary report (``gates``).
+    """
+    started = time.monotonic()
     now = now or timezone.now()
     with transaction.atomic():
         wedge = _locked(proposal_id)
@@ -556,7 +621,7 @@ def _operator_transition(
                 f"{code.label} is not possible: the wedge is {before}.",
             ) from None
         _save_transition(wedge, now)
-        _announce(
+        announced = _announce(
             wedge,
             code=code,
             now=now,
@@ -565,6 +630,15 @@ def _operator_transition(
             metrics=_evidence_metrics(wedge) or None,
             data=data,
         )
+        if code == EventCode.ROLLED_BACK:
+            _time_rollback(
+                wedge,
+                announced,
+                source=EvidenceSource.OPERATOR if actor is not None else EvidenceSource.CANARY,
+                evidence_at=now,
+                now=now,
+                started=started,
+            )
     return wedge
 
 

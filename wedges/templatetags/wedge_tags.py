@@ -5,6 +5,9 @@ from typing import Any
 
 from django import template
 
+from wedges.models import RollbackTiming, RolloutWedge, State
+from wedges.services.timing import within_slo
+
 register = template.Library()
 
 
@@ -40,3 +43,17 @@ def duration(value: timedelta | None) -> str:
     if hours:
         return f"{hours} h {minutes:02d} min"
     return f"{minutes} min"
+
+
+@register.simple_tag
+def rollback_timing(wedge: RolloutWedge) -> RollbackTiming | None:
+    """The timing of the wedge's rollback; no query unless it was rolled back."""
+    if wedge.wedge_state != State.ROLLED_BACK:
+        return None
+    return RollbackTiming.objects.filter(wedge=wedge).first()
+
+
+@register.filter
+def slo_met(told: timedelta | None) -> bool:
+    """Whether evidence-to-told met the policy's 60 s (INV-RWG-ROLLBACK)."""
+    return within_slo(told)
