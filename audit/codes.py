@@ -52,6 +52,7 @@ class EventCode(models.TextChoices):
     SIGN_IN_LOCKED_OUT = "WDG-305", "Sign-in locked after repeated failures"
     # Governance.
     INCIDENT_RECORDED = "WDG-501", "Incident recorded against a proposal"
+    INCIDENT_UPDATED = "WDG-502", "Incident updated from its incident tool"
     # Metric providers: a running wedge's metric queries started failing, or
     # answer again (once per change, not per poll).
     METRICS_FAILING = "WDG-601", "Metric provider failing"

@@ -485,6 +485,25 @@ ACTIONS: Final[tuple[Action, ...]] = (
             Page("POST", "reports:incident_create"),
         ),
     ),
+    Action(
+        "incident.upsert",
+        "Create or update an incident from an incident tool",
+        Subject.RUNNING,
+        who(
+            yes=OPERATE,
+            forbidden={
+                Principal.ENGINEER,
+                Principal.OTHER_LEAD,
+                Principal.REVIEWER,
+                Principal.AUDITOR,
+            },
+            hidden={Principal.OTHER_ENGINEER, Principal.SERVICE},
+        ),
+        api=(Api("POST", "api:incident-list", Scope.OPERATE, Reach.OBJECT, hidden_status=400),),
+        note="Keyed by source and external id: the same pair again updates. A proposal one "
+        "may not read is an unknown id (400 `does_not_exist` on `proposal`). The CSV "
+        "import (`manage.py import_incidents`) does the same from a file.",
+    ),
     # --- Waivers ---------------------------------------------------------------------
     Action(
         "waiver.list",

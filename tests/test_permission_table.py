@@ -243,7 +243,7 @@ def undone() -> Iterator[None]:
 # --- Requests -------------------------------------------------------------------------
 
 
-def _api_body(route: str, world: World) -> dict[str, Any] | None:
+def _api_body(route: str, world: World, method: str = "POST") -> dict[str, Any] | None:
     if route == "api:proposal-list" or route == "api:proposal-validate":
         return copy.deepcopy(PROPOSAL)
     if route == "api:proposal-metrics":
@@ -255,6 +255,16 @@ def _api_body(route: str, world: World) -> dict[str, Any] | None:
             "severity": "SEV3",
             "affected_percentage": 1,
             "summary": "A blip",
+        }
+    if route == "api:incident-list" and method == "POST":
+        return {
+            "source": "pagerduty",
+            "external_id": "PD-TABLE-1",
+            "title": "A blip",
+            "severity": "P3",
+            "started_at": (timezone.now() - dt.timedelta(minutes=1)).isoformat(),
+            "affected_percentage": 1,
+            "proposal": world.subjects[Subject.RUNNING],
         }
     if route.startswith("api:proposal-"):  # the operator actions
         return {"reason": "the table's walk"}
@@ -459,7 +469,7 @@ def test_the_api_answers_every_caller_as_the_table_says(
 ) -> None:
     """Sessions of people, each caller's full-rights token, and anonymous calls."""
     problems: list[str] = []
-    body = _api_body(api.route, world)
+    body = _api_body(api.route, world, api.method)
     judge = partial(_api_outcome, api=api)
     for principal in Principal:
         expected = action.who[principal]
@@ -500,7 +510,7 @@ def test_a_token_needs_the_tables_scope_and_stays_within_its_subsystems(
     world: World, action: Action, api: Api
 ) -> None:
     problems: list[str] = []
-    body = _api_body(api.route, world)
+    body = _api_body(api.route, world, api.method)
     for owner in TOKEN_OWNERS:
         if owner is Principal.SERVICE and not api.fleet:
             continue
