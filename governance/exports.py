@@ -16,6 +16,7 @@ from typing import Any, Final
 
 from audit.codes import describe
 from audit.exports import spreadsheet_safe
+from governance.effectiveness import effectiveness_dict, trend
 from governance.report import Report
 
 CSV_COLUMNS: Final = (
@@ -54,6 +55,7 @@ def _seconds(value: float | None) -> str:
 def report_dict(report: Report) -> dict[str, Any]:
     """Everything the report says, as JSON-serialisable data."""
     counts = report.waiver_counts
+    trends = [effectiveness_dict(figures) for figures in trend(report)]
     return {
         "quarter": report.quarter.label,
         "start": _time(report.quarter.start),
@@ -73,6 +75,9 @@ def report_dict(report: Report) -> dict[str, Any]:
             "rolled_back_by_operators": report.operator_rollbacks,
         },
         "rollback_slo": rollback_slo_dict(report),
+        # Whether the wedges work: this quarter, and the last four quarters (oldest first).
+        "effectiveness": trends[-1],
+        "trends": trends,
         "exposure_at_catch": {
             "values": report.exposure_at_catch,
             "histogram": [
@@ -204,6 +209,19 @@ def report_text(report: Report) -> str:
         f"Waivers: requested {counts.requested}, granted {counts.granted}, "
         f"expired {counts.expired}, rejected {counts.rejected}, revoked {counts.revoked}",
     ]
+    lines.append(
+        "Effectiveness, last four quarters (incidents wedged/waived, contained, "
+        "mean exposure at detection, mean time to rollback, SLO compliance):"
+    )
+    for f in trend(report):
+        exposure = f.mean_exposure_at_detection
+        minutes = f.mean_minutes_to_rollback
+        lines.append(
+            f"  {f.quarter.label}  {f.incidents_wedged}/{f.incidents_waived}  "
+            f"{_share(f.contained_share)}  "
+            f"{'—' if exposure is None else f'{exposure:g} %'}  "
+            f"{'—' if minutes is None else f'{minutes:.1f} min'}  {_share(f.slo_compliance)}"
+        )
     if report.waiver_trail:
         lines.append("Waiver trail:")
         lines += [
@@ -245,6 +263,15 @@ def csv_rows(report: Report) -> Iterator[tuple[Any, ...]]:
                     yield _row("summary", f"{group}.{key}.{sub}", number)
             elif not isinstance(value, list) and key != "method":
                 yield _row("summary", f"{group}.{key}", value)
+    for quarter in data["trends"]:
+        for key, value in quarter.items():
+            if key in ("quarter", "exposure_at_detection"):
+                continue
+            if isinstance(value, dict):
+                for sub, number in value.items():
+                    yield _row("trend", f"{quarter['quarter']}.{key}.{sub}", number)
+            else:
+                yield _row("trend", f"{quarter['quarter']}.{key}", value)
     for bucket in data["exposure_at_catch"]["histogram"]:
         yield _row("summary", f"exposure_at_catch {bucket['range']}", bucket["count"])
     for r in data["rollbacks"]:

@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from governance import rules, services
+from governance.effectiveness import trend, trend_charts
 from governance.errors import IncidentInvalid, NotAllowed
 from governance.exports import report_csv
 from governance.forms import IncidentForm
@@ -61,6 +62,7 @@ def report_page(request: HttpRequest) -> HttpResponse:
             "quarter": quarter,
             "picker": _picker(current, quarter),
             "charts": _charts(report),
+            **_effectiveness(report),
         },
     )
 
@@ -75,6 +77,12 @@ def _picker(current: Quarter, shown: Quarter | None) -> list[Quarter]:
     if shown is not None and shown not in quarters:
         quarters = sorted([*quarters, shown], reverse=True)
     return quarters
+
+
+def _effectiveness(report: Report) -> dict[str, Any]:
+    """The effectiveness section: the last four quarters and their trend charts."""
+    figures = trend(report)
+    return {"trend": figures, "trend_charts": trend_charts(figures)}
 
 
 def _charts(report: Report) -> dict[str, Any]:

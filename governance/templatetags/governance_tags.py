@@ -49,6 +49,12 @@ def seconds(value: float | None) -> str:
     return "—" if value is None else humane.elapsed(timedelta(seconds=value))
 
 
+@register.filter
+def minutes(value: float | None) -> str:
+    """A mean number of minutes as a duration: "4 min", "1 h 05 min" ("—" for none)."""
+    return "—" if value is None else humane.elapsed(timedelta(minutes=value))
+
+
 @register.simple_tag
 def proposal_incidents(proposal: ChangeProposal, user: Any) -> dict[str, Any]:
     """The proposal's incidents for those who may read them, and the form for those who may record.
