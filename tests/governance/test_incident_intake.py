@@ -265,3 +265,15 @@ def test_import_exits_2_on_a_file_it_cannot_read(tmp_path, capsys, demo, content
     code, _, err = run_import(tmp_path, capsys, content)
     assert code == 2
     assert message in err
+
+
+def test_the_proposal_page_shows_an_imported_incident(client, demo, rollouts):
+    upsert(demo, row(resolved_at=(T + dt.timedelta(hours=3)).isoformat()))
+    with at(NOW):
+        client.force_login(demo["dave"])
+        page = client.get(f"/proposals/{rollouts.pk}/").content.decode()
+    assert "<strong>Connector errors</strong>" in page
+    assert (
+        '<a href="https://example.pagerduty.com/incidents/PD-1" rel="noopener noreferrer">PD-1</a>'
+        " from pagerduty, resolved"
+    ) in page
