@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import io
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -287,8 +288,26 @@ def _api_body(route: str, world: World, method: str = "POST") -> dict[str, Any] 
     return None
 
 
+class _Upload(io.BytesIO):
+    """A file the walk posts once per caller: every read starts from the top."""
+
+    name = "incidents.csv"
+
+    def read(self, size: int | None = -1) -> bytes:
+        self.seek(0)
+        return super().read(size)
+
+
 def _page_body(page: Page, world: World) -> dict[str, Any]:
     route = page.route
+    if route == "reports:incident_import":
+        started = (timezone.now() - dt.timedelta(minutes=1)).isoformat()
+        running = world.subjects[Subject.RUNNING]
+        csv_text = (
+            "id,title,priority,started_at,affected,proposal\n"
+            f"PD-9,A blip,P3,{started},1,{running}\n"
+        )
+        return {"file": _Upload(csv_text.encode()), "source": "pagerduty", "dry_run": "on"}
     if route in ("proposals:create", "proposals:validate"):
         return form_data(PROPOSAL)
     if route == "proposals:ladder":

@@ -7,7 +7,7 @@ import os
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.governance.conftest import builder, quarter4  # noqa: F401 - the known quarter
+from tests.governance.conftest import builder, quarter4, utc  # noqa: F401 - the fixtures
 
 pytestmark = pytest.mark.django_db(transaction=True)
 SHOTS = os.environ.get("WEDGE_SCREENSHOTS")  # a directory: keep the pictures to look at
@@ -56,3 +56,32 @@ def test_the_report_prints_to_pdf(browser, live_server, sign_in):
     if SHOTS:
         with open(f"{SHOTS}/governance.pdf", "wb") as out:
             out.write(pdf)
+
+
+@pytest.mark.parametrize("width", [1366, 390])
+def test_an_operator_checks_an_incident_export_in_the_browser(
+    browser, live_server, sign_in, request, width, tmp_path
+):
+    build = request.getfixturevalue("builder")
+    running = build.submit(utc(2026, 11, 20, 8))
+    build.start(running, utc(2026, 11, 20, 8, 30))
+    export = tmp_path / "pagerduty.csv"
+    export.write_text(
+        "Incident Number,Title,Priority,Created At,Affected %,Service\n"
+        "PD-7,Connector errors,P2,2026-11-20T09:00:00Z,3,connector-runtime\n"
+        "PD-8,Timeouts,urgent,2026-11-20T09:05:00,2,connector-runtime\n"
+    )
+    page = sign_in(browser.new_page(), "dave")
+    page.set_viewport_size({"width": width, "height": 900})
+    page.goto(f"{live_server.url}/reports/incidents/import/")
+    page.get_by_label("CSV export").set_input_files(str(export))
+    page.get_by_label("Source").fill("pagerduty")
+    page.get_by_role("button", name="Import").click()
+    expect(page.get_by_test_id("import-summary")).to_have_text(
+        "1 created, 0 updated, 0 unchanged, 1 refused (dry run: nothing written)."
+    )
+    expect(page.get_by_text(f"PD-7 -> proposal #{running.pk} (linked by time)")).to_be_visible()
+    expect(page.get_by_text("row 3, column Priority: severity is SEV1 to SEV4")).to_be_visible()
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= width
+    if SHOTS:
+        page.screenshot(path=f"{SHOTS}/import-{width}.png", full_page=True)

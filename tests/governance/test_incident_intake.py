@@ -277,3 +277,44 @@ def test_the_proposal_page_shows_an_imported_incident(client, demo, rollouts):
         '<a href="https://example.pagerduty.com/incidents/PD-1" rel="noopener noreferrer">PD-1</a>'
         " from pagerduty, resolved"
     ) in page
+
+
+# --- The import page -------------------------------------------------------------------------
+
+
+def post_file(client, content: str, **fields):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    upload = SimpleUploadedFile("incidents.csv", content.encode(), content_type="text/csv")
+    return client.post("/reports/incidents/import/", {"file": upload, **fields})
+
+
+def test_the_import_page_checks_then_imports(client, demo, rollouts):
+    with at(NOW):
+        client.force_login(demo["dave"])
+        assert client.get("/reports/incidents/import/").status_code == 200
+        checked = post_file(client, CSV, source="pagerduty", dry_run="on")
+        assert checked.status_code == 200
+        assert not Incident.objects.exists()
+        page = checked.content.decode()
+        assert "2 created, 0 updated, 0 unchanged, 0 refused (dry run: nothing written)." in page
+        assert "Would be created" in page
+        imported = post_file(
+            client, CSV + "PD-3,Bad,P9,2026-11-02T09:45:00Z,,1,nowhere,\n", source="pagerduty"
+        )
+    page = imported.content.decode()
+    assert "2 created, 0 updated, 0 unchanged, 1 refused." in page
+    assert "row 4, column Priority: severity is SEV1 to SEV4" in page
+    assert "row 4, column Service: There is no subsystem" in page
+    assert Incident.objects.filter(source="pagerduty").count() == 2
+
+
+def test_the_import_page_refuses_a_file_it_cannot_read_and_engineers(client, demo, rollouts):
+    with at(NOW):
+        client.force_login(demo["dave"])
+        bad = post_file(client, "Title,Priority\nx,P1\n", source="csv")
+        client.force_login(demo["alice"])
+        refused = client.get("/reports/incidents/import/")
+    assert bad.status_code == 400
+    assert "This file cannot be imported: missing column(s): external_id" in bad.content.decode()
+    assert refused.status_code == 403
