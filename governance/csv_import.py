@@ -30,7 +30,8 @@ class RowResult:
     line: int
     outcome: str  # created, updated, unchanged, refused
     text: str  # what to tell the person: the incident, or the problems
-    problems: tuple[str, ...] = ()
+    problems: tuple[str, ...] = ()  # with their codes, for a terminal
+    messages: tuple[str, ...] = ()  # the same in words, for the page
 
 
 @dataclass
@@ -101,10 +102,14 @@ def _row(
             f"{p.message} [{p.code}]"
             for p in invalid.errors
         )
-        return RowResult(line, "refused", "; ".join(problems), problems)
+        messages = tuple(
+            f"Column {heading.get(p.field or '', p.field or '-')}: {p.message}"
+            for p in invalid.errors
+        )
+        return RowResult(line, "refused", "; ".join(problems), problems, messages)
     except NotAllowed as refused:
         problem = f"row {line}: {refused.message} [{refused.code}]"
-        return RowResult(line, "refused", problem, (problem,))
+        return RowResult(line, "refused", problem, (problem,), (refused.message,))
     incident = done.incident
     linked = " (linked by time)" if done.linked_by_time else ""
     label = f"{incident.external_id} -> proposal #{incident.proposal_id}{linked}"

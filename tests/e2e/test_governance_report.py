@@ -81,7 +81,7 @@ def test_an_operator_checks_an_incident_export_in_the_browser(
         "1 created, 0 updated, 0 unchanged, 1 refused (dry run: nothing written)."
     )
     expect(page.get_by_text(f"PD-7 -> proposal #{running.pk} (linked by time)")).to_be_visible()
-    expect(page.get_by_text("row 3, column Priority: severity is SEV1 to SEV4")).to_be_visible()
+    expect(page.get_by_text("Column Priority: severity is SEV1 to SEV4")).to_be_visible()
     assert page.evaluate("() => document.documentElement.scrollWidth") <= width
     if SHOTS:
         page.screenshot(path=f"{SHOTS}/import-{width}.png", full_page=True)

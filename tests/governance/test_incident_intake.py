@@ -304,8 +304,9 @@ def test_the_import_page_checks_then_imports(client, demo, rollouts):
         )
     page = imported.content.decode()
     assert "2 created, 0 updated, 0 unchanged, 1 refused." in page
-    assert "row 4, column Priority: severity is SEV1 to SEV4" in page
-    assert "row 4, column Service: There is no subsystem" in page
+    assert "Column Priority: severity is SEV1 to SEV4" in page
+    assert "Column Service: There is no subsystem" in page
+    assert "[invalid_choice]" not in page
     assert Incident.objects.filter(source="pagerduty").count() == 2
 
 
