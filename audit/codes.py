@@ -52,6 +52,7 @@ class EventCode(models.TextChoices):
     SIGN_IN_LOCKED_OUT = "WDG-305", "Sign-in locked after repeated failures"
     # Governance.
     INCIDENT_RECORDED = "WDG-501", "Incident recorded against a proposal"
+    INCIDENT_UPDATED = "WDG-502", "Incident updated from its incident tool"
     # Policy change control (policies app): a section lead proposes new
     # thresholds, another approves or rejects, or the proposer withdraws.
     POLICY_VERSION_PROPOSED = "WDG-511", "Policy change proposed"

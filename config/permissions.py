@@ -490,6 +490,42 @@ ACTIONS: Final[tuple[Action, ...]] = (
             Page("POST", "reports:incident_create"),
         ),
     ),
+    Action(
+        "incident.upsert",
+        "Create or update an incident from an incident tool",
+        Subject.RUNNING,
+        who(
+            yes=OPERATE,
+            forbidden={
+                Principal.ENGINEER,
+                Principal.OTHER_LEAD,
+                Principal.REVIEWER,
+                Principal.AUDITOR,
+            },
+            hidden={Principal.OTHER_ENGINEER, Principal.SERVICE},
+        ),
+        api=(Api("POST", "api:incident-list", Scope.OPERATE, Reach.OBJECT, hidden_status=400),),
+        note="Keyed by source and external id: the same pair again updates. A proposal one "
+        "may not read is an unknown id (400 `does_not_exist` on `proposal`). The CSV "
+        "import (`manage.py import_incidents`) does the same from a file.",
+    ),
+    Action(
+        "incident.import",
+        "Import incidents from an incident tool's CSV export",
+        Subject.NOTHING,
+        who(
+            yes=OPERATE | {Principal.OTHER_LEAD},
+            forbidden={
+                Principal.ENGINEER,
+                Principal.OTHER_ENGINEER,
+                Principal.REVIEWER,
+                Principal.AUDITOR,
+            },
+        ),
+        web=(Page("GET", "reports:incident_import"), Page("POST", "reports:incident_import")),
+        note="Operators and section leads; each row is judged like `POST /api/v1/incidents/` "
+        "(a row on a subsystem the importer may not operate is refused and listed).",
+    ),
     # --- Waivers ---------------------------------------------------------------------
     Action(
         "waiver.list",

@@ -21,7 +21,11 @@ from config.api.schema import error_responses
 from governance import rules, selectors, services
 from governance.filters import IncidentFilter
 from governance.models import Incident
-from governance.serializers import IncidentInputSerializer, IncidentSerializer
+from governance.serializers import (
+    IncidentInputSerializer,
+    IncidentSerializer,
+    IncidentUpsertSerializer,
+)
 from org import scopes
 from org.access import signed_in_user
 from wedges.models import ChangeProposal
@@ -117,9 +121,27 @@ class ProposalIncidents(generics.ListCreateAPIView[Incident]):
         summary="Read an incident",
         responses={200: IncidentSerializer, **error_responses(404)},
     ),
+    create=extend_schema(
+        summary="Create or update an incident from an incident tool",
+        description="Keyed by `source` and `external_id`: sending the same pair again updates "
+        "the incident (200) instead of adding one (201). Without `proposal`, the incident is "
+        "linked to the proposal that was rolling out (ACTIVE or PAUSED) on `subsystem` when "
+        "it started. Operators, and leads of the section owning the subsystem. A proposal the "
+        "caller may not read is an unknown id (400 `does_not_exist`). Audited as WDG-501 "
+        "(recorded) or WDG-502 (updated).",
+        request=IncidentUpsertSerializer,
+        responses={
+            201: IncidentSerializer,
+            200: IncidentSerializer,
+            **error_responses(400, 403),
+        },
+    ),
 )
 class IncidentViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[Incident]
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet[Incident],
 ):
     serializer_class = IncidentSerializer
     filterset_class = IncidentFilter
@@ -134,3 +156,24 @@ class IncidentViewSet(
         if not str(self.kwargs.get("pk", "")).isdigit():
             raise NotFound()
         return super().get_object()
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        body = IncidentUpsertSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = dict(body.validated_data)
+        readable = scopes.within_token_subsystems(
+            request, readable_proposals(request.user, ChangeProposal.objects.all())
+        )
+        # The service's refusals become 400/403 in config.api.errors.
+        done = services.incident_upsert(
+            data=data,
+            source=data.pop("source", "api"),
+            actor=signed_in_user(request),
+            readable=readable,
+        )
+        fresh = selectors.incidents().get(pk=done.incident.pk)
+        return Response(
+            self.get_serializer(fresh).data,
+            status=status.HTTP_201_CREATED if done.created else status.HTTP_200_OK,
+            headers={"Location": f"/api/v1/incidents/{fresh.pk}/"},
+        )

@@ -16,7 +16,9 @@ from typing import Any, Final
 
 from audit.codes import describe
 from audit.exports import spreadsheet_safe
+from governance.effectiveness import effectiveness_dict, trend
 from governance.report import Report
+from wedges.policy.thresholds import FLOOR
 
 CSV_COLUMNS: Final = (
     "section",
@@ -29,8 +31,12 @@ CSV_COLUMNS: Final = (
 )
 
 METHOD: Final = (
-    "Automatic rollbacks only: from the acceptance of the breaching metric snapshot "
-    "to the RWG-003 event; nearest-rank percentiles."
+    "Every rollback (RWG-003): from the arrival of its evidence (the metric snapshot's receipt, "
+    "the provider's read, the alert's or canary report's arrival, the operator's request) to "
+    "the deployer told (the first successful webhook delivery of the event or the first "
+    "desired-state read after the commit, whichever is earlier); nearest-rank percentiles. "
+    "Within: told within 60 s (INV-RWG-ROLLBACK), the 60th second included; missed: told "
+    "later, or untold more than 60 s after the evidence; compliance = within / (within + missed)."
 )
 
 
@@ -50,6 +56,7 @@ def _seconds(value: float | None) -> str:
 def report_dict(report: Report) -> dict[str, Any]:
     """Everything the report says, as JSON-serialisable data."""
     counts = report.waiver_counts
+    trends = [effectiveness_dict(figures) for figures in trend(report)]
     return {
         "quarter": report.quarter.label,
         "start": _time(report.quarter.start),
@@ -68,13 +75,10 @@ def report_dict(report: Report) -> dict[str, Any]:
             "rolled_back_automatically": report.automatic_rollbacks,
             "rolled_back_by_operators": report.operator_rollbacks,
         },
-        "trigger_to_rollback_seconds": {
-            "measured": len(report.rollback_seconds),
-            "not_measured": report.rollbacks_not_measured,
-            "p50": report.rollback_p50,
-            "p99": report.rollback_p99,
-            "method": METHOD,
-        },
+        "rollback_slo": rollback_slo_dict(report),
+        # Whether the wedges work: this quarter, and the last four quarters (oldest first).
+        "effectiveness": trends[-1],
+        "trends": trends,
         "exposure_at_catch": {
             "values": report.exposure_at_catch,
             "histogram": [
@@ -91,8 +95,14 @@ def report_dict(report: Report) -> dict[str, Any]:
                 "exposure_before": r.exposure_before,
                 "automatic": r.automatic,
                 "rule": r.rule,
-                "trigger_at": _time(r.trigger_at),
-                "seconds": r.seconds,
+                "evidence_source": r.timing.evidence_source if r.timing else None,
+                "evidence_at": _time(r.timing.evidence_at) if r.timing else None,
+                "committed_at": _time(r.timing.committed_at) if r.timing else None,
+                "told_at": _time(r.timing.told_at) if r.timing else None,
+                "told_via": (r.timing.told_via or None) if r.timing else None,
+                "decided_seconds": r.decided_seconds,
+                "told_seconds": r.told_seconds,
+                "slo": r.slo(report.generated_at),
             }
             for r in report.rollbacks
         ],
@@ -168,6 +178,25 @@ def report_dict(report: Report) -> dict[str, Any]:
     }
 
 
+def rollback_slo_dict(report: Report) -> dict[str, Any]:
+    """The rollback SLO as measured (INV-RWG-ROLLBACK) in the quarter."""
+    counts = report.slo_counts
+    return {
+        # Version 1's bound; each rollback is held to its wedge's policy version's.
+        "slo_seconds": FLOOR.rollback_slo_seconds,
+        "rollbacks": report.wedges_rolled_back,
+        "told": len(report.told_seconds),
+        "within_slo": counts["within"],
+        "missed_slo": counts["missed"],
+        "pending": counts["pending"],
+        "not_measured": counts["not_measured"],
+        "compliance": report.slo_compliance,
+        "evidence_to_told_seconds": {"p50": report.told_p50, "p99": report.told_p99},
+        "evidence_to_rollback_seconds": {"p50": report.decided_p50, "p99": report.decided_p99},
+        "method": METHOD,
+    }
+
+
 def report_text(report: Report) -> str:
     """A readable summary for a terminal."""
     q = report.quarter
@@ -182,8 +211,11 @@ def report_text(report: Report) -> str:
         f"paused {report.wedges_paused} ({report.pauses} pauses), "
         f"rolled back {report.wedges_rolled_back} (automatically {report.automatic_rollbacks}, "
         f"by operators {report.operator_rollbacks})",
-        f"Trigger to rollback (automatic, {len(report.rollback_seconds)} measured): "
-        f"p50 {_seconds(report.rollback_p50)}, p99 {_seconds(report.rollback_p99)}",
+        f"Rollback SLO (evidence to deployer told, {len(report.told_seconds)} told): "
+        f"p50 {_seconds(report.told_p50)}, p99 {_seconds(report.told_p99)}; "
+        f"within 60 s {report.slo_counts['within']} of "
+        f"{report.slo_counts['within'] + report.slo_counts['missed']} "
+        f"({_share(report.slo_compliance)})",
         "Exposure at which failures were caught:",
     ]
     lines += [f"  {b.label:>10}  {b.count}" for b in report.exposure_histogram]
@@ -193,6 +225,19 @@ def report_text(report: Report) -> str:
         f"Waivers: requested {counts.requested}, granted {counts.granted}, "
         f"expired {counts.expired}, rejected {counts.rejected}, revoked {counts.revoked}",
     ]
+    lines.append(
+        "Effectiveness, last four quarters (incidents wedged/waived, contained, "
+        "mean exposure at detection, mean time to rollback, SLO compliance):"
+    )
+    for f in trend(report):
+        exposure = f.mean_exposure_at_detection
+        minutes = f.mean_minutes_to_rollback
+        lines.append(
+            f"  {f.quarter.label}  {f.incidents_wedged}/{f.incidents_waived}  "
+            f"{_share(f.contained_share)}  "
+            f"{'—' if exposure is None else f'{exposure:g} %'}  "
+            f"{'—' if minutes is None else f'{minutes:.1f} min'}  {_share(f.slo_compliance)}"
+        )
     if report.waiver_trail:
         lines.append("Waiver trail:")
         lines += [
@@ -227,22 +272,32 @@ def _row(
 def csv_rows(report: Report) -> Iterator[tuple[Any, ...]]:
     """The report's CSV rows after the header (see the module docstring)."""
     data = report_dict(report)
-    for group in ("proposals", "wedges", "trigger_to_rollback_seconds", "incidents", "waivers"):
+    for group in ("proposals", "wedges", "rollback_slo", "incidents", "waivers"):
         for key, value in data[group].items():
             if isinstance(value, dict):
                 for sub, number in value.items():
                     yield _row("summary", f"{group}.{key}.{sub}", number)
             elif not isinstance(value, list) and key != "method":
                 yield _row("summary", f"{group}.{key}", value)
+    for quarter in data["trends"]:
+        for key, value in quarter.items():
+            if key in ("quarter", "exposure_at_detection"):
+                continue
+            if isinstance(value, dict):
+                for sub, number in value.items():
+                    yield _row("trend", f"{quarter['quarter']}.{key}.{sub}", number)
+            else:
+                yield _row("trend", f"{quarter['quarter']}.{key}", value)
     for bucket in data["exposure_at_catch"]["histogram"]:
         yield _row("summary", f"exposure_at_catch {bucket['range']}", bucket["count"])
     for r in data["rollbacks"]:
-        if not r["automatic"]:
-            detail = "by an operator; not timed"
-        elif r["seconds"] is None:
-            detail = f"automatic ({r['rule']}); no snapshot to time it from"
+        by = f"automatic ({r['rule']})" if r["automatic"] else "by an operator"
+        if r["slo"] == "not_measured":
+            detail = f"{by}; not timed"
+        elif r["told_seconds"] is None:
+            detail = f"{by}; deployer not told yet; {r['slo']}"
         else:
-            detail = f"automatic ({r['rule']}); trigger to rollback {r['seconds']:g} s"
+            detail = f"{by}; evidence to deployer told {r['told_seconds']:g} s; {r['slo']}"
         yield _row(
             "rollback",
             r["stage_id"],

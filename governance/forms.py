@@ -57,3 +57,37 @@ class IncidentForm(forms.Form):
         for problem in invalid.errors:
             field = problem.field if problem.field in self.fields else None
             self.add_error(field, problem.message)
+
+
+MAX_IMPORT_BYTES = 5 * 1024 * 1024
+
+
+class IncidentImportForm(forms.Form):
+    """An incident tool's CSV export to import (or to check, with ``dry_run``)."""
+
+    file = forms.FileField(
+        label="CSV export",
+        help_text="From PagerDuty, Opsgenie or incident.io: a header row naming the columns "
+        "(id, title, severity or priority, started or created at, affected %, service), "
+        "then one incident a row. At most 5 MB.",
+    )
+    source = forms.SlugField(
+        max_length=40,
+        initial="csv",
+        help_text="The tool, e.g. pagerduty. An incident is known by the tool and its id: "
+        "importing the same id again updates it.",
+    )
+    dry_run = forms.BooleanField(required=False, initial=True, label="Check only: write nothing")
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        upload = cleaned.get("file")
+        if upload is not None:
+            if upload.size > MAX_IMPORT_BYTES:
+                self.add_error("file", "The file is larger than 5 MB; split it.")
+            else:
+                try:
+                    cleaned["text"] = upload.read().decode("utf-8-sig")
+                except UnicodeDecodeError:
+                    self.add_error("file", "The file is not UTF-8 text; export it as CSV.")
+        return cleaned

@@ -23,9 +23,13 @@ class Severity(models.TextChoices):
 class Incident(models.Model):
     """One production incident attributed to a change proposal.
 
-    Written only by ``governance.services.incident_record`` (which audits it as
-    WDG-501). ``affected_percentage`` is the share of the infrastructure the
-    incident touched, on the same 0 to 100 scale as a wedge's exposure.
+    Written only by ``governance.services`` (``incident_record`` from the
+    proposal page, ``incident_upsert`` from an incident tool: the API and the
+    CSV import), audited as WDG-501 (recorded) and WDG-502 (updated).
+    ``affected_percentage`` is the share of the infrastructure the incident
+    touched, on the same 0 to 100 scale as a wedge's exposure. An incident
+    from a tool is known by ``(source, external_id)``: importing it again
+    updates it.
     """
 
     proposal = models.ForeignKey(
@@ -40,10 +44,30 @@ class Incident(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reported_incidents"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # From an incident tool (PagerDuty, Opsgenie, incident.io ...); empty when typed in.
+    source = models.CharField(max_length=40, blank=True)
+    external_id = models.CharField(max_length=200, blank=True)
+    title = models.CharField(max_length=300, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    service = models.CharField(
+        max_length=200, blank=True, help_text="The service or subsystem as the tool named it."
+    )
+    link = models.URLField(max_length=500, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-occurred_at", "-id"]
         constraints = [
+            models.UniqueConstraint(
+                fields=["source", "external_id"],
+                condition=~models.Q(external_id=""),
+                name="incident_unique_external_id_per_source",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(resolved_at__isnull=True)
+                | models.Q(resolved_at__gte=models.F("occurred_at")),
+                name="incident_resolved_after_start",
+            ),
             models.CheckConstraint(
                 condition=models.Q(affected_percentage__gte=0, affected_percentage__lte=100),
                 name="incident_affected_0_to_100",

@@ -1,6 +1,6 @@
 """The quarterly governance report: how well the rollout wedges worked.
 
-Pure computation over querysets, in a fixed number of queries (six) however
+Pure computation over querysets, in a fixed number of queries (seven) however
 much data the quarter holds. Every rollback is read off its RWG-003 event
 alone: whoever rolls a wedge back records the evidence there
 (``wedges.services.rollout``). Quarters are calendar quarters in UTC, written
@@ -12,13 +12,14 @@ What each figure counts (all "in the quarter" by the time of the event):
 * wedges started / completed / rolled back: WDG-102 / RWG-004 / RWG-003
   events (each happens once per wedge); paused: wedges with at least one
   RWG-002 (automatic or an operator's hold), plus the number of pauses;
-* trigger to rollback (p50/p99, nearest-rank): for *automatic* rollbacks
-  only (RWG-003 without an actor), from the moment the breaching snapshot was
-  accepted (``data["trigger_received_at"]``, the latest snapshot's arrival,
-  which the engine evaluates the moment it is stored) to the RWG-003 event.
-  Operator rollbacks are counted but not timed: their trigger is the
-  operator's decision itself. A rollback with no snapshot at all is counted
-  as not measured;
+* the rollback SLO as measured (INV-RWG-ROLLBACK): every rollback's
+  ``wedges.RollbackTiming`` row — when its evidence arrived, when the rollback
+  was written, when the deployer was told (first webhook delivered or first
+  ``desired-state/`` read). p50/p99 (nearest-rank) of evidence to told over
+  the rollbacks told; within the policy's 60 s (the 60th second included),
+  missed (told later, or still untold more than 60 s after the evidence) and
+  compliance = within / (within + missed). A rollback from before timings
+  were kept has no row and is counted as not measured;
 * exposure at catch: for every rollback, the exposure the wedge held just
   before it, ``data["exposure_before"]``. The RWG-003 row's own
   ``target_percentage`` is the exposure *after* the rollback (0);
@@ -39,7 +40,6 @@ from typing import Any, Final
 
 from django.db.models import Count
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from audit.codes import WAIVER_EVENTS, EventCode
 from audit.models import AuditEvent
@@ -47,7 +47,7 @@ from governance import selectors
 from governance.models import Incident, Severity
 from policies import selectors as policy_selectors
 from waivers.models import WaiverRequest
-from wedges.models import ChangeProposal, ChangeType
+from wedges.models import ChangeProposal, ChangeType, RollbackTiming
 from wedges.policy.thresholds import LABELS
 
 MIN_YEAR: Final = 1970
@@ -153,14 +153,28 @@ class Rollback:
     exposure_before: float | None
     automatic: bool
     rule: str
-    trigger_at: datetime | None  # automatic rollbacks only
+    timing: RollbackTiming | None  # None: rolled back before timings were kept
 
     @property
-    def seconds(self) -> float | None:
-        """Trigger to rollback, for a timed (automatic) rollback."""
-        if not self.automatic or self.trigger_at is None:
-            return None
-        return max(0.0, (self.occurred_at - self.trigger_at).total_seconds())
+    def decided_seconds(self) -> float | None:
+        """Evidence to the rollback written."""
+        return None if self.timing is None else self.timing.decided.total_seconds()
+
+    @property
+    def told_seconds(self) -> float | None:
+        """Evidence to the deployer told (``None``: not timed, or nobody told yet)."""
+        told = None if self.timing is None else self.timing.told
+        return None if told is None else told.total_seconds()
+
+    def slo(self, now: datetime) -> str:
+        """``"within"``, ``"missed"``, ``"pending"`` (untold, 60 s not yet passed) or
+        ``"not_measured"``, as of ``now``."""
+        if self.timing is None:
+            return "not_measured"
+        told = self.timing.told
+        if told is not None:
+            return "within" if self.timing.within_slo else "missed"
+        return "missed" if now - self.timing.evidence_at > self.timing.slo else "pending"
 
 
 @dataclass(frozen=True)
@@ -261,21 +275,44 @@ class Report:
     def operator_rollbacks(self) -> int:
         return self.wedges_rolled_back - self.automatic_rollbacks
 
+    # --- The rollback SLO as measured (INV-RWG-ROLLBACK)
     @property
-    def rollback_seconds(self) -> list[float]:
-        return [r.seconds for r in self.rollbacks if r.seconds is not None]
+    def told_seconds(self) -> list[float]:
+        """Evidence to deployer told, of the rollbacks whose deployer was told."""
+        return [r.told_seconds for r in self.rollbacks if r.told_seconds is not None]
 
     @property
-    def rollbacks_not_measured(self) -> int:
-        return self.automatic_rollbacks - len(self.rollback_seconds)
+    def decided_seconds(self) -> list[float]:
+        return [r.decided_seconds for r in self.rollbacks if r.decided_seconds is not None]
 
     @property
-    def rollback_p50(self) -> float | None:
-        return percentile(self.rollback_seconds, 50)
+    def told_p50(self) -> float | None:
+        return percentile(self.told_seconds, 50)
 
     @property
-    def rollback_p99(self) -> float | None:
-        return percentile(self.rollback_seconds, 99)
+    def told_p99(self) -> float | None:
+        return percentile(self.told_seconds, 99)
+
+    @property
+    def decided_p50(self) -> float | None:
+        return percentile(self.decided_seconds, 50)
+
+    @property
+    def decided_p99(self) -> float | None:
+        return percentile(self.decided_seconds, 99)
+
+    @property
+    def slo_counts(self) -> dict[str, int]:
+        """Rollbacks by ``Rollback.slo`` as of the report's computation."""
+        counted = Counter(r.slo(self.generated_at) for r in self.rollbacks)
+        return {key: counted[key] for key in ("within", "missed", "pending", "not_measured")}
+
+    @property
+    def slo_compliance(self) -> float | None:
+        """Within 60 s as a fraction of the rollbacks judged (``None``: none judged yet)."""
+        counts = self.slo_counts
+        judged = counts["within"] + counts["missed"]
+        return counts["within"] / judged if judged else None
 
     # --- Exposure at catch
     @property
@@ -372,7 +409,7 @@ def governance_report(quarter: Quarter | str, *, now: datetime | None = None) ->
         wedges_completed=count(EventCode.COMPLETED),
         wedges_paused=count(EventCode.PAUSED, distinct_wedges=True),
         pauses=count(EventCode.PAUSED),
-        rollbacks=tuple(_rollback(event) for event in rolled_back),
+        rollbacks=_rollbacks(rolled_back),
         incidents=tuple(selectors.incidents_between(start, end)),
         waiver_counts=WaiverCounts(
             requested=codes[EventCode.WAIVER_REQUESTED],
@@ -387,12 +424,25 @@ def governance_report(quarter: Quarter | str, *, now: datetime | None = None) ->
     )
 
 
-def _rollback(event: AuditEvent) -> Rollback:
+def _rollbacks(events: list[AuditEvent]) -> tuple[Rollback, ...]:
+    """The rollbacks with their timings, in one query."""
+    timings = (
+        {
+            t.audit_event_id: t
+            for t in RollbackTiming.objects.filter(
+                audit_event_id__in=[e.pk for e in events]
+            ).select_related("wedge")
+        }
+        if events
+        else {}
+    )
+    return tuple(_rollback(event, timings.get(event.pk)) for event in events)
+
+
+def _rollback(event: AuditEvent, timing: RollbackTiming | None) -> Rollback:
     assert event.proposal_id is not None  # the services record every RWG-003 on its proposal
     data = event.data if isinstance(event.data, dict) else {}
     automatic = event.actor_id is None
-    recorded_trigger = data.get("trigger_received_at")
-    trigger_at = parse_datetime(recorded_trigger) if isinstance(recorded_trigger, str) else None
     return Rollback(
         event_id=event.pk,
         proposal_id=event.proposal_id,
@@ -401,7 +451,7 @@ def _rollback(event: AuditEvent) -> Rollback:
         exposure_before=_number(data.get("exposure_before")),
         automatic=automatic,
         rule=str(data.get("rule") or ("operator" if not automatic else "")),
-        trigger_at=trigger_at if automatic else None,
+        timing=timing,
     )
 
 

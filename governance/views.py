@@ -16,9 +16,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from governance import rules, services
+from governance.csv_import import FileRefused, import_csv
+from governance.effectiveness import trend, trend_charts
 from governance.errors import IncidentInvalid, NotAllowed
 from governance.exports import report_csv
-from governance.forms import IncidentForm
+from governance.forms import IncidentForm, IncidentImportForm
 from governance.report import Quarter, QuarterError, Report, governance_report
 from org import access
 from org.access import signed_in_user
@@ -61,6 +63,8 @@ def report_page(request: HttpRequest) -> HttpResponse:
             "quarter": quarter,
             "picker": _picker(current, quarter),
             "charts": _charts(report),
+            **_effectiveness(report),
+            "can_import": access.can_operate_anything(request.user),
         },
     )
 
@@ -75,6 +79,12 @@ def _picker(current: Quarter, shown: Quarter | None) -> list[Quarter]:
     if shown is not None and shown not in quarters:
         quarters = sorted([*quarters, shown], reverse=True)
     return quarters
+
+
+def _effectiveness(report: Report) -> dict[str, Any]:
+    """The effectiveness section: the last four quarters and their trend charts."""
+    figures = trend(report)
+    return {"trend": figures, "trend_charts": trend_charts(figures)}
 
 
 def _charts(report: Report) -> dict[str, Any]:
@@ -135,3 +145,33 @@ def _form_page(
         {"proposal": proposal, "form": form},
         status=status,
     )
+
+
+@login_required
+def incident_import(request: HttpRequest) -> HttpResponse:
+    """Import an incident tool's CSV export (``governance.csv_import``), or check it first.
+
+    Operators and section leads; each row is still judged on its own subsystem.
+    """
+    if not access.can_operate_anything(request.user):
+        raise PermissionDenied("Operators and section leads import incidents.")
+    if request.method != "POST":
+        return render(request, "governance/incident_import.html", {"form": IncidentImportForm()})
+    form = IncidentImportForm(request.POST, request.FILES)
+    context: dict[str, Any] = {"form": form}
+    if not form.is_valid():
+        return render(request, "governance/incident_import.html", context, status=400)
+    dry_run = form.cleaned_data["dry_run"]
+    try:
+        result = import_csv(
+            form.cleaned_data["text"],
+            source=form.cleaned_data["source"],
+            actor=signed_in_user(request),
+            dry_run=dry_run,
+        )
+    except FileRefused as refused:
+        form.add_error("file", f"This file cannot be imported: {refused}")
+        return render(request, "governance/incident_import.html", context, status=400)
+    # The file was read: refused rows are part of the answer, listed with their problems.
+    context.update(result=result, summary=result.summary(dry_run=dry_run), dry_run=dry_run)
+    return render(request, "governance/incident_import.html", context)

@@ -31,6 +31,19 @@ def span(delta: dt.timedelta) -> str:
     return f"{days} days"
 
 
+def elapsed(delta: dt.timedelta) -> str:
+    """A short measured duration, precise where it is short: "35 ms", "4.2 s", then ``span``."""
+    seconds = abs(delta.total_seconds())
+    if seconds < 1:
+        return f"{round(seconds * 1000)} ms"
+    if seconds < 60:
+        return f"{seconds:.1f} s".replace(".0 s", " s")
+    whole = int(seconds)
+    if whole < 3600:
+        return f"{whole // 60} min {whole % 60:02d} s"
+    return span(delta)
+
+
 def clock(moment: dt.datetime, now: dt.datetime, *, seconds: bool = False) -> str:
     """The moment in UTC: "15:09 UTC" today, "3 Dec, 15:09 UTC" on another day this
     year, "3 Dec 2025, 15:09 UTC" in another year."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import io
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -255,7 +256,7 @@ def undone() -> Iterator[None]:
 # --- Requests -------------------------------------------------------------------------
 
 
-def _api_body(route: str, world: World) -> dict[str, Any] | None:
+def _api_body(route: str, world: World, method: str = "POST") -> dict[str, Any] | None:
     if route == "api:proposal-list" or route == "api:proposal-validate":
         return copy.deepcopy(PROPOSAL)
     if route == "api:proposal-metrics":
@@ -267,6 +268,16 @@ def _api_body(route: str, world: World) -> dict[str, Any] | None:
             "severity": "SEV3",
             "affected_percentage": 1,
             "summary": "A blip",
+        }
+    if route == "api:incident-list" and method == "POST":
+        return {
+            "source": "pagerduty",
+            "external_id": "PD-TABLE-1",
+            "title": "A blip",
+            "severity": "P3",
+            "started_at": (timezone.now() - dt.timedelta(minutes=1)).isoformat(),
+            "affected_percentage": 1,
+            "proposal": world.subjects[Subject.RUNNING],
         }
     if route.startswith("api:proposal-"):  # the operator actions
         return {"reason": "the table's walk"}
@@ -297,8 +308,26 @@ def _api_body(route: str, world: World) -> dict[str, Any] | None:
     return None
 
 
+class _Upload(io.BytesIO):
+    """A file the walk posts once per caller: every read starts from the top."""
+
+    name = "incidents.csv"
+
+    def read(self, size: int | None = -1) -> bytes:
+        self.seek(0)
+        return super().read(size)
+
+
 def _page_body(page: Page, world: World) -> dict[str, Any]:
     route = page.route
+    if route == "reports:incident_import":
+        started = (timezone.now() - dt.timedelta(minutes=1)).isoformat()
+        running = world.subjects[Subject.RUNNING]
+        csv_text = (
+            "id,title,priority,started_at,affected,proposal\n"
+            f"PD-9,A blip,P3,{started},1,{running}\n"
+        )
+        return {"file": _Upload(csv_text.encode()), "source": "pagerduty", "dry_run": "on"}
     if route in ("proposals:create", "proposals:validate"):
         return form_data(PROPOSAL)
     if route == "proposals:ladder":
@@ -487,7 +516,7 @@ def test_the_api_answers_every_caller_as_the_table_says(
 ) -> None:
     """Sessions of people, each caller's full-rights token, and anonymous calls."""
     problems: list[str] = []
-    body = _api_body(api.route, world)
+    body = _api_body(api.route, world, api.method)
     judge = partial(_api_outcome, api=api)
     for principal in Principal:
         expected = action.who[principal]
@@ -528,7 +557,7 @@ def test_a_token_needs_the_tables_scope_and_stays_within_its_subsystems(
     world: World, action: Action, api: Api
 ) -> None:
     problems: list[str] = []
-    body = _api_body(api.route, world)
+    body = _api_body(api.route, world, api.method)
     for owner in TOKEN_OWNERS:
         if owner is Principal.SERVICE and not api.fleet:
             continue

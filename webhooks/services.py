@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import errno
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -577,6 +577,19 @@ def post(claim: Claim) -> tuple[bool, int | None, str]:
     return False, None, error
 
 
+# Called in the transaction of every successful delivery with (delivery id, event
+# code, time): the apps above learn when a receiver had an event (the rollback
+# SLO as measured, ``wedges.services.timing``). Filled in their ``ready``.
+DeliveredListener = Callable[[str, str, datetime], None]
+DELIVERED_LISTENERS: list[DeliveredListener] = []
+
+
+def register_delivered_listener(listener: DeliveredListener) -> None:
+    """Have ``record`` call ``listener(delivery_id, event_code, now)`` on every delivery."""
+    if listener not in DELIVERED_LISTENERS:
+        DELIVERED_LISTENERS.append(listener)
+
+
 def record(
     claim: Claim, *, delivered: bool, status_code: int | None, error: str, now: datetime
 ) -> Result:
@@ -586,7 +599,7 @@ def record(
         retry_at: datetime | None = None
         if delivered:
             # Delivered even if cancelled meanwhile: the receiver has it.
-            Delivery.objects.filter(
+            changed = Delivery.objects.filter(
                 pk=claim.delivery_id,
                 status__in=(DeliveryStatus.PENDING, DeliveryStatus.CANCELLED),
             ).update(
@@ -596,6 +609,9 @@ def record(
                 last_error="",
                 lease_until=None,
             )
+            if changed:
+                for listener in DELIVERED_LISTENERS:
+                    listener(claim.delivery_id, claim.event_code, now)
             status = DeliveryStatus.DELIVERED
             subscription.consecutive_failures = 0
             subscription.circuit_open_until = None

@@ -29,7 +29,7 @@ from wedges import selectors
 from wedges.errors import SubmissionRejected
 from wedges.filters import ProposalFilter
 from wedges.metrics import validate_metrics
-from wedges.models import ChangeProposal, RolloutWedge
+from wedges.models import ChangeProposal, RolloutWedge, ToldVia
 from wedges.serializers import (
     DesiredStateSerializer,
     DryRunSerializer,
@@ -40,7 +40,7 @@ from wedges.serializers import (
     RolloutStatusSerializer,
     SnapshotOutcomeSerializer,
 )
-from wedges.services import proposal_submit, rollout
+from wedges.services import proposal_submit, rollout, timing
 from wedges.status import rollout_status
 from wedges.submission import check_submission
 
@@ -314,6 +314,9 @@ class ProposalViewSet(
             readable = selectors.readable_proposals(request.user, readable, via="proposal__")
         readable = scopes.within_token_subsystems(request, readable, via="proposal__")
         wedge = get_object_or_404(readable, proposal_id=pk)
+        if getattr(wedge, "rollback_untold", False):  # selectors.desired_states
+            # The first read after a rollback tells its deployer (INV-RWG-ROLLBACK).
+            timing.rollback_told(wedge_id=wedge.pk, via=ToldVia.DESIRED_STATE, now=timezone.now())
         body = desired_state_body(wedge)
         etag = desired_state_etag(body)
         if etag in {tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")}:

@@ -23,3 +23,8 @@ class WedgesConfig(AppConfig):
         # Likewise the outbox: a waiver step or a canary's failure is announced
         # with its proposal's title, subsystem and reference.
         facts.register(PROPOSAL_FACTS, proposal_facts)
+        # And a webhook delivered: the deployer of a rolled-back wedge knows.
+        from webhooks.services import register_delivered_listener
+        from wedges.services.timing import told_by_webhook
+
+        register_delivered_listener(told_by_webhook)

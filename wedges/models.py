@@ -427,3 +427,95 @@ class MetricSnapshot(models.Model):
             source = {k: v for k, v in entry.items() if k not in ("value", "received_at")}
             shown[name] = {"value": entry.get("value"), **source} if source else entry.get("value")
         return shown
+
+
+class EvidenceSource(models.TextChoices):
+    """What a rollback acted on, and so which moment its clock starts from."""
+
+    SNAPSHOT_PUSHED = "snapshot_pushed", "a pushed metric snapshot"
+    SNAPSHOT_POLLED = "snapshot_polled", "a metric provider's reading"
+    ALERT = "alert", "an Alertmanager alert"
+    CANARY = "canary", "a deployer's canary report"
+    OPERATOR = "operator", "an operator's decision"
+
+
+class ToldVia(models.TextChoices):
+    WEBHOOK = "webhook", "a webhook delivery"
+    DESIRED_STATE = "desired_state", "a read of the desired state"
+
+
+class RollbackTiming(models.Model):
+    """The rollback SLO as measured (INV-RWG-ROLLBACK), one row per rollback (RWG-003).
+
+    Three moments: the evidence arrived (``evidence_at``: the snapshot's
+    receipt, the provider's read, the alert's or the canary report's arrival,
+    or the operator's request), the rollback was written (``committed_at``, the
+    last step of its transaction) and the deployer was told (``told_at``: the
+    first successful webhook delivery of the event or the first
+    ``desired-state/`` read after the commit, whichever came first). Written
+    with the rollback (``wedges.services.rollout``); ``told_at`` is set once by
+    a conditional UPDATE (``wedges.services.timing``).
+    """
+
+    wedge = models.OneToOneField(
+        RolloutWedge, on_delete=models.CASCADE, related_name="rollback_timing"
+    )
+    # The RWG-003 event and the outbox row that announced it (plain ids: the
+    # audit trail and the outbox are append-only logs this row only points at).
+    audit_event_id = models.BigIntegerField(unique=True)
+    outbox_event_id = models.BigIntegerField(null=True, blank=True, unique=True)
+    evidence_source = models.CharField(max_length=16, choices=EvidenceSource.choices)
+    evidence_at = models.DateTimeField()
+    committed_at = models.DateTimeField(db_index=True)
+    told_at = models.DateTimeField(null=True, blank=True)
+    told_via = models.CharField(max_length=16, choices=ToldVia.choices, blank=True)
+
+    class Meta:
+        ordering = ["committed_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(committed_at__gte=models.F("evidence_at")),
+                name="rollback_timing_commit_after_evidence",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(told_at__isnull=True, told_via="")
+                | models.Q(told_at__isnull=False) & ~models.Q(told_via=""),
+                name="rollback_timing_told_with_how",
+            ),
+        ]
+        indexes = [
+            # desired-state/ asks "is this wedge's rollback still untold?" on every read.
+            models.Index(
+                fields=["wedge"],
+                condition=models.Q(told_at__isnull=True),
+                name="rollback_timing_untold",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"rollback timing of wedge {self.wedge_id}"
+
+    @property
+    def decided(self) -> timedelta:
+        """Evidence to the rollback written."""
+        return self.committed_at - self.evidence_at
+
+    @property
+    def told(self) -> timedelta | None:
+        """Evidence to the deployer told; ``None`` while nobody was told."""
+        return None if self.told_at is None else self.told_at - self.evidence_at
+
+    @property
+    def slo(self) -> timedelta:
+        """The bound on evidence to told of the policy version the wedge ran under."""
+        return timedelta(seconds=self.wedge.thresholds.rollback_slo_seconds)
+
+    @property
+    def within_slo(self) -> bool:
+        """Whether the deployer was told within the SLO, its last second included."""
+        told = self.told
+        return told is not None and told <= self.slo
+
+    @property
+    def told_after_commit(self) -> timedelta | None:
+        return None if self.told_at is None else self.told_at - self.committed_at

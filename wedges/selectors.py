@@ -8,14 +8,32 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from django.db.models import Case, Max, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
+from django.db.models import (
+    Case,
+    Exists,
+    Max,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 
 from audit.models import AuditEvent
 from audit.selectors import visible_events
 from org import access
 from org.access import AnyUser, Reach
 from wedges import hooks
-from wedges.models import ChangeProposal, MetricSnapshot, RolloutWedge, State, WedgeStage
+from wedges.models import (
+    ChangeProposal,
+    MetricSnapshot,
+    RollbackTiming,
+    RolloutWedge,
+    State,
+    WedgeStage,
+)
 from wedges.policy.codes import INITIAL_STAGE_ID, INITIAL_STAGE_INDEX
 
 
@@ -43,11 +61,15 @@ def desired_states() -> QuerySet[RolloutWedge]:
     open_stage = WedgeStage.objects.filter(
         wedge=OuterRef("pk"), position=OuterRef("current_stage_index")
     ).values("stage_id")[:1]
+    # Whether the wedge's rollback still waits to be told to a deployer: the
+    # read then records itself (``wedges.services.timing``), once.
+    untold = RollbackTiming.objects.filter(wedge=OuterRef("pk"), told_at__isnull=True)
     return RolloutWedge.objects.annotate(
         open_stage_id=Case(
             When(current_stage_index=INITIAL_STAGE_INDEX, then=Value(INITIAL_STAGE_ID)),
             default=Subquery(open_stage),
-        )
+        ),
+        rollback_untold=Exists(untold),
     )
 
 

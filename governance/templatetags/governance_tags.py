@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -9,6 +10,7 @@ from django import template
 
 from governance import rules, selectors
 from governance.forms import IncidentForm
+from org import humane
 from wedges.models import ChangeProposal
 from wedges.policy import codes
 
@@ -43,7 +45,14 @@ def pct(value: Decimal | float | None) -> str:
 
 @register.filter
 def seconds(value: float | None) -> str:
-    return "—" if value is None else f"{value:g} s"
+    """A measured number of seconds: "35 ms", "4.2 s", "1 min 05 s" ("—" for none)."""
+    return "—" if value is None else humane.elapsed(timedelta(seconds=value))
+
+
+@register.filter
+def minutes(value: float | None) -> str:
+    """A mean number of minutes as a duration: "4 min", "1 h 05 min" ("—" for none)."""
+    return "—" if value is None else humane.elapsed(timedelta(minutes=value))
 
 
 @register.simple_tag

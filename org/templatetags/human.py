@@ -67,6 +67,12 @@ def span(delta: dt.timedelta | None) -> str:
 
 
 @register.filter
+def elapsed(delta: dt.timedelta | None) -> str:
+    """A measured duration: "35 ms", "4.2 s", "1 min 05 s" ("—" for none)."""
+    return "—" if delta is None else humane.elapsed(delta)
+
+
+@register.filter
 def hours_span(hours: float | None) -> str:
     """A duration given in hours, as ``span`` writes it: 1.5 -> "1 h 30 min"."""
     if hours is None:

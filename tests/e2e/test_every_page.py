@@ -168,7 +168,7 @@ def pages_of(site: Site, username: str) -> list[tuple[str, int]]:
     if user.has_perm("org.act_as_engineer"):
         pages += ["/proposals/new/", "/waivers/new/"]
     if user.has_perm("org.operate_rollouts") or user.has_perm("org.operate_section_rollouts"):
-        pages.append("/proposals/approvals/")
+        pages += ["/proposals/approvals/", "/reports/incidents/import/"]
     if user.has_perm("org.view_all"):
         pages.append("/reports/governance/")
     if user.has_perm("org.review_waivers") and not user.is_superuser:

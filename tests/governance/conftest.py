@@ -22,8 +22,9 @@ from governance.services import incident_record
 from org.models import Subsystem, User
 from waivers import services as waiver_services
 from waivers.models import WaiverRequest
-from wedges.models import ChangeProposal, MetricSnapshot, RolloutWedge
+from wedges.models import ChangeProposal, MetricSnapshot, RolloutWedge, ToldVia
 from wedges.services import rollout
+from wedges.services.timing import rollback_told
 
 HEALTHY = {"error_rate": 0.001, "p99": "150ms"}
 BREACH = {"error_rate": 0.2, "p99": "150ms"}
@@ -83,6 +84,11 @@ class Builder:
             rollout.wedge_rollback(
                 proposal_id=proposal.pk, actor=self.users["dave"], reason="bad", now=moment
             )
+
+    def told(self, proposal: ChangeProposal, moment: dt.datetime, via: str = "desired_state"):
+        """The deployer learnt of the rollback at ``moment`` (a read or a delivery)."""
+        wedge = RolloutWedge.objects.get(proposal=proposal)
+        assert rollback_told(wedge_id=wedge.pk, via=ToldVia(via), now=moment)
 
     def tick(self, moment: dt.datetime) -> rollout.TickReport:
         with at(moment):
@@ -171,12 +177,13 @@ def quarter4(demo: dict[str, User], builder: Builder) -> Quarter4:
         b.snapshot(p["P1"], HEALTHY, t + dt.timedelta(hours=hour))
 
     # P2: advances to canary (10 %), then a breaching snapshot rolls it back in
-    # the request: trigger to rollback 0 s, caught at 10 %.
+    # the request, caught at 10 %; its deployer reads the desired state 5 s later.
     t = utc(2026, 10, 10, 9)
     p["P2"] = b.submit(t)
     b.start(p["P2"], t)
     b.snapshot(p["P2"], HEALTHY, t + dt.timedelta(hours=1))
     b.snapshot(p["P2"], BREACH, t + dt.timedelta(hours=1, minutes=30))
+    b.told(p["P2"], t + dt.timedelta(hours=1, minutes=30, seconds=5))
 
     # W2: requested, rejected.
     w["W2"] = b.standing_waiver(utc(2026, 10, 20, 9), "control_plane")
@@ -189,6 +196,8 @@ def quarter4(demo: dict[str, User], builder: Builder) -> Quarter4:
     b.start(p["P3"], t)
     b.pause(p["P3"], t + dt.timedelta(minutes=30))
     b.rollback(p["P3"], t + dt.timedelta(hours=1))
+    # Its deployer learns 61 s later: the SLO missed by a second.
+    b.told(p["P3"], t + dt.timedelta(hours=1, seconds=61), via="webhook")
 
     # W1 expires (approved 2026-10-03 10:00 for 30 days).
     waiver_services.waivers_expire(now=utc(2026, 11, 3))
@@ -200,6 +209,8 @@ def quarter4(demo: dict[str, User], builder: Builder) -> Quarter4:
     b.start(p["P7"], t)
     b.stored_breach(p["P7"], t + dt.timedelta(hours=1, minutes=10))
     assert b.tick(t + dt.timedelta(hours=1, minutes=10, seconds=20)).actions == {"rollback": 1}
+    # Told exactly 60 s after the breach arrived: within the SLO.
+    b.told(p["P7"], t + dt.timedelta(hours=1, minutes=11))
 
     # P4: paused automatically at 3 x the window, at 5 %; stays PAUSED.
     t = utc(2026, 11, 15, 9)

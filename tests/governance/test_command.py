@@ -29,7 +29,10 @@ def test_text_is_a_readable_summary(quarter4):
         "Wedges: started 6, completed 1, paused 2 (2 pauses), rolled back 3 "
         "(automatically 2, by operators 1)\n"
     ) in text
-    assert "Trigger to rollback (automatic, 2 measured): p50 0 s, p99 20 s\n" in text
+    assert (
+        "Rollback SLO (evidence to deployer told, 3 told): p50 60 s, p99 61 s; "
+        "within 60 s 2 of 3 (66.7%)\n"
+    ) in text
     assert "       ≤ 5 %  2\n" in text
     assert "Incidents: 5 (SEV1 1, SEV2 1, SEV3 2, SEV4 1); contained by a wedge 2 (40.0%)\n" in text
     assert "Waivers: requested 2, granted 1, expired 1, rejected 1, revoked 1\n" in text
@@ -41,7 +44,15 @@ def test_json_carries_every_figure(quarter4):
     assert data["quarter"] == "2026Q4"
     assert (data["start"], data["end"]) == ("2026-10-01T00:00:00Z", "2027-01-01T00:00:00Z")
     assert data["wedges"]["rolled_back"] == 3
-    assert data["trigger_to_rollback_seconds"]["p99"] == 20.0
+    slo = data["rollback_slo"]
+    assert slo["evidence_to_told_seconds"] == {"p50": 60.0, "p99": 61.0}
+    assert (slo["within_slo"], slo["missed_slo"], slo["slo_seconds"]) == (2, 1, 60)
+    assert slo["compliance"] == pytest.approx(2 / 3)
+    assert [r["told_via"] for r in data["rollbacks"]] == [
+        "desired_state",
+        "webhook",
+        "desired_state",
+    ]
     assert data["exposure_at_catch"]["values"] == [10.0, 5.0, 5.0]
     assert data["incidents"]["contained_share"] == pytest.approx(0.4)
     assert [item["contained"] for item in data["incidents"]["items"]] == [
@@ -61,7 +72,8 @@ def test_csv_has_summary_and_detail_rows(quarter4):
     assert summary["proposals.submitted"] == "6"
     assert summary["wedges.completed"] == "1"
     assert summary["incidents.by_severity.SEV3"] == "2"
-    assert summary["trigger_to_rollback_seconds.p50"] == "0.0"
+    assert summary["rollback_slo.evidence_to_told_seconds.p50"] == "60.0"
+    assert summary["rollback_slo.within_slo"] == "2"
     sections = [row["section"] for row in rows if row["section"] != "summary"]
     assert sections.count("rollback") == 3
     assert sections.count("incident") == 5

@@ -65,7 +65,8 @@ def test_the_page_shows_the_figures_tables_and_charts(client, demo, quarter4):
     assert '<option value="2026Q4" selected>' in page
     assert "<small>Proposals submitted</small><p>6</p>" in page
     assert "<small>Wedges rolled back</small><p>3</p><small>2 automatic, 1 by operators" in page
-    assert "<small>Trigger to rollback, p99</small><p>20 s</p>" in page
+    assert "<small>Evidence to deployer told, p99</small><p>1 min 01 s</p>" in page
+    assert "<small>Rollbacks told within 60 s</small><p>66.7%</p>" in page
     assert "<small>Incidents contained by a wedge</small><p>2 of 5</p><small>40.0%</small>" in page
     # Incidents and waivers tables, with links to each waiver's page.
     assert len(re.findall(r'<tr id="incident-\d+">', page)) == 5

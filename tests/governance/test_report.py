@@ -1,5 +1,7 @@
 """The report's figures on the known quarter of ``conftest.quarter4``."""
 
+from datetime import timedelta
+
 import pytest
 from django.db import transaction
 
@@ -39,18 +41,21 @@ def test_rollbacks_timing_and_exposure_at_catch(quarter4):
     p = quarter4.proposals
     report = governance_report("2026Q4")
     rows = [
-        (r.proposal_id, r.stage_id, r.exposure_before, r.automatic, r.rule, r.seconds)
+        (r.proposal_id, r.stage_id, r.exposure_before, r.automatic, r.rule, r.told_seconds)
         for r in report.rollbacks
     ]
     assert rows == [
-        (p["P2"].pk, "canary", 10.0, True, "INV-RWG-ROLLBACK", 0.0),
-        (p["P3"].pk, "initial", 5.0, False, "operator", None),
-        (p["P7"].pk, "initial", 5.0, True, "INV-RWG-ROLLBACK", 20.0),
+        (p["P2"].pk, "canary", 10.0, True, "INV-RWG-ROLLBACK", 5.0),
+        (p["P3"].pk, "initial", 5.0, False, "operator", 61.0),
+        (p["P7"].pk, "initial", 5.0, True, "INV-RWG-ROLLBACK", 60.0),
     ]
-    # Trigger to rollback: automatic rollbacks only, nearest rank over [0, 20].
-    assert report.rollback_seconds == [0.0, 20.0]
-    assert (report.rollback_p50, report.rollback_p99) == (0.0, 20.0)
-    assert report.rollbacks_not_measured == 0
+    # Evidence to told: nearest rank over [5, 60, 61]; 60 s is within, 61 s is not.
+    assert (report.told_p50, report.told_p99) == (60.0, 61.0)
+    assert [r.slo(report.generated_at) for r in report.rollbacks] == ["within", "missed", "within"]
+    assert report.slo_counts == {"within": 2, "missed": 1, "pending": 0, "not_measured": 0}
+    assert report.slo_compliance == pytest.approx(2 / 3)
+    # The beat tick caught P7's stored breach 20 s after it arrived.
+    assert report.rollbacks[2].decided_seconds == pytest.approx(20.0, abs=5)
     assert report.exposure_at_catch == [10.0, 5.0, 5.0]
     assert [(b.label, b.count) for b in report.exposure_histogram] == [
         ("≤ 5 %", 2),
@@ -110,9 +115,11 @@ def test_events_at_the_boundaries_land_in_the_right_quarter(quarter4):
     q1 = governance_report("2027Q1")
     assert q1.proposals_submitted == 0
     assert q1.wedges_started == 0
-    assert [(r.proposal_id, r.exposure_before, r.seconds) for r in q1.rollbacks] == [
-        (quarter4.proposals["P5"].pk, 5.0, 0.0)
+    assert [(r.proposal_id, r.exposure_before, r.told_seconds) for r in q1.rollbacks] == [
+        (quarter4.proposals["P5"].pk, 5.0, None)
     ]
+    # Never told; 60 s have not passed since its evidence (today is before 2027): pending.
+    assert q1.slo_counts["pending"] == 1
     assert q1.rollbacks[0].occurred_at == Q1_START
     assert ids(q1.incidents) == [quarter4.incidents["I5"].pk]
     assert q1.incidents_contained == 1  # P3 rolled back at 5 %, 3 % affected
@@ -122,36 +129,41 @@ def test_an_empty_quarter(db):
     report = governance_report("2025Q2", now=utc(2026, 1, 1))
     assert report.proposals_submitted == 0
     assert report.rollbacks == ()
-    assert (report.rollback_p50, report.rollback_p99) == (None, None)
+    assert (report.told_p50, report.told_p99, report.slo_compliance) == (None, None, None)
     assert report.contained_share is None
     assert [b.count for b in report.exposure_histogram] == [0] * 6
     assert report.generated_at == utc(2026, 1, 1)
 
 
-def test_recorded_trigger_time_and_prior_exposure_are_preferred(quarter4, record_rwg3):
-    """When the engine records them on RWG-003, the report reads them over the derivations."""
+def test_recorded_prior_exposure_is_read_off_the_event(quarter4, record_rwg3):
     p1 = quarter4.proposals["P1"]
     record_rwg3(
         proposal_id=p1.pk,
         occurred_at=utc(2026, 12, 20, 12, 0, 3),
-        data={
-            "rule": "INV-RWG-BLAST",
-            "exposure_before": 42.5,
-            "trigger_received_at": "2026-12-20T12:00:00+00:00",
-        },
+        data={"rule": "INV-RWG-BLAST", "exposure_before": 42.5},
     )
     report = governance_report("2026Q4")
     last = report.rollbacks[-1]
-    assert (last.exposure_before, last.seconds, last.rule) == (42.5, 3.0, "INV-RWG-BLAST")
+    assert (last.exposure_before, last.rule) == (42.5, "INV-RWG-BLAST")
 
 
-def test_a_rollback_without_any_snapshot_is_not_measured(quarter4, record_rwg3):
+def test_a_rollback_from_before_timings_is_not_measured(quarter4, record_rwg3):
     record_rwg3(proposal_id=quarter4.proposals["P6"].pk, occurred_at=utc(2026, 12, 20), data={})
     report = governance_report("2026Q4")
-    assert report.rollbacks[-1].seconds is None
+    assert report.rollbacks[-1].told_seconds is None
     assert report.rollbacks[-1].exposure_before is None
-    assert report.rollbacks_not_measured == 1
-    assert report.rollback_seconds == [0.0, 20.0]
+    assert report.slo_counts["not_measured"] == 1
+    assert report.slo_compliance == pytest.approx(2 / 3)  # not judged
+
+
+def test_an_untold_rollback_is_pending_until_60_s_have_passed(quarter4):
+    """P5's breach arrived at Q1's first instant and nobody was told."""
+    at_edge = governance_report("2027Q1", now=Q1_START + timedelta(seconds=60))
+    assert at_edge.slo_counts["pending"] == 1
+    assert at_edge.slo_compliance is None
+    after = governance_report("2027Q1", now=Q1_START + timedelta(seconds=61))
+    assert after.slo_counts["missed"] == 1
+    assert after.slo_compliance == 0.0
 
 
 @pytest.fixture
@@ -178,10 +190,10 @@ def test_nearest_rank_percentiles(values, p50, p99):
 
 
 def test_the_report_reads_in_a_fixed_number_of_queries(quarter4, django_assert_num_queries):
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(8):
         report = governance_report("2026Q4")
-        # Containment and the tables read only what the seven queries loaded (the
-        # seventh: the policy versions, for the quarter's policy changes).
+        # Containment and the tables read only what the eight queries loaded (one
+        # of them: the policy versions, for the quarter's policy changes).
         assert report.incidents_contained == 2
         assert [e.actor_label for e in report.waiver_trail]
         assert [w.requester.username for w in report.waivers]

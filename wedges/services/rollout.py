@@ -10,6 +10,7 @@ transaction.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -23,12 +24,14 @@ from django.utils import timezone
 from django_fsm import TransitionNotAllowed
 
 from audit.codes import EventCode
+from audit.models import AuditEvent
 from audit.services import record_event
 from org.models import User
+from webhooks.models import OutboxEvent
 from webhooks.services import enqueue
 from wedges import errors, hooks, notifications
 from wedges.errors import RolloutRefused
-from wedges.models import MetricSnapshot, RolloutWedge, State, WedgeStage
+from wedges.models import EvidenceSource, MetricSnapshot, RolloutWedge, State, WedgeStage
 from wedges.policy import codes
 from wedges.policy.engine import (
     Action,
@@ -40,6 +43,7 @@ from wedges.policy.engine import (
 )
 from wedges.policy.engine import decide as policy_decide
 from wedges.policy.engine import due_at as policy_due_at
+from wedges.services.timing import rollback_timing_record
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +145,7 @@ def _announce(
     reason: str,
     metrics: dict[str, Any] | None,
     data: dict[str, Any] | None = None,
-) -> None:
+) -> tuple[AuditEvent, OutboxEvent]:
     """Audit event and webhook outbox rows for a transition, in its transaction."""
     stage_id = wedge.current_stage_id or ""
     event = record_event(
@@ -170,15 +174,54 @@ def _announce(
         "occurred_at": now.isoformat(),
     }
     payload.update({key: data[key] for key in _ANNOUNCED_DATA if data and data.get(key)})
-    enqueue(event_code=code, proposal_id=wedge.proposal_id, payload=payload, now=now)
+    outbox = enqueue(event_code=code, proposal_id=wedge.proposal_id, payload=payload, now=now)
     # After the outbox row: its publication is queued first when the transaction commits.
     notifications.rollout_stopped(wedge, event, actor=actor)
+    return event, outbox
+
+
+def _time_rollback(
+    wedge: RolloutWedge,
+    announced: tuple[AuditEvent, OutboxEvent],
+    *,
+    source: EvidenceSource,
+    evidence_at: datetime,
+    now: datetime,
+    started: float,
+) -> None:
+    """The rollback's timing row (INV-RWG-ROLLBACK as measured): its transaction's last write."""
+    event, outbox = announced
+    rollback_timing_record(
+        wedge=wedge,
+        event=event,
+        outbox=outbox,
+        source=source,
+        evidence_at=evidence_at,
+        now=now,
+        started=started,
+    )
+
+
+def _snapshot_source(wedge: RolloutWedge) -> EvidenceSource:
+    snapshot = wedge.latest_snapshot
+    if snapshot is not None and snapshot.reported_by_id is None:
+        return EvidenceSource.SNAPSHOT_POLLED
+    return EvidenceSource.SNAPSHOT_PUSHED
 
 
 def _apply(
-    wedge: RolloutWedge, decision: Decision, *, now: datetime, actor: User | None, reason: str = ""
+    wedge: RolloutWedge,
+    decision: Decision,
+    *,
+    now: datetime,
+    actor: User | None,
+    reason: str = "",
+    started: float | None = None,
 ) -> bool:
-    """Carry out an engine decision on a locked wedge. Returns whether anything changed."""
+    """Carry out an engine decision on a locked wedge. Returns whether anything changed.
+
+    ``started``: the monotonic clock when the operation began (a rollback's timing).
+    """
     metrics = _evidence_metrics(wedge)
     data: dict[str, Any] = {
         "rule": decision.rule,
@@ -206,7 +249,7 @@ def _apply(
         return False
     _save_transition(wedge, now)
     assert decision.event_code is not None
-    _announce(
+    announced = _announce(
         wedge,
         code=decision.event_code,
         now=now,
@@ -215,6 +258,18 @@ def _apply(
         metrics=metrics,
         data=data,
     )
+    if decision.action == Action.ROLLBACK:
+        # The engine rolls back on the stage's evidence: the latest snapshot,
+        # accepted (and evaluated) the moment it arrived.
+        snapshot = wedge.latest_snapshot
+        _time_rollback(
+            wedge,
+            announced,
+            source=_snapshot_source(wedge),
+            evidence_at=snapshot.received_at if snapshot is not None else now,
+            now=now,
+            started=time.monotonic() if started is None else started,
+        )
     return True
 
 
@@ -293,6 +348,7 @@ def wedge_record_snapshot(
     latest value of each metric), which is stored on the new row: the next
     snapshot reads it from the one row the wedge already points at.
     """
+    started = time.monotonic()
     now = now or timezone.now()
     with transaction.atomic():
         wedge = _locked(proposal_id)
@@ -312,7 +368,7 @@ def wedge_record_snapshot(
         )
         wedge.latest_snapshot = snapshot
         decision = movable(decide(wedge, now), wedge, now)
-        acted = _apply(wedge, decision, now=now, actor=None)
+        acted = _apply(wedge, decision, now=now, actor=None, started=started)
         if not acted:
             fields = ["latest_snapshot", "updated_at"]
             if wedge.wedge_state == State.ACTIVE:
@@ -333,7 +389,9 @@ def _next_due(wedge: RolloutWedge, now: datetime) -> datetime | None:
 
     What ``engine.due_at`` says; a wedge the engine would move but an app
     above holds (``movable``) is due again at once, since such a hold lifts
-    without the wedge changing.
+    without the wedge changing. A manual stage not yet announced is also due
+    when its window ends: it may become eligible then, which the tick
+    announces (WDG-106) though the engine does not move it.
     """
     snapshot = wedge.latest_snapshot
     due = policy_due_at(
@@ -342,6 +400,14 @@ def _next_due(wedge: RolloutWedge, now: datetime) -> datetime | None:
         now,
         freshness=freshness(),
     )
+    window_end = wedge.window_ends_at
+    if (
+        wedge.increment_policy not in codes.AUTOMATIC_POLICIES
+        and wedge.awaiting_approval_since is None
+        and window_end is not None
+        and window_end > now
+    ):
+        due = window_end if due is None else min(due, window_end)
     return None if due is None else max(due, now)
 
 
@@ -422,6 +488,7 @@ def wedge_rollback_on_alert(
     ``actor`` is the account whose token delivered it. Only a running wedge
     rolls back; any other state is left as it is. Returns whether it rolled back.
     """
+    started = time.monotonic()
     now = now or timezone.now()
     with transaction.atomic():
         wedge = _locked(proposal_id)
@@ -436,7 +503,7 @@ def wedge_rollback_on_alert(
         }
         wedge.rollback(now=now)
         _save_transition(wedge, now)
-        _announce(
+        announced = _announce(
             wedge,
             code=EventCode.ROLLED_BACK,
             now=now,
@@ -444,6 +511,9 @@ def wedge_rollback_on_alert(
             reason=reason,
             metrics={"alert": dict(alert)},
             data=data,
+        )
+        _time_rollback(
+            wedge, announced, source=EvidenceSource.ALERT, evidence_at=now, now=now, started=started
         )
     return True
 
@@ -568,7 +638,12 @@ def _operator_transition(
     *,
     evidence: Callable[[RolloutWedge, datetime], dict[str, Any]] | None = None,
 ) -> RolloutWedge:
-    """An operator's transition; ``evidence`` adds what the wedge showed just before it."""
+    """An operator's transition; ``evidence`` adds what the wedge showed just before it.
+
+    A rollback is timed from the request itself: an operator's decision, or
+    (``actor=None``) a deployer's canary report (``gates``).
+    """
+    started = time.monotonic()
     now = now or timezone.now()
     with transaction.atomic():
         wedge = _locked(proposal_id)
@@ -584,7 +659,7 @@ def _operator_transition(
                 f"{code.label} is not possible: the wedge is {before}.",
             ) from None
         _save_transition(wedge, now)
-        _announce(
+        announced = _announce(
             wedge,
             code=code,
             now=now,
@@ -593,6 +668,15 @@ def _operator_transition(
             metrics=_evidence_metrics(wedge) or None,
             data=data,
         )
+        if code == EventCode.ROLLED_BACK:
+            _time_rollback(
+                wedge,
+                announced,
+                source=EvidenceSource.OPERATOR if actor is not None else EvidenceSource.CANARY,
+                evidence_at=now,
+                now=now,
+                started=started,
+            )
     return wedge
 
 

@@ -5,6 +5,8 @@ from typing import Any
 
 from django import template
 
+from wedges.models import RollbackTiming, RolloutWedge, State
+
 register = template.Library()
 
 
@@ -40,3 +42,11 @@ def duration(value: timedelta | None) -> str:
     if hours:
         return f"{hours} h {minutes:02d} min"
     return f"{minutes} min"
+
+
+@register.simple_tag
+def rollback_timing(wedge: RolloutWedge) -> RollbackTiming | None:
+    """The timing of the wedge's rollback; no query unless it was rolled back."""
+    if wedge.wedge_state != State.ROLLED_BACK:
+        return None
+    return RollbackTiming.objects.filter(wedge=wedge).select_related("wedge").first()
