@@ -74,3 +74,24 @@ def test_the_propose_form_shows_field_errors(demo):
     form = response.context["form"]
     assert "first_stage_cap" in form.errors
     assert "rationale" in form.errors
+
+
+def test_the_proposal_page_speaks_in_its_versions_numbers(demo, submit):
+    from policies import services
+
+    now = timezone.now()
+    version = services.policy_version_propose(
+        actor=demo["bob"],
+        values={"min_stages": 5},
+        rationale="More stages.",
+        effective_at=now,
+        now=now,
+    )
+    services.policy_version_approve(version=version, actor=demo["frank"], now=now)
+    proposal = submit()  # four stages: one short of version 2's five
+    assert proposal.waiver_required
+    client = Client()
+    client.force_login(demo["alice"])
+    page = client.get(f"/proposals/{proposal.pk}/").content.decode()
+    assert "Validated under policy version 2" in page
+    assert "fewer than 5 stages" in page

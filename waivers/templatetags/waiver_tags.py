@@ -81,3 +81,10 @@ def change_type_label(value: str) -> str:
 def lifted(waivable_codes: list[str]) -> str:
     """What a waiver lifts, in words: "a first stage above 25 %"."""
     return waived_rules(waivable_codes or [])
+
+
+@register.filter
+def lifted_for(proposal: ChangeProposal) -> str:
+    """What a waiver lifts for ``proposal``, in the numbers of the policy version it was
+    validated under ("fewer than 3 stages" under a version asking for three)."""
+    return waived_rules(proposal.waivable_codes or [], proposal.rollout_wedge.thresholds)

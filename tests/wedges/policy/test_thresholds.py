@@ -6,6 +6,8 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.wedges.policy.conftest import NOW, build_document, build_snapshot, build_view
 from wedges.policy import ValidationContext, validate
@@ -13,6 +15,7 @@ from wedges.policy import codes as c
 from wedges.policy.engine import Action, decide
 from wedges.policy.thresholds import (
     FLOOR,
+    HIGHER_IS_TIGHTER,
     LOOSENS_POLICY,
     NO_CHANGE,
     NOT_AN_INTEGER,
@@ -151,3 +154,20 @@ def test_the_engine_pauses_after_the_versions_multiple_of_windows():
     assert "open 2 x the" in paused.reason
     assert decide(three, unhealthy, NOW + 2 * HOUR, freshness=fresh).action == Action.NONE
     assert decide(three, unhealthy, NOW + 3 * HOUR, freshness=fresh).action == Action.PAUSE
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.dictionaries(
+        st.sampled_from(sorted(HIGHER_IS_TIGHTER)),
+        st.one_of(st.integers(-5, 200), st.floats(-5, 200, allow_nan=False)),
+    )
+)
+def test_no_accepted_version_is_looser_than_version_one(values):
+    candidate, issues = check_thresholds(values, base=FLOOR)
+    if candidate is not None:
+        assert issues == []
+        assert loosened(candidate) == []
+    else:
+        assert issues
+        assert all(issue.code for issue in issues)
