@@ -52,6 +52,10 @@ class EventCode(models.TextChoices):
     SIGN_IN_LOCKED_OUT = "WDG-305", "Sign-in locked after repeated failures"
     # Governance.
     INCIDENT_RECORDED = "WDG-501", "Incident recorded against a proposal"
+    # Change freezes (freezes app).
+    FREEZE_DECLARED = "WDG-511", "Change freeze declared"
+    FREEZE_ENDED = "WDG-512", "Change freeze ended early"
+    FREEZE_CANCELLED = "WDG-513", "Change freeze cancelled before it started"
     # Metric providers: a running wedge's metric queries started failing, or
     # answer again (once per change, not per poll).
     METRICS_FAILING = "WDG-601", "Metric provider failing"

@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "providers",
     "waivers",
     "gates",
+    "freezes",
     "governance",
 ]
 

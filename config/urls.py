@@ -17,6 +17,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("governance.api_urls")),
     path("", include("providers.api_urls")),
     path("", include("gates.api_urls")),
+    path("", include("freezes.api_urls")),
     # Anything else under /api/v1/ is a 404 in the API's error shape, not a page.
     re_path(r"^.*$", api_not_found, name="not-found"),
 ]
@@ -34,5 +35,6 @@ urlpatterns = [
     path("reports/", include("governance.urls")),
     path("metrics/", include("providers.urls")),
     path("canaries/", include("gates.urls")),
+    path("freezes/", include("freezes.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -5,11 +5,29 @@ import pytest
 from org.context_processors import links_for
 
 EXPECTED = {
-    "alice": ["Dashboard", "Proposals", "Waivers", "Audit", "API tokens"],
-    "bob": ["Dashboard", "Proposals", "Approvals", "Waivers", "Audit", "Reports", "API tokens"],
-    "carol": ["Dashboard", "Proposals", "Waivers", "Audit", "Reports", "API tokens"],
-    "dave": ["Dashboard", "Proposals", "Approvals", "Waivers", "Audit", "Reports", "API tokens"],
-    "erin": ["Dashboard", "Proposals", "Waivers", "Audit", "Reports", "API tokens"],
+    "alice": ["Dashboard", "Proposals", "Waivers", "Freezes", "Audit", "API tokens"],
+    "bob": [
+        "Dashboard",
+        "Proposals",
+        "Approvals",
+        "Waivers",
+        "Freezes",
+        "Audit",
+        "Reports",
+        "API tokens",
+    ],
+    "carol": ["Dashboard", "Proposals", "Waivers", "Freezes", "Audit", "Reports", "API tokens"],
+    "dave": [
+        "Dashboard",
+        "Proposals",
+        "Approvals",
+        "Waivers",
+        "Freezes",
+        "Audit",
+        "Reports",
+        "API tokens",
+    ],
+    "erin": ["Dashboard", "Proposals", "Waivers", "Freezes", "Audit", "Reports", "API tokens"],
 }
 
 
