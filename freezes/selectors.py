@@ -7,6 +7,8 @@ from datetime import datetime
 
 from django.db.models import F, Prefetch, Q, QuerySet
 
+from audit.codes import EventCode
+from audit.models import AuditEvent
 from freezes import errors
 from freezes.models import ChangeFreeze, in_force
 from org import humane
@@ -61,21 +63,6 @@ def in_quarter(start: datetime, end: datetime) -> QuerySet[ChangeFreeze]:
         .exclude(ended_at__isnull=False, ended_at__lte=start)
         .order_by("starts_at", "id")
     )
-
-
-def held_by(freeze: ChangeFreeze) -> QuerySet[ChangeProposal]:
-    """The proposals a freeze held: rolling out in its scope while it was in force.
-
-    A wedge started before the freeze ended and not finished (completed or
-    rolled back) before it began. Proposals covered by a waiver went through,
-    and are not counted.
-    """
-    proposals = ChangeProposal.objects.filter(
-        rollout_wedge__started_at__lt=freeze.until,
-    ).exclude(rollout_wedge__finished_at__lt=freeze.starts_at)
-    if not freeze.whole_organisation:
-        proposals = proposals.filter(subsystem__in=freeze.subsystems.all())
-    return proposals.exclude(waiver_coverage__isnull=False).order_by("pk")
 
 
 @dataclass(frozen=True)
@@ -135,3 +122,60 @@ def advance_check(wedge: RolloutWedge, now: datetime) -> AdvanceHold | None:
     if waiver is not None and waiver.is_active_at(now):
         return None
     return AdvanceHold(errors.FROZEN, _message(freeze, now))
+
+
+@dataclass(frozen=True)
+class FreezeSummary:
+    """A freeze as the quarterly report shows it: its window, and what it held."""
+
+    freeze: ChangeFreeze
+    status: str  # FreezeStatus value at the time of the report
+    held: tuple[int, ...]  # proposals whose rollout it held at their stage
+    waived_through: tuple[int, ...]  # proposals an active waiver let start during it
+
+
+def quarter_freezes(start: datetime, end: datetime, now: datetime) -> list[FreezeSummary]:
+    """The freezes in force for some of ``[start, end)``, oldest first, with what they held.
+
+    One query when there are none; four however many there are (the freezes,
+    their subsystems, the starts they let through, the rollouts that ran).
+    """
+    found = list(in_quarter(start, end))
+    if not found:
+        return []
+    through: dict[int, list[int]] = {freeze.pk: [] for freeze in found}
+    for proposal_id, data in (
+        AuditEvent.objects.filter(
+            code=EventCode.WEDGE_STARTED, data__freeze__in=list(through), proposal_id__isnull=False
+        )
+        .order_by("proposal_id")
+        .values_list("proposal_id", "data")
+    ):
+        through[data["freeze"]].append(proposal_id)
+    earliest = min(freeze.starts_at for freeze in found)
+    latest = max(freeze.until for freeze in found)
+    ran = list(
+        ChangeProposal.objects.filter(
+            rollout_wedge__started_at__lt=latest, waiver_coverage__isnull=True
+        )
+        .exclude(rollout_wedge__finished_at__lt=earliest)
+        .order_by("pk")
+        .values_list(
+            "pk", "subsystem_id", "rollout_wedge__started_at", "rollout_wedge__finished_at"
+        )
+    )
+    summaries = []
+    for freeze in found:
+        scope = {subsystem.pk for subsystem in freeze.subsystems.all()}
+        held = tuple(
+            pk
+            for pk, subsystem_id, started, finished in ran
+            if (freeze.whole_organisation or subsystem_id in scope)
+            and started < freeze.until
+            and (finished is None or finished >= freeze.starts_at)
+            and pk not in through[freeze.pk]
+        )
+        summaries.append(
+            FreezeSummary(freeze, str(freeze.status_at(now).value), held, tuple(through[freeze.pk]))
+        )
+    return summaries

@@ -43,6 +43,7 @@ from django.utils.dateparse import parse_datetime
 
 from audit.codes import WAIVER_EVENTS, EventCode
 from audit.models import AuditEvent
+from freezes.selectors import FreezeSummary, quarter_freezes
 from governance import selectors
 from governance.models import Incident, Severity
 from waivers.models import WaiverRequest
@@ -198,6 +199,8 @@ class Report:
     waiver_counts: WaiverCounts
     waiver_trail: tuple[AuditEvent, ...]  # oldest first, with actor loaded
     waivers: tuple[WaiverRequest, ...]  # every waiver with an event in the quarter
+    # Change freezes in force for some of the quarter, with what they held.
+    freezes: tuple[FreezeSummary, ...] = ()
 
     # --- Rollbacks
     @property
@@ -334,6 +337,7 @@ def governance_report(quarter: Quarter | str, *, now: datetime | None = None) ->
         ),
         waiver_trail=trail,
         waivers=waivers,
+        freezes=tuple(quarter_freezes(start, end, now or timezone.now())),
     )
 
 
