@@ -151,7 +151,8 @@ def quarter_freezes(start: datetime, end: datetime, now: datetime) -> list[Freez
         .order_by("proposal_id")
         .values_list("proposal_id", "data")
     ):
-        through[data["freeze"]].append(proposal_id)
+        if proposal_id is not None:
+            through[data["freeze"]].append(proposal_id)
     earliest = min(freeze.starts_at for freeze in found)
     latest = max(freeze.until for freeze in found)
     ran = list(
@@ -171,6 +172,7 @@ def quarter_freezes(start: datetime, end: datetime, now: datetime) -> list[Freez
             pk
             for pk, subsystem_id, started, finished in ran
             if (freeze.whole_organisation or subsystem_id in scope)
+            and started is not None
             and started < freeze.until
             and (finished is None or finished >= freeze.starts_at)
             and pk not in through[freeze.pk]
