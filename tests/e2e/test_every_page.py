@@ -163,6 +163,7 @@ def pages_of(site: Site, username: str) -> list[tuple[str, int]]:
     proposals = [f"/proposals/{site.proposals[state]}/" for state in states]
     user = User.objects.get(username=username)
     pages = ["/", "/proposals/", *proposals, "/waivers/", f"/waivers/{site.waiver}/", "/audit/"]
+    pages.append("/freezes/")
     pages.append("/account/tokens/")
     if user.has_perm("org.act_as_engineer"):
         pages += ["/proposals/new/", "/waivers/new/"]
