@@ -209,8 +209,9 @@ QUARTERS: Final[tuple[tuple[Story, ...], ...]] = (
         Story("Tenant routing table", "control-plane", "control_plane", 0.85, "breach"),
     ),
 )
-# The freeze of the third quarter: days into it, and how long.
-FREEZE_AT: Final = (2, 0.6, timedelta(days=3))
+# The third quarter's freeze: it began the day before the TLS hotfix (share 0.2),
+# which went through it under its waiver, and lasted three days.
+FREEZE_AT: Final = (2, 0.2, timedelta(days=3))
 
 
 def _quarters(now: datetime) -> list[Quarter]:
@@ -335,11 +336,8 @@ def seed_demo_history(now: datetime | None = None) -> list[str]:
     quarters = _quarters(now)
     created = 0
     for index, (quarter, stories) in enumerate(zip(quarters, QUARTERS, strict=False)):
-        for number, story in enumerate(stories):
-            _tell(story, f"{quarter}-{number}", _moment(quarter, story.share, now), users)
-            created += 1
         if index == FREEZE_AT[0]:
-            starts = _moment(quarter, FREEZE_AT[1], now)
+            starts = _moment(quarter, FREEZE_AT[1], now) - timedelta(days=1)
             with at(starts - timedelta(days=2)):
                 freeze_declare(
                     actor=users["bob"],
@@ -348,4 +346,7 @@ def seed_demo_history(now: datetime | None = None) -> list[str]:
                     ends_at=starts + FREEZE_AT[2],
                     subsystems=["connector-runtime"],
                 )
+        for number, story in enumerate(stories):
+            _tell(story, f"{quarter}-{number}", _moment(quarter, story.share, now), users)
+            created += 1
     return [f"{created} past rollouts over {len(quarters)} quarters", "a past change freeze"]

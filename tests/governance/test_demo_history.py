@@ -81,7 +81,13 @@ def test_one_freeze_in_the_past_and_none_in_force(story):
     assert freeze.until < now
     assert not ChangeFreeze.objects.filter(in_force(now)).exists()
     report = governance_report(Quarter.containing(freeze.starts_at))
-    assert [summary.freeze for summary in report.freezes] == [freeze]
+    (summary,) = report.freezes
+    assert summary.freeze == freeze
+    # The waived hotfix went through the freeze; its start names it.
+    (through,) = summary.waived_through
+    assert ChangeProposal.objects.get(pk=through).waiver_coverage is not None
+    started = AuditEvent.objects.get(proposal_id=through, code=EventCode.WEDGE_STARTED)
+    assert started.data["freeze"] == freeze.pk
 
 
 def test_the_history_is_seeded_once(story):
