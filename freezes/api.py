@@ -34,8 +34,9 @@ WHO = (
 @extend_schema_view(
     list=extend_schema(
         summary="List change freezes",
-        description="Every freeze, newest start first; everyone signed in reads them.",
-        responses={200: FreezeSerializer(many=True), **error_responses()},
+        description="Every freeze, newest start first; everyone signed in reads them. "
+        "A page past the last is a 404.",
+        responses={200: FreezeSerializer(many=True), **error_responses(404)},
     ),
     retrieve=extend_schema(
         summary="Read a change freeze",
