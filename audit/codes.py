@@ -59,6 +59,10 @@ class EventCode(models.TextChoices):
     POLICY_VERSION_APPROVED = "WDG-512", "Policy change approved"
     POLICY_VERSION_REJECTED = "WDG-513", "Policy change rejected"
     POLICY_VERSION_WITHDRAWN = "WDG-514", "Policy change withdrawn"
+    # Change freezes (freezes app).
+    FREEZE_DECLARED = "WDG-521", "Change freeze declared"
+    FREEZE_ENDED = "WDG-522", "Change freeze ended early"
+    FREEZE_CANCELLED = "WDG-523", "Change freeze cancelled before it started"
     # Metric providers: a running wedge's metric queries started failing, or
     # answer again (once per change, not per poll).
     METRICS_FAILING = "WDG-601", "Metric provider failing"

@@ -121,6 +121,7 @@ class Subject(StrEnum):
     PROVIDER = "a metric provider"
     CANARY = "a canary bound to the proposal"
     POLICY_CHANGE = "a policy change under review, proposed by a third section lead"
+    FREEZE = "a scheduled change freeze of the proposal's subsystem"
 
 
 class Reach(StrEnum):
@@ -698,6 +699,66 @@ ACTIONS: Final[tuple[Action, ...]] = (
         web=(Page("POST", "policies:decide", {"action": "withdraw"}),),
         note="Only the section lead who proposed it, none of the table's callers; on the "
         "policy page (the API has no withdrawal).",
+    ),
+    # --- Change freezes ---------------------------------------------------------------
+    Action(
+        "freeze.list",
+        "List change freezes",
+        Subject.NOTHING,
+        EVERYONE_SIGNED_IN,
+        api=(Api("GET", "api:freeze-list", None, Reach.ANY),),
+        web=(Page("GET", "freezes:list"),),
+        note="Everyone reads them: a freeze stops everyone's rollouts in its scope.",
+    ),
+    Action(
+        "freeze.read",
+        "Read a change freeze",
+        Subject.FREEZE,
+        EVERYONE_SIGNED_IN,
+        api=(Api("GET", "api:freeze-detail", None, Reach.ANY),),
+    ),
+    Action(
+        "freeze.declare",
+        "Declare a change freeze",
+        Subject.NOTHING,
+        who(
+            yes={Principal.LEAD, Principal.ADMIN},
+            forbidden={
+                Principal.ENGINEER,
+                Principal.OTHER_ENGINEER,
+                Principal.OPERATOR,
+                Principal.OTHER_LEAD,
+                Principal.REVIEWER,
+                Principal.AUDITOR,
+                Principal.SERVICE,
+            },
+        ),
+        api=(Api("POST", "api:freeze-list", Scope.OPERATE, Reach.UNLIMITED),),
+        web=(Page("POST", "freezes:list"),),
+        note="The walk freezes the proposal's subsystem. A section lead freezes the "
+        "subsystems of their sections; any section lead may freeze the whole organisation. "
+        "A freeze may cover every subsystem, so a token limited to subsystems may not "
+        "declare one.",
+    ),
+    Action(
+        "freeze.end",
+        "End a change freeze early, or cancel one not yet started",
+        Subject.FREEZE,
+        who(
+            yes={Principal.LEAD, Principal.ADMIN},
+            forbidden={
+                Principal.ENGINEER,
+                Principal.OTHER_ENGINEER,
+                Principal.OPERATOR,
+                Principal.OTHER_LEAD,
+                Principal.REVIEWER,
+                Principal.AUDITOR,
+                Principal.SERVICE,
+            },
+        ),
+        api=(Api("POST", "api:freeze-end", Scope.OPERATE, Reach.UNLIMITED),),
+        web=(Page("POST", "freezes:end"),),
+        note="Whoever could have declared the freeze.",
     ),
     # --- Webhooks --------------------------------------------------------------------
     Action(

@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "providers",
     "waivers",
     "gates",
+    "freezes",
     "governance",
 ]
 

@@ -18,6 +18,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("policies.api_urls")),
     path("", include("providers.api_urls")),
     path("", include("gates.api_urls")),
+    path("", include("freezes.api_urls")),
     # Anything else under /api/v1/ is a 404 in the API's error shape, not a page.
     re_path(r"^.*$", api_not_found, name="not-found"),
 ]
@@ -36,5 +37,6 @@ urlpatterns = [
     path("policy/", include("policies.urls")),
     path("metrics/", include("providers.urls")),
     path("canaries/", include("gates.urls")),
+    path("freezes/", include("freezes.urls")),
     path("admin/", admin.site.urls),
 ]

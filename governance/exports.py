@@ -161,6 +161,21 @@ def report_dict(report: Report) -> dict[str, Any]:
                 for e in report.waiver_trail
             ],
         },
+        "freezes": [
+            {
+                "id": f.freeze.pk,
+                "reason": f.freeze.reason,
+                "status": f.status,
+                "whole_organisation": f.freeze.whole_organisation,
+                "subsystems": [s.slug for s in f.freeze.subsystems.all()],
+                "starts_at": _time(f.freeze.starts_at),
+                "until": _time(f.freeze.until),
+                "declared_by": f.freeze.declared_by.username,
+                "held_proposals": list(f.held),
+                "waived_through": list(f.waived_through),
+            }
+            for f in report.freezes
+        ],
         "policy_changes": [
             {
                 "version": c.number,
@@ -335,6 +350,16 @@ def csv_rows(report: Report) -> Iterator[tuple[Any, ...]]:
             proposal_id=e["proposal_id"],
             waiver_id=e["waiver_id"],
             detail=f"{e['actor']}: {e['reason']}" if e["reason"] else e["actor"],
+        )
+    for f in data["freezes"]:
+        scope = "whole organisation" if f["whole_organisation"] else " ".join(f["subsystems"])
+        yield _row(
+            "freeze",
+            f["status"],
+            len(f["held_proposals"]),
+            occurred_at=f["starts_at"],
+            detail=f"{f['reason']}; {scope}; until {f['until']}; "
+            f"held {f['held_proposals'] or 'none'}; waived through {f['waived_through'] or 'none'}",
         )
 
 

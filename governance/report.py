@@ -43,6 +43,7 @@ from django.utils import timezone
 
 from audit.codes import WAIVER_EVENTS, EventCode
 from audit.models import AuditEvent
+from freezes.selectors import FreezeSummary, quarter_freezes
 from governance import selectors
 from governance.models import Incident, Severity
 from policies import selectors as policy_selectors
@@ -261,6 +262,8 @@ class Report:
     waivers: tuple[WaiverRequest, ...]  # every waiver with an event in the quarter
     # Policy versions proposed, decided or taking effect in the quarter.
     policy_changes: tuple[PolicyChange, ...] = ()
+    # Change freezes in force for some of the quarter, with what they held.
+    freezes: tuple[FreezeSummary, ...] = ()
 
     # --- Rollbacks
     @property
@@ -421,6 +424,7 @@ def governance_report(quarter: Quarter | str, *, now: datetime | None = None) ->
         waiver_trail=trail,
         waivers=waivers,
         policy_changes=_policy_changes(start, end),
+        freezes=tuple(quarter_freezes(start, end, now or timezone.now())),
     )
 
 

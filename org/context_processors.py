@@ -35,6 +35,7 @@ def links_for(user: Any) -> list[Link]:
     if access.can_operate_anything(user):
         links.append(Link("proposals:approvals", "Approvals"))
     links.append(Link("waivers:list", "Waivers"))
+    links.append(Link("freezes:list", "Freezes"))
     links.append(Link("audit:list", "Audit"))
     links.append(Link("policies:versions", "Policy"))
     if access.can_view_all(user):

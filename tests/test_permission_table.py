@@ -44,6 +44,7 @@ from config.permissions import (
     TokenLimit,
     token_outcome,
 )
+from freezes.services import freeze_declare
 from governance.models import Incident
 from governance.services import incident_record
 from org.demo import DEMO_PASSWORD, seed_demo
@@ -183,6 +184,14 @@ def _build() -> World:
         rationale="The table's walk.",
         effective_at=now + dt.timedelta(days=1),
     )
+    # Scheduled, so it holds nothing the other rows walk; ending it cancels it.
+    freeze = freeze_declare(
+        actor=users[Principal.LEAD],
+        reason="Year-end holiday",
+        starts_at=now + 24 * hour,
+        ends_at=now + 48 * hour,
+        subsystems=[SUBJECT_SUBSYSTEM],
+    )
     subjects: dict[Subject, int | str] = {
         Subject.PROPOSAL: pending.pk,
         Subject.RUNNING: running.pk,
@@ -194,6 +203,7 @@ def _build() -> World:
         Subject.SUBSCRIPTION: subscription.pk,
         Subject.PROVIDER: provider.name,
         Subject.POLICY_CHANGE: policy_change.number,
+        Subject.FREEZE: freeze.pk,
     }
 
     sessions: dict[Principal, str] = {}
@@ -305,6 +315,10 @@ def _api_body(route: str, world: World, method: str = "POST") -> dict[str, Any] 
         return {"reason": "not now"}
     if route == "api:webhook-detail":
         return {"active": False}
+    if route == "api:freeze-list":
+        return _freeze_body()
+    if route == "api:freeze-end":
+        return {"reason": "the table's walk"}
     return None
 
 
@@ -316,6 +330,16 @@ class _Upload(io.BytesIO):
     def read(self, size: int | None = -1) -> bytes:
         self.seek(0)
         return super().read(size)
+
+
+def _freeze_body() -> dict[str, Any]:
+    starts = timezone.now() + dt.timedelta(days=3)
+    return {
+        "reason": "Release weekend",
+        "starts_at": starts.isoformat(),
+        "ends_at": (starts + dt.timedelta(days=1)).isoformat(),
+        "subsystems": [SUBJECT_SUBSYSTEM],
+    }
 
 
 def _page_body(page: Page, world: World) -> dict[str, Any]:
@@ -368,6 +392,17 @@ def _page_body(page: Page, world: World) -> dict[str, Any]:
         }
     if route == "policies:decide":
         return {"reason": "not now"}
+    if route == "freezes:list":
+        body = _freeze_body()
+        return {
+            "reason": body["reason"],
+            "starts_at": body["starts_at"][:16],
+            "ends_at": body["ends_at"][:16],
+            "scope": "subsystems",
+            "subsystems": [SUBJECT_SUBSYSTEM],
+        }
+    if route == "freezes:end":
+        return {"reason": "the table's walk"}
     if route == "account:tokens":
         return {"name": "walk", "scopes": ["audit:read"], "expires_in": "30"}
     if route == "password_change":

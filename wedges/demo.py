@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+import time_machine
 from django.db import transaction
 from django.utils import timezone
 
@@ -31,6 +32,7 @@ from wedges.services import (
 from wedges.submission import check_submission
 
 DEMO_REFERENCE = "demo:"
+SUBMITTED_BEFORE_START = timedelta(minutes=20)
 
 
 def _stage(stage_id: str, target: float, criteria: list[str], trigger: str) -> dict[str, Any]:
@@ -233,8 +235,12 @@ def seed_demo_rollouts(now: datetime | None = None) -> list[str]:
         body["external_reference"] = f"{DEMO_REFERENCE}{demo['key']}"
         check = check_submission(body)
         assert check.valid, check.to_dict()
-        proposal = proposal_submit(check=check, author=users["alice"]).proposal
         start = now - timedelta(hours=demo["hours_ago"])
+        # Submitted a little before it started, at that moment: the services'
+        # own clocks (the proposal's created_at, its WDG-101 event) agree with
+        # the back-dated start, so no event precedes the submission.
+        with time_machine.travel(start - SUBMITTED_BEFORE_START, tick=False):
+            proposal = proposal_submit(check=check, author=users["alice"]).proposal
         if demo["plan"] != "pending":
             _drive(proposal, demo["plan"], start, now, users)
         created.append(proposal.title)

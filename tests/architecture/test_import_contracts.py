@@ -39,6 +39,7 @@ def tree_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "providers",
         "waivers",
         "gates",
+        "freezes",
         "governance",
     ):
         shutil.copytree(ROOT / package, tree / package, ignore=shutil.ignore_patterns("*.pyc"))

@@ -111,7 +111,7 @@ def test_every_code_has_a_meaning():
         "WDG-101", "WDG-102", "WDG-103", "WDG-104", "WDG-105", "WDG-106",
         "WDG-201", "WDG-202", "WDG-203", "WDG-204", "WDG-205", "WDG-206", "WDG-207",
         "WDG-301", "WDG-302", "WDG-401", "WDG-303", "WDG-304", "WDG-305", "WDG-501",
-        "WDG-502", "WDG-511", "WDG-512", "WDG-513", "WDG-514",
+        "WDG-502", "WDG-511", "WDG-512", "WDG-513", "WDG-514", "WDG-521", "WDG-522", "WDG-523",
         "WDG-601", "WDG-602", "WDG-701", "WDG-702", "WDG-703", "WDG-704", "WDG-705",
     ]  # fmt: skip
     assert describe("RWG-003") == "Rollout rolled back"

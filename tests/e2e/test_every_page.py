@@ -34,6 +34,7 @@ from org.demo import DEMO_PASSWORD
 from org.models import User
 from tests.conftest import _flush_as_owner
 from tests.documents import PROPOSAL
+from waivers.demo import DEMO_KEY
 from waivers.models import WaiverRequest
 from wedges.demo import DEMO_REFERENCE
 from wedges.models import ChangeProposal, ChangeType, State
@@ -117,7 +118,7 @@ def site(django_db_setup: None, django_db_blocker: Any, browser: Browser) -> Ite
         call_command("seed_demo", verbosity=0)
         demo = ChangeProposal.objects.filter(external_reference__startswith=DEMO_REFERENCE)
         by_state = {p.rollout_wedge.wedge_state: p.pk for p in demo.select_related("rollout_wedge")}
-        waiver = WaiverRequest.objects.get()
+        waiver = WaiverRequest.objects.get(proposal__external_reference=DEMO_KEY)
         server = LiveServer("localhost")
         server._live_server_modified_settings.enable()
         built = Site(server.url, by_state, waiver.pk)
@@ -163,6 +164,7 @@ def pages_of(site: Site, username: str) -> list[tuple[str, int]]:
     proposals = [f"/proposals/{site.proposals[state]}/" for state in states]
     user = User.objects.get(username=username)
     pages = ["/", "/proposals/", *proposals, "/waivers/", f"/waivers/{site.waiver}/", "/audit/"]
+    pages.append("/freezes/")
     pages.append("/account/tokens/")
     pages.append("/policy/")
     if user.has_perm("org.act_as_engineer"):

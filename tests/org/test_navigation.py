@@ -5,29 +5,49 @@ import pytest
 from org.context_processors import links_for
 
 EXPECTED = {
-    "alice": ["Dashboard", "Proposals", "Waivers", "Audit", "Policy", "API tokens"],
+    "alice": ["Dashboard", "Proposals", "Waivers", "Freezes", "Audit", "Policy", "API tokens"],
     "bob": [
         "Dashboard",
         "Proposals",
         "Approvals",
         "Waivers",
+        "Freezes",
         "Audit",
         "Policy",
         "Reports",
         "API tokens",
     ],
-    "carol": ["Dashboard", "Proposals", "Waivers", "Audit", "Policy", "Reports", "API tokens"],
+    "carol": [
+        "Dashboard",
+        "Proposals",
+        "Waivers",
+        "Freezes",
+        "Audit",
+        "Policy",
+        "Reports",
+        "API tokens",
+    ],
     "dave": [
         "Dashboard",
         "Proposals",
         "Approvals",
         "Waivers",
+        "Freezes",
         "Audit",
         "Policy",
         "Reports",
         "API tokens",
     ],
-    "erin": ["Dashboard", "Proposals", "Waivers", "Audit", "Policy", "Reports", "API tokens"],
+    "erin": [
+        "Dashboard",
+        "Proposals",
+        "Waivers",
+        "Freezes",
+        "Audit",
+        "Policy",
+        "Reports",
+        "API tokens",
+    ],
 }
 
 

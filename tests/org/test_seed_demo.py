@@ -5,6 +5,7 @@ from django.core.management import call_command
 from audit.models import AuditEvent
 from org.mail import drain
 from org.models import Section, Subsystem, User
+from waivers.demo import DEMO_KEY
 from waivers.models import WaiverRequest
 from wedges.models import RolloutWedge
 
@@ -82,7 +83,7 @@ def test_seed_demo_starts_demo_rollouts_and_a_waiver_awaiting_its_reviewer(mailo
     assert states["Rotate connector signing keys"] == "PENDING"
     assert states["Feature-flag client 1.8"] == "COMPLETE"
     assert states["Quota enforcement in the control plane"] == "PAUSED"
-    waiver = WaiverRequest.objects.get()
+    waiver = WaiverRequest.objects.get(proposal__external_reference=DEMO_KEY)
     assert waiver.state == "PARTIALLY_APPROVED"
     assert list(waiver.approvals.values_list("approver__username", flat=True)) == ["bob"]
     drain()
