@@ -388,7 +388,7 @@ def _make_due(proposal_ids: list[int]) -> None:
         due_snapshot_id=0,
     )
     MetricSnapshot.objects.filter(wedge__proposal_id__in=proposal_ids).update(
-        received_at=now - timedelta(seconds=30), values=HEALTHY
+        received_at=now - timedelta(seconds=30), values=HEALTHY, evidence={}
     )
 
 
@@ -421,7 +421,9 @@ def _open_all_stages(
         due_at=opened + timedelta(hours=3) if due == "pause" else window_end,
         due_snapshot_id=Coalesce(F("latest_snapshot_id"), 0),
     )
-    changes: dict[str, Any] = {"received_at": now - snapshot_ago}
+    # No stored evidence: the engine reads each row's own values at its
+    # received_at (as for rows from before evidence), so the times set here hold.
+    changes: dict[str, Any] = {"received_at": now - snapshot_ago, "evidence": {}}
     if values is not None:
         changes["values"] = values
     MetricSnapshot.objects.update(**changes)
