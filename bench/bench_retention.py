@@ -87,9 +87,9 @@ def _load(rows: int, user_id: int) -> float:
                     FROM wedges_rolloutwedge
                 )
                 INSERT INTO wedges_metricsnapshot
-                    (wedge_id, received_at, "values", stage_index, reported_by_id)
+                    (wedge_id, received_at, "values", evidence, stage_index, reported_by_id)
                 SELECT w.id, %s + (g * %s) * interval '1 second',
-                       '{"error_rate": 0.002, "p99": "180ms"}'::jsonb, -1, %s
+                       '{"error_rate": 0.002, "p99": "180ms"}'::jsonb, '{}'::jsonb, -1, %s
                 FROM generate_series(%s, %s) AS g
                 JOIN w ON w.k = g %% %s
                 """,
