@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from org.models import User
-from wedges.models import ChangeProposal, State
+from wedges.models import ChangeProposal, State, ToldVia
 from wedges.policy.codes import EXPOSURE_METRIC
 from wedges.policy.engine import StageView
 from wedges.policy.explain import comparisons
@@ -29,6 +29,7 @@ from wedges.services import (
     wedge_start,
     wedges_tick,
 )
+from wedges.services.timing import rollback_told
 from wedges.submission import check_submission
 
 DEMO_REFERENCE = "demo:"
@@ -220,6 +221,11 @@ def _drive(
         wedges_tick(now=moment)
     if plan == "breach" and proposal.rollout_wedge.wedge_state == State.ACTIVE:
         wedge_rollback(proposal_id=proposal.pk, actor=users["dave"], reason="Demo", now=now)
+        moment = now
+    if plan == "breach":
+        # The deployer learnt of the rollback on its next read of the desired state.
+        told = min(moment + timedelta(seconds=rng.uniform(2.0, 15.0)), now)
+        rollback_told(wedge_id=proposal.rollout_wedge.pk, via=ToldVia.DESIRED_STATE, now=told)
 
 
 @transaction.atomic

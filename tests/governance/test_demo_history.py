@@ -63,6 +63,8 @@ def test_every_one_of_the_last_four_quarters_has_believable_figures(story):
         assert report.automatic_rollbacks >= 1, quarter
         assert report.incidents, quarter
         assert report.incidents_contained >= 1, quarter
+        # Each rollback's deployer learnt of it within the policy's 60 s.
+        assert report.slo_counts["within"] == report.wedges_rolled_back, quarter
         quarter = quarter.previous
 
 
