@@ -253,6 +253,19 @@ POLICY_REVIEW: Final = who(
     yes={Principal.LEAD, Principal.OTHER_LEAD},
     forbidden=SIGNED_IN - {Principal.LEAD, Principal.OTHER_LEAD},
 )
+# Those who report a running rollout's health (metrics, alerts, canary reports):
+# the author and the operators; a fleet agent's token by its scope.
+REPORT_METRICS: Final = who(
+    yes={Principal.ENGINEER, *OPERATE},
+    forbidden={Principal.OTHER_LEAD, Principal.REVIEWER, Principal.AUDITOR},
+    hidden={Principal.OTHER_ENGINEER, Principal.SERVICE},
+)
+# Declaring and ending change freezes: the section's lead (any lead for the
+# whole organisation) and the administrator.
+MANAGE_FREEZE: Final = who(
+    yes={Principal.LEAD, Principal.ADMIN},
+    forbidden=SIGNED_IN - {Principal.LEAD, Principal.ADMIN},
+)
 NOT_WEBHOOK_MANAGERS: Final = frozenset(
     {
         Principal.ENGINEER,
@@ -326,11 +339,7 @@ ACTIONS: Final[tuple[Action, ...]] = (
         "proposal.metrics",
         "Report a metric snapshot",
         Subject.RUNNING,
-        who(
-            yes={Principal.ENGINEER, *OPERATE},
-            forbidden={Principal.OTHER_LEAD, Principal.REVIEWER, Principal.AUDITOR},
-            hidden={Principal.OTHER_ENGINEER, Principal.SERVICE},
-        ),
+        REPORT_METRICS,
         api=(Api("POST", "api:proposal-metrics", Scope.METRICS_WRITE, Reach.OBJECT, fleet=True),),
         note="A service account's token with metrics:write reports for every proposal of "
         "its subsystems (a deployment agent).",
@@ -356,11 +365,7 @@ ACTIONS: Final[tuple[Action, ...]] = (
         "alerts.receive",
         "Send Alertmanager's firing alerts, which roll their wedges back",
         Subject.RUNNING,
-        who(
-            yes={Principal.ENGINEER, *OPERATE},
-            forbidden={Principal.OTHER_LEAD, Principal.REVIEWER, Principal.AUDITOR},
-            hidden={Principal.OTHER_ENGINEER, Principal.SERVICE},
-        ),
+        REPORT_METRICS,
         api=(Api("POST", "api:alertmanager", Scope.METRICS_WRITE, Reach.OBJECT, fleet=True),),
         note="Alertmanager sends the token as `Authorization: Token <key>`. Each alert "
         "names its proposal or subsystem in a label; one the caller may not roll back is "
@@ -402,11 +407,7 @@ ACTIONS: Final[tuple[Action, ...]] = (
         "gate.report",
         "Report a canary's events and results from Flagger or Argo Rollouts",
         Subject.RUNNING,
-        who(
-            yes={Principal.ENGINEER, *OPERATE},
-            forbidden={Principal.OTHER_LEAD, Principal.REVIEWER, Principal.AUDITOR},
-            hidden={Principal.OTHER_ENGINEER, Principal.SERVICE},
-        ),
+        REPORT_METRICS,
         api=(
             Api("POST", "api:gate-flagger-event", Scope.METRICS_WRITE, Reach.OBJECT, fleet=True),
             Api(
@@ -721,18 +722,7 @@ ACTIONS: Final[tuple[Action, ...]] = (
         "freeze.declare",
         "Declare a change freeze",
         Subject.NOTHING,
-        who(
-            yes={Principal.LEAD, Principal.ADMIN},
-            forbidden={
-                Principal.ENGINEER,
-                Principal.OTHER_ENGINEER,
-                Principal.OPERATOR,
-                Principal.OTHER_LEAD,
-                Principal.REVIEWER,
-                Principal.AUDITOR,
-                Principal.SERVICE,
-            },
-        ),
+        MANAGE_FREEZE,
         api=(Api("POST", "api:freeze-list", Scope.OPERATE, Reach.UNLIMITED),),
         web=(Page("POST", "freezes:list"),),
         note="The walk freezes the proposal's subsystem. A section lead freezes the "
@@ -744,18 +734,7 @@ ACTIONS: Final[tuple[Action, ...]] = (
         "freeze.end",
         "End a change freeze early, or cancel one not yet started",
         Subject.FREEZE,
-        who(
-            yes={Principal.LEAD, Principal.ADMIN},
-            forbidden={
-                Principal.ENGINEER,
-                Principal.OTHER_ENGINEER,
-                Principal.OPERATOR,
-                Principal.OTHER_LEAD,
-                Principal.REVIEWER,
-                Principal.AUDITOR,
-                Principal.SERVICE,
-            },
-        ),
+        MANAGE_FREEZE,
         api=(Api("POST", "api:freeze-end", Scope.OPERATE, Reach.UNLIMITED),),
         web=(Page("POST", "freezes:end"),),
         note="Whoever could have declared the freeze.",
