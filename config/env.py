@@ -134,6 +134,13 @@ def env_database(name: str, default: str) -> dict[str, Any]:
         if not config.get("NAME"):
             raise ImproperlyConfigured(f"{name} must name a database, e.g. postgres://host/wedge.")
         config["CONN_HEALTH_CHECKS"] = True
+        # No JIT compilation: it pays off for long analytical scans, while
+        # Wedge's statements take a millisecond or less, and a plan whose
+        # estimate crosses jit_above_cost spends tens of milliseconds compiling
+        # (it did, inside the rollback's transaction). A URL's own
+        # ?options= comes first and is kept.
+        options = config.setdefault("OPTIONS", {})
+        options["options"] = f"{options.get('options', '')} -c jit=off".strip()
     return config
 
 

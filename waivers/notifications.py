@@ -17,7 +17,6 @@ from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 
@@ -36,12 +35,11 @@ def possible_approvers(waiver: WaiverRequest) -> list[User]:
     Superusers are left out unless a role gives them the permission: an
     administrator is not part of the approval routine.
     """
-    permission = Permission.objects.get(content_type__app_label="org", codename="review_waivers")
+    review = Permission.objects.filter(content_type__app_label="org", codename="review_waivers")
     return list(
         User.objects.filter(is_active=True)
-        .filter(Q(groups__permissions=permission) | Q(user_permissions=permission))
+        .filter(access.holding(review))
         .exclude(pk=waiver.requester_id)
-        .distinct()
         .order_by("username")
     )
 

@@ -119,3 +119,23 @@ def test_env_url_checks_scheme(monkeypatch):
     monkeypatch.setenv("X", "amqp://guest@localhost//")
     with pytest.raises(ImproperlyConfigured, match="X must use one of the schemes redis"):
         env_url("X", schemes={"redis"})
+
+
+def test_postgres_connections_never_jit_compile(monkeypatch):
+    monkeypatch.setenv("X", "postgres://u:p@db.internal:5433/wedge")
+    assert env_database("X", "sqlite:///unused.sqlite3")["OPTIONS"]["options"] == "-c jit=off"
+
+
+def test_a_urls_own_server_options_are_kept_beside_jit_off(monkeypatch):
+    monkeypatch.setenv("X", "postgres://db.internal/wedge?options=-c%20statement_timeout%3D5000")
+    options = env_database("X", "sqlite:///unused.sqlite3")["OPTIONS"]["options"]
+    assert options == "-c statement_timeout=5000 -c jit=off"
+
+
+@pytest.mark.django_db
+def test_the_running_connection_has_jit_off():
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone() == ("off",)
