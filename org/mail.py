@@ -1,18 +1,21 @@
 """Emails that announce a committed change: sent after the commit, off the caller's thread.
 
 A rollback decided inside a metrics request must not wait for a mail server,
-nor fail because one is down: the message is rendered inside the change's
-transaction (so it says exactly what was committed), handed to one background
-thread when the transaction commits, and a failure to send is logged. Links
-in emails are absolute (``absolute_url``): a mail client has no page to be
-relative to.
+nor fail because one is down: the message is rendered from what the change
+committed, handed to one background thread when the transaction commits, and a
+failure to send is logged. Rendering either happens inside the transaction
+(``send_after_commit``) or, for the hot paths, just after it commits
+(``compose_after_commit``): a message, its recipients' query included, then
+costs the change's transaction nothing, and the row locks and the audit chain
+it holds are released first. Links in emails are absolute (``absolute_url``):
+a mail client has no page to be relative to.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
@@ -59,6 +62,22 @@ def send_after_commit(subject: str, body: str, addresses: list[str]) -> None:
     """Send once the current transaction commits, on the background thread."""
     if addresses:
         transaction.on_commit(lambda: _background().submit(_send, subject, body, addresses))
+
+
+def compose_after_commit(compose: Callable[[], tuple[str, str, list[str]] | None]) -> None:
+    """Once the current transaction commits, ``compose()`` on this thread and send what it
+    returns (``(subject, body, addresses)``, or ``None`` for no email) on the background thread.
+
+    ``compose`` may read the database: the change is committed when it runs.
+    If it raises, the error is logged and the change stands.
+    """
+
+    def hand_over() -> None:
+        message = compose()
+        if message is not None and message[2]:
+            _background().submit(_send, *message)
+
+    transaction.on_commit(hand_over, robust=True)
 
 
 def drain(timeout: float = 30.0) -> None:

@@ -14,11 +14,22 @@ from webhooks.dispatch import DELIVER, FAN_OUT, REDRIVE, publish
 _ATTEMPT_TIME_LIMIT = int(services.lease_duration().total_seconds()) + 1
 
 
-@shared_task(name=FAN_OUT, ignore_result=True)
+@shared_task(name=FAN_OUT, ignore_result=True, time_limit=_ATTEMPT_TIME_LIMIT + 10)
 def fan_out(event_id: str) -> int:
-    """One delivery per subscriber to the event, each queued at once."""
+    """One delivery per subscriber to the event: the first attempted here, the others queued.
+
+    The first goes without a second trip through the broker (a rollback's
+    notification is on the clock, INV-RWG-ROLLBACK); the others are queued
+    before it, so they go in parallel on the other workers. A delivery this
+    task does not finish is leased and re-driven like any other.
+    """
     ids = services.fan_out(event_id)
-    return publish(DELIVER, ids)
+    if not ids:
+        return 0
+    first, *others = ids
+    queued = publish(DELIVER, others)
+    deliver(first)
+    return queued + 1
 
 
 @shared_task(name=DELIVER, ignore_result=True, time_limit=_ATTEMPT_TIME_LIMIT)

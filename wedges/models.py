@@ -7,11 +7,12 @@ machine and the services in ``wedges.services``.
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 from django.db.models.functions import Coalesce
 from django_fsm import ConcurrentTransitionMixin, FSMField, FSMModelMixin, transition
 
@@ -285,7 +286,7 @@ class RolloutWedge(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
         """
         return WedgeView(
             state=self.wedge_state,
-            stages=tuple(stage.policy_view() for stage in self.stages.all()),
+            stages=self._stage_views(),
             stage_index=0 if self.current_stage_index is None else self.current_stage_index,
             stage_opened_at=self.stage_opened_at,
             initial_percentage=self.initial_percentage,
@@ -294,6 +295,17 @@ class RolloutWedge(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
             increment_policy=self.increment_policy,
             thresholds=self.thresholds,
         )
+
+    def _stage_views(self) -> tuple[StageView, ...]:
+        """The stages as the engine sees them: prefetched rows if loaded, else the plan
+        this process keeps for the wedge (``stage_plan``)."""
+        prefetched = getattr(self, "_prefetched_objects_cache", {}).get("stages")
+        if prefetched is not None:
+            return tuple(stage.policy_view() for stage in prefetched)
+        plan: tuple[StageView, ...] | None = self.__dict__.get("_plan")
+        if plan is None:
+            plan = self.__dict__["_plan"] = stage_plan(self.pk)
+        return plan
 
     @property
     def thresholds(self) -> Thresholds:
@@ -352,6 +364,38 @@ class WedgeStage(models.Model):
             success_criteria=tuple(self.success_criteria),
             rollback_trigger=self.rollback_trigger,
         )
+
+
+# A wedge's stages are frozen once stored (``WedgeStage.save`` refuses a change),
+# so each process keeps the engine's view of them by wedge id: a snapshot's
+# locked read needs no second query for the plan. Only a plan read in a
+# transaction that committed is kept (a rolled-back submission's id is used
+# again on SQLite), and at most _PLANS_KEPT of them, the oldest forgotten first:
+# a fleet of 10,000 running wedges, about 1.6 KB each for three stages.
+_PLANS: dict[int, tuple[StageView, ...]] = {}
+_PLANS_KEPT = 10_000
+_plans_lock = threading.Lock()
+
+
+def stage_plan(wedge_id: int) -> tuple[StageView, ...]:
+    """The stages of wedge ``wedge_id`` in order, as the engine sees them."""
+    known = _PLANS.get(wedge_id)
+    if known is not None:
+        return known
+    plan = tuple(
+        stage.policy_view()
+        for stage in WedgeStage.objects.filter(wedge_id=wedge_id).order_by("position")
+    )
+    if plan:
+        transaction.on_commit(lambda: _keep_plan(wedge_id, plan))
+    return plan
+
+
+def _keep_plan(wedge_id: int, plan: tuple[StageView, ...]) -> None:
+    with _plans_lock:
+        if len(_PLANS) >= _PLANS_KEPT:
+            del _PLANS[next(iter(_PLANS))]
+        _PLANS[wedge_id] = plan
 
 
 class IdempotencyKey(models.Model):

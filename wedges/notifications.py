@@ -1,10 +1,12 @@
 """Emails about rollouts: the author and the section's operators hear of every pause
 (RWG-002) and rollback (RWG-003), whoever or whatever caused it.
 
-Rendered inside the transition's transaction from the audit event it just
-wrote (so the email says exactly what was recorded, in the same words as the
-proposal page), and sent after the commit, off the request's thread
-(``org.mail``). The person who acted is left out: they know.
+Rendered from the audit event the transition wrote (so the email says exactly
+what was recorded, in the same words as the proposal page) once its
+transaction commits, and sent off the request's thread (``org.mail``): a
+rollback's transaction, which holds the wedge's row lock and the audit chain,
+does not wait for the recipients' query or the template. The person who acted
+is left out: they know.
 """
 
 from __future__ import annotations
@@ -25,15 +27,20 @@ _TEMPLATES = {
 
 
 def rollout_stopped(wedge: RolloutWedge, event: AuditEvent, *, actor: User | None) -> None:
-    """Queue the email of an RWG-002 or RWG-003 (other events send none)."""
+    """Queue the email of an RWG-002 or RWG-003 (other events send none), composed on commit."""
     template = _TEMPLATES.get(event.code)
-    if template is None:
-        return
+    if template is not None:
+        mail.compose_after_commit(lambda: _compose(template, wedge, event, actor))
+
+
+def _compose(
+    template: str, wedge: RolloutWedge, event: AuditEvent, actor: User | None
+) -> tuple[str, str, list[str]] | None:
     proposal = wedge.proposal
     recipients = [proposal.author, *access.operators_of(proposal.subsystem.section)]
     addresses = mail.addresses_of(recipients, leave_out=actor)
     if not addresses:
-        return
+        return None
     if event.code == EventCode.ROLLED_BACK:
         cause = narrative.rollback_cause(event, wedge.max_blast_radius)
     else:
@@ -44,7 +51,6 @@ def rollout_stopped(wedge: RolloutWedge, event: AuditEvent, *, actor: User | Non
         template,
         {
             "proposal": proposal,
-            "wedge": wedge,
             "event": event,
             "cause": cause,
             "by": narrative.by_whom(event),
@@ -54,4 +60,4 @@ def rollout_stopped(wedge: RolloutWedge, event: AuditEvent, *, actor: User | Non
             "url": mail.absolute_url(reverse("proposals:detail", args=[proposal.pk])),
         },
     )
-    mail.send_after_commit(subject, body, addresses)
+    return subject, body, addresses

@@ -143,3 +143,38 @@ def test_a_delivery_for_a_deactivated_subscription_is_cancelled(subscribe, outbo
         assert receiver.requests == 0
     delivery.refresh_from_db()
     assert delivery.status == DeliveryStatus.CANCELLED
+
+
+@pytest.mark.django_db
+def test_the_fan_out_task_attempts_one_delivery_itself_and_queues_the_others(subscribe):
+    from webhooks.models import OutboxEvent
+
+    with webhook_receiver(SECRET) as first, webhook_receiver(SECRET) as second:
+        subscribe(first.url)
+        subscribe(second.url)
+        event = OutboxEvent.objects.create(
+            event_code="RWG-003",
+            proposal_id=1,
+            payload={"event": "RWG-003", "proposal_id": 1},
+            created_at=timezone.now(),
+        )
+        posted_when_queued = []
+
+        def queue(task, ids, **options):
+            posted_when_queued.append(first.requests + second.requests)
+            return len(ids)
+
+        with mock.patch("webhooks.tasks.publish", side_effect=queue) as publish:
+            assert tasks.fan_out.run(str(event.pk)) == 2
+        assert posted_when_queued == [0]
+        # One receiver has it already, without a trip through the broker ...
+        assert first.requests + second.requests == 1
+    delivered = Delivery.objects.get(status=DeliveryStatus.DELIVERED)
+    waiting = Delivery.objects.get(status=DeliveryStatus.PENDING, attempts=0)
+    # ... and the other delivery was queued before that attempt began.
+    publish.assert_called_once_with(tasks.DELIVER, [str(waiting.pk)])
+    assert delivered.event_id == waiting.event_id == event.pk
+    # A second run of the task (a re-drive racing it) adds nothing.
+    with mock.patch("webhooks.tasks.publish") as again:
+        assert tasks.fan_out.run(str(event.pk)) == 0
+    again.assert_not_called()

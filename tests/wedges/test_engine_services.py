@@ -126,6 +126,32 @@ def test_the_metrics_answer_in_full(dave, proposal):
     }
 
 
+@pytest.mark.parametrize(
+    ("metrics", "after", "action"),
+    [
+        (HEALTHY, timedelta(minutes=10), "none"),  # eligible_at set, criteria met
+        ({"p99": "150ms"}, timedelta(minutes=10), "none"),  # a criterion without its metric
+        (HEALTHY, timedelta(hours=1), "advance"),
+        (BREACH, timedelta(minutes=10), "rollback"),
+    ],
+)
+def test_the_metrics_answer_is_what_its_declared_serializer_gives(
+    demo, dave, proposal, metrics, after, action
+):
+    from wedges.api import desired_state_body, snapshot_outcome_body
+    from wedges.serializers import SnapshotOutcomeSerializer
+
+    start(dave, proposal)
+    outcome = rollout.wedge_record_snapshot(
+        proposal_id=proposal.pk, metrics=metrics, actor=demo["dave"], now=T0 + after
+    )
+    assert outcome.decision.action.value == action
+    declared = SnapshotOutcomeSerializer(
+        {**desired_state_body(outcome.wedge), "acted": outcome.acted, "decision": outcome.decision}
+    ).data
+    assert snapshot_outcome_body(outcome.wedge, outcome.decision, acted=outcome.acted) == declared
+
+
 def test_tick_advances_on_the_window_with_a_fresh_snapshot(dave, proposal):
     start(dave, proposal)
     report(dave, proposal, HEALTHY, T0 + timedelta(minutes=50))

@@ -115,3 +115,20 @@ def test_a_rollback_that_does_not_commit_sends_nothing(
         wedge_rollback(proposal_id=running.pk, actor=demo["dave"], reason="", now=T0)
     assert callbacks  # queued for the commit only
     assert sent() == []
+
+
+def test_an_email_that_cannot_be_composed_leaves_the_rollback_committed(
+    demo, running, django_capture_on_commit_callbacks, monkeypatch, caplog
+):
+    # The email is composed once the rollback has committed, outside its lock:
+    # a failure there is logged and changes nothing that was recorded.
+    def broken(section):
+        raise RuntimeError("directory unavailable")
+
+    monkeypatch.setattr("wedges.notifications.access.operators_of", broken)
+    with django_capture_on_commit_callbacks(execute=True):
+        wedge_rollback(proposal_id=running.pk, actor=demo["dave"], reason="", now=T0)
+    running.rollout_wedge.refresh_from_db()
+    assert running.rollout_wedge.wedge_state == "ROLLED_BACK"
+    assert sent() == []
+    assert "directory unavailable" in caplog.text

@@ -120,9 +120,52 @@ def test_a_snapshot_costs_no_more_queries_with_evidence(running, demo):
             now=T0 + 10 * SECOND,
         )
     # Lock (with the latest snapshot joined), stages, insert, update: the evidence
-    # so far comes with the lock's join.
+    # so far comes with the lock's join. The stages are read because no
+    # transaction here commits (see the next test).
     statements = [q["sql"] for q in queries if "SAVEPOINT" not in q["sql"]]
     assert len(statements) == 4, statements
+
+
+def _statements(queries):
+    return [q["sql"] for q in queries if "SAVEPOINT" not in q["sql"]]
+
+
+def test_once_a_plan_was_read_and_committed_a_snapshot_is_three_statements(
+    running, demo, django_capture_on_commit_callbacks
+):
+    report = {"exposure_percentage": 5}
+    with django_capture_on_commit_callbacks(execute=True):
+        wedge_record_snapshot(
+            proposal_id=running.pk, metrics=report, actor=demo["alice"], now=T0 + SECOND
+        )
+    with CaptureQueriesContext(connection) as queries:
+        outcome = wedge_record_snapshot(
+            proposal_id=running.pk, metrics=report, actor=demo["alice"], now=T0 + 2 * SECOND
+        )
+    # Lock, insert, update: the plan is the one this process kept.
+    assert len(_statements(queries)) == 3, _statements(queries)
+    assert not any("wedges_wedgestage" in sql for sql in _statements(queries))
+    assert [stage.stage_id for stage in outcome.wedge.policy_view().stages] == [
+        stage.stage_id for stage in running.rollout_wedge.stages.order_by("position")
+    ]
+
+
+def test_a_plan_read_in_a_transaction_that_rolls_back_is_not_kept(running, demo):
+    from django.db import transaction
+
+    from wedges.models import stage_plan
+
+    wedge_id = running.rollout_wedge.pk
+
+    class Abandoned(Exception):
+        pass
+
+    with pytest.raises(Abandoned), transaction.atomic():
+        assert stage_plan(wedge_id)
+        raise Abandoned
+    with CaptureQueriesContext(connection) as queries:
+        assert stage_plan(wedge_id)
+    assert len(queries) == 1  # read again: nothing was kept
 
 
 def test_a_system_hold_pauses_only_an_active_wedge(running):

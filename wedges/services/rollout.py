@@ -103,10 +103,11 @@ def movable(decision: Decision, wedge: RolloutWedge, now: datetime) -> Decision:
 
 
 def _locked(proposal_id: int) -> RolloutWedge:
+    """The wedge under its row lock, with what deciding reads; its stages come from the
+    plan this process keeps (``wedges.models.stage_plan``): one statement."""
     return (
         RolloutWedge.objects.select_for_update(of=("self",))
         .select_related("proposal__subsystem", "latest_snapshot", "policy_version")
-        .prefetch_related(Prefetch("stages", queryset=WedgeStage.objects.order_by("position")))
         .get(proposal_id=proposal_id)
     )
 
