@@ -6,6 +6,7 @@ import hashlib
 import json
 from typing import Any
 
+from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.utils import (
     OpenApiExample,
@@ -270,16 +271,32 @@ class ProposalViewSet(
     )
     @action(detail=True, methods=["post"], permission_classes=[permissions.IsAuthenticated])
     def metrics(self, request: Request, pk: str) -> Response:
-        proposal = self._proposal(request, pk, fleet=Scope.METRICS_WRITE)
-        if not scopes.may_report_metrics(request, proposal):
-            raise PermissionDenied(
-                "Metrics are reported by the proposal's author or by operators of its section."
-            )
-        # MetricsInvalid (400) and RolloutRefused (409) map in config.api.errors.
+        # The body first: a malformed one is refused (400, MetricsInvalid) before
+        # any read. The wedge is then read once, under its lock, within what the
+        # caller may read (404 otherwise, as in ``retrieve``) and checked there
+        # (403); RolloutRefused (409) maps in config.api.errors.
         values = validate_metrics(request.data)
-        outcome = rollout.wedge_record_snapshot(
-            proposal_id=proposal.pk, metrics=values, actor=acting_user(request)
-        )
+        reachable = RolloutWedge.objects.all()
+        if not scopes.acts_for_fleet(request, Scope.METRICS_WRITE):
+            reachable = selectors.readable_proposals(request.user, reachable, via="proposal__")
+        reachable = scopes.within_token_subsystems(request, reachable, via="proposal__")
+
+        def admit(proposal: ChangeProposal) -> None:
+            if not scopes.may_report_metrics(request, proposal):
+                raise PermissionDenied(
+                    "Metrics are reported by the proposal's author or by operators of its section."
+                )
+
+        try:
+            outcome = rollout.wedge_record_snapshot(
+                proposal_id=_proposal_id(pk),
+                metrics=values,
+                actor=acting_user(request),
+                among=reachable,
+                admit=admit,
+            )
+        except RolloutWedge.DoesNotExist:
+            raise Http404 from None
         return Response(snapshot_outcome_body(outcome.wedge, outcome.decision, acted=outcome.acted))
 
     @extend_schema(
@@ -328,6 +345,13 @@ def desired_state_body(wedge: RolloutWedge) -> dict[str, Any]:
         "exposure_percentage": wedge.exposure_percentage,
         "max_blast_radius": wedge.max_blast_radius,
     }
+
+
+def _proposal_id(pk: str) -> int:
+    """The URL's proposal id; one that is not a number names no proposal (404)."""
+    if not pk.isascii() or not pk.isdigit():
+        raise Http404
+    return int(pk)
 
 
 _TIME = serializers.DateTimeField()

@@ -555,3 +555,49 @@ def test_desired_state_reads_the_open_stage_id_with_the_wedge(dave, proposal):
         moment = T0 + timedelta(hours=n + 1)
         report(dave, proposal, HEALTHY, moment)  # advances at each window's end
     assert seen == ["initial", "canary", "half", "full"]
+
+
+def _statements(queries):
+    return [q["sql"] for q in queries if "SAVEPOINT" not in q["sql"]]
+
+
+def test_a_pushed_snapshot_reads_the_database_once_before_it_writes(
+    dave, proposal, django_capture_on_commit_callbacks
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    start(dave, proposal)
+    with django_capture_on_commit_callbacks(execute=True):  # the plan is kept once committed
+        report(dave, proposal, HEALTHY, T0 + timedelta(minutes=1))
+    with CaptureQueriesContext(connection) as queries:
+        assert report(dave, proposal, HEALTHY, T0 + timedelta(minutes=2)).status_code == 200
+    # The token (with its owner), the owner's permissions, then the wedge under
+    # its lock within what dave may read, the snapshot row, the wedge's update.
+    statements = _statements(queries)
+    assert len(statements) == 5, statements
+    assert "FOR UPDATE" in statements[2]
+
+
+def test_a_refused_reporter_writes_nothing_and_a_bad_body_is_refused_first(
+    token_client, proposal, dave
+):
+    from wedges.models import MetricSnapshot
+
+    start(dave, proposal)
+    before = MetricSnapshot.objects.count()
+    erin = token_client("erin")  # a reviewer: reads every proposal, reports for none
+    refused = report(erin, proposal, HEALTHY, T0 + timedelta(minutes=1))
+    assert refused.status_code == 403
+    assert refused.json()["errors"][0]["code"] == "permission_denied"
+    assert MetricSnapshot.objects.count() == before
+    # A malformed body says so without a read: also for a proposal that is not there.
+    bad = {"metrics": {"error_rate": "lots"}}
+    with at(T0 + timedelta(minutes=2)):
+        for pk in (proposal.pk, 987654):
+            answer = erin.post(f"/api/v1/proposals/{pk}/metrics/", bad, format="json")
+            assert answer.status_code == 400, answer.json()
+        missing = erin.post(
+            "/api/v1/proposals/987654/metrics/", {"metrics": HEALTHY}, format="json"
+        )
+    assert missing.status_code == 404

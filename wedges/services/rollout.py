@@ -18,7 +18,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, Prefetch, Q
+from django.db.models import F, Prefetch, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django_fsm import TransitionNotAllowed
@@ -31,7 +31,14 @@ from webhooks.models import OutboxEvent
 from webhooks.services import enqueue
 from wedges import errors, hooks, notifications
 from wedges.errors import RolloutRefused
-from wedges.models import EvidenceSource, MetricSnapshot, RolloutWedge, State, WedgeStage
+from wedges.models import (
+    ChangeProposal,
+    EvidenceSource,
+    MetricSnapshot,
+    RolloutWedge,
+    State,
+    WedgeStage,
+)
 from wedges.policy import codes
 from wedges.policy.engine import (
     Action,
@@ -102,11 +109,16 @@ def movable(decision: Decision, wedge: RolloutWedge, now: datetime) -> Decision:
     )
 
 
-def _locked(proposal_id: int) -> RolloutWedge:
+def _locked(proposal_id: int, among: QuerySet[RolloutWedge] | None = None) -> RolloutWedge:
     """The wedge under its row lock, with what deciding reads; its stages come from the
-    plan this process keeps (``wedges.models.stage_plan``): one statement."""
+    plan this process keeps (``wedges.models.stage_plan``): one statement.
+
+    ``among``: the wedges the caller may reach (its visibility filters), applied
+    in the same statement; a wedge outside them is ``RolloutWedge.DoesNotExist``.
+    """
+    wedges = RolloutWedge.objects.all() if among is None else among
     return (
-        RolloutWedge.objects.select_for_update(of=("self",))
+        wedges.select_for_update(of=("self",))
         .select_related("proposal__subsystem", "latest_snapshot", "policy_version")
         .get(proposal_id=proposal_id)
     )
@@ -338,6 +350,8 @@ def wedge_record_snapshot(
     actor: User | None,
     now: datetime | None = None,
     sources: Mapping[str, Mapping[str, Any]] | None = None,
+    among: QuerySet[RolloutWedge] | None = None,
+    admit: Callable[[ChangeProposal], None] | None = None,
 ) -> Outcome:
     """Store a snapshot and evaluate it at once, in this request (INV-RWG-ROLLBACK).
 
@@ -348,11 +362,18 @@ def wedge_record_snapshot(
     to be missing now. The snapshot is added to the evidence of the stage (the
     latest value of each metric), which is stored on the new row: the next
     snapshot reads it from the one row the wedge already points at.
+
+    A caller acting for someone passes the wedges they may reach as ``among``
+    and its permission check as ``admit`` (it raises to refuse): both are
+    applied to the locked read, so a pushed snapshot reads the database once
+    before it writes.
     """
     started = time.monotonic()
     now = now or timezone.now()
     with transaction.atomic():
-        wedge = _locked(proposal_id)
+        wedge = _locked(proposal_id, among)
+        if admit is not None:
+            admit(wedge.proposal)
         if wedge.wedge_state not in (State.ACTIVE, State.PAUSED):
             raise RolloutRefused(
                 errors.NOT_RUNNING,
