@@ -195,13 +195,13 @@ def holding(permissions: QuerySet[Permission]) -> Q:
     return Q(pk__in=through_role.values("user_id")) | Q(pk__in=own.values("user_id"))
 
 
-def operators_of(section: Section) -> QuerySet[User]:
-    """Who may operate the section's rollouts: operators, and the section's leads."""
+def operators_of(section_id: int) -> QuerySet[User]:
+    """Who may operate the rollouts of section ``section_id``: operators, and its leads."""
     everywhere = Permission.objects.filter(content_type__app_label="org", codename="operate_rollouts")
     in_section = Permission.objects.filter(
         content_type__app_label="org", codename="operate_section_rollouts"
     )
-    leads = Section.leads.through.objects.filter(section=section).values("user_id")
+    leads = Section.leads.through.objects.filter(section_id=section_id).values("user_id")
     return (
         User.objects.filter(is_active=True)
         .filter(holding(everywhere) | (holding(in_section) & Q(pk__in=leads)))

@@ -113,7 +113,7 @@ def proposal_startable(waiver: WaiverRequest, proposal: ChangeProposal) -> None:
     """
     if proposal.rollout_wedge.wedge_state != State.PENDING:
         return
-    addresses = addresses_of(access.operators_of(proposal.subsystem.section))
+    addresses = addresses_of(access.operators_of(proposal.subsystem.section_id))
     if not addresses:
         return
     subject, body = render_email(

@@ -37,7 +37,10 @@ def _compose(
     template: str, wedge: RolloutWedge, event: AuditEvent, actor: User | None
 ) -> tuple[str, str, list[str]] | None:
     proposal = wedge.proposal
-    recipients = [proposal.author, *access.operators_of(proposal.subsystem.section)]
+    # The author and the section's operators, in one query.
+    recipients = access.operators_of(proposal.subsystem.section_id) | User.objects.filter(
+        pk=proposal.author_id
+    )
     addresses = mail.addresses_of(recipients, leave_out=actor)
     if not addresses:
         return None
