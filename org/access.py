@@ -197,7 +197,9 @@ def holding(permissions: QuerySet[Permission]) -> Q:
 
 def operators_of(section_id: int) -> QuerySet[User]:
     """Who may operate the rollouts of section ``section_id``: operators, and its leads."""
-    everywhere = Permission.objects.filter(content_type__app_label="org", codename="operate_rollouts")
+    everywhere = Permission.objects.filter(
+        content_type__app_label="org", codename="operate_rollouts"
+    )
     in_section = Permission.objects.filter(
         content_type__app_label="org", codename="operate_section_rollouts"
     )

@@ -160,9 +160,13 @@ def test_a_plan_read_in_a_transaction_that_rolls_back_is_not_kept(running, demo)
     class Abandoned(Exception):
         pass
 
-    with pytest.raises(Abandoned), transaction.atomic():
-        assert stage_plan(wedge_id)
-        raise Abandoned
+    def read_then_abandon():
+        with transaction.atomic():
+            assert stage_plan(wedge_id)
+            raise Abandoned
+
+    with pytest.raises(Abandoned):
+        read_then_abandon()
     with CaptureQueriesContext(connection) as queries:
         assert stage_plan(wedge_id)
     assert len(queries) == 1  # read again: nothing was kept
