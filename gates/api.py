@@ -52,7 +52,6 @@ from gates.serializers import (
 from org import scopes
 from org.clients import client_ip
 from org.models import User
-from org.scopes import Scope
 from wedges.models import ChangeProposal
 
 FLAGGER_EXAMPLE = OpenApiExample(
@@ -228,9 +227,7 @@ class FlaggerReportView(_GateView):
         now = timezone.now()
         call = self._call = calls.parse_flagger(gate, request.data)
         proposal = self._found(
-            selectors.proposal_for(
-                selectors.gateable_proposals(request, Scope.METRICS_WRITE), call
-            ),
+            selectors.proposal_for(selectors.gateable_proposals(request), call),
             errors.UNKNOWN_CANARY,
             _unknown_canary(call),
         )
@@ -345,9 +342,7 @@ class ArgoReportView(_GateView):
         pk = _proposal_id(id)
         call = self._call = calls.parse_argo_report(pk or 0, request.data)
         proposal = self._found(
-            selectors.gateable_proposals(request, Scope.METRICS_WRITE).filter(pk=pk).first()
-            if pk
-            else None,
+            selectors.gateable_proposals(request).filter(pk=pk).first() if pk else None,
             errors.UNKNOWN_PROPOSAL,
             f"No proposal {id[:40]!r} that this token may read.",
         )
