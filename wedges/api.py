@@ -358,7 +358,7 @@ _TIME = serializers.DateTimeField()
 
 
 def snapshot_outcome_body(
-    wedge: RolloutWedge, decision: Decision, *, acted: bool
+    wedge: RolloutWedge, decision: Decision | None, *, acted: bool
 ) -> dict[str, Any]:
     """The answer to a snapshot, as ``SnapshotOutcomeSerializer`` declares it, built directly.
 
@@ -366,6 +366,8 @@ def snapshot_outcome_body(
     snapshot (``bench/ingest-profile.md``); the serializer stays the schema's
     declaration, and a test holds the two to the same output.
     """
+    if decision is None:
+        return {**desired_state_body(wedge), "acted": acted, "decision": None}
     return {
         **desired_state_body(wedge),
         "acted": acted,

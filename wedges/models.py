@@ -7,6 +7,8 @@ machine and the services in ``wedges.services``.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import threading
 from datetime import datetime, timedelta
 from typing import Any
@@ -304,7 +306,11 @@ class RolloutWedge(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
             return tuple(stage.policy_view() for stage in prefetched)
         plan: tuple[StageView, ...] | None = self.__dict__.get("_plan")
         if plan is None:
-            plan = self.__dict__["_plan"] = stage_plan(self.pk)
+            if "document" in self.get_deferred_fields():
+                plan = tuple(stage.policy_view() for stage in self.stages.order_by("position"))
+            else:
+                plan = stage_plan(self.pk, self.document)
+            self.__dict__["_plan"] = plan
         return plan
 
     @property
@@ -366,20 +372,27 @@ class WedgeStage(models.Model):
         )
 
 
-# A wedge's stages are frozen once stored (``WedgeStage.save`` refuses a change),
-# so each process keeps the engine's view of them by wedge id: a snapshot's
-# locked read needs no second query for the plan. Only a plan read in a
-# transaction that committed is kept (a rolled-back submission's id is used
-# again on SQLite), and at most _PLANS_KEPT of them, the oldest forgotten first:
-# a fleet of 10,000 running wedges, about 1.6 KB each for three stages.
-_PLANS: dict[int, tuple[StageView, ...]] = {}
+# A wedge's stages are frozen once stored (``WedgeStage.save`` refuses a change)
+# and made from its document's ``wedge_stages`` alone (``proposal_submit``), so
+# each process keeps the engine's view of them, keyed by the wedge's id and a
+# digest of those stages in its document: a snapshot's locked read needs no
+# second query for the plan. The digest makes an id used again (a restored
+# database, a rolled-back transaction on SQLite, a test database) with other
+# stages a miss, never another wedge's plan. Only a plan read in a transaction
+# that committed is kept, and at most _PLANS_KEPT of them, the oldest forgotten
+# first: a fleet of 10,000 running wedges, a few KB each.
+_PLANS: dict[tuple[int, bytes], tuple[StageView, ...]] = {}
 _PLANS_KEPT = 10_000
 _plans_lock = threading.Lock()
 
 
-def stage_plan(wedge_id: int) -> tuple[StageView, ...]:
-    """The stages of wedge ``wedge_id`` in order, as the engine sees them."""
-    known = _PLANS.get(wedge_id)
+def stage_plan(wedge_id: int, document: Any) -> tuple[StageView, ...]:
+    """The stages of wedge ``wedge_id`` (whose document is ``document``) in order,
+    as the engine sees them."""
+    stages = document.get("wedge_stages") if isinstance(document, dict) else None
+    canonical = json.dumps(stages, sort_keys=True, separators=(",", ":"), default=str)
+    key = (wedge_id, hashlib.blake2b(canonical.encode(), digest_size=16).digest())
+    known = _PLANS.get(key)
     if known is not None:
         return known
     plan = tuple(
@@ -387,15 +400,15 @@ def stage_plan(wedge_id: int) -> tuple[StageView, ...]:
         for stage in WedgeStage.objects.filter(wedge_id=wedge_id).order_by("position")
     )
     if plan:
-        transaction.on_commit(lambda: _keep_plan(wedge_id, plan))
+        transaction.on_commit(lambda: _keep_plan(key, plan))
     return plan
 
 
-def _keep_plan(wedge_id: int, plan: tuple[StageView, ...]) -> None:
+def _keep_plan(key: tuple[int, bytes], plan: tuple[StageView, ...]) -> None:
     with _plans_lock:
         if len(_PLANS) >= _PLANS_KEPT:
             del _PLANS[next(iter(_PLANS))]
-        _PLANS[wedge_id] = plan
+        _PLANS[key] = plan
 
 
 class IdempotencyKey(models.Model):

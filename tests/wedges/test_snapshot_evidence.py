@@ -155,21 +155,40 @@ def test_a_plan_read_in_a_transaction_that_rolls_back_is_not_kept(running, demo)
 
     from wedges.models import stage_plan
 
-    wedge_id = running.rollout_wedge.pk
+    wedge = running.rollout_wedge
 
     class Abandoned(Exception):
         pass
 
     def read_then_abandon():
         with transaction.atomic():
-            assert stage_plan(wedge_id)
+            assert stage_plan(wedge.pk, wedge.document)
             raise Abandoned
 
     with pytest.raises(Abandoned):
         read_then_abandon()
     with CaptureQueriesContext(connection) as queries:
-        assert stage_plan(wedge_id)
+        assert stage_plan(wedge.pk, wedge.document)
     assert len(queries) == 1  # read again: nothing was kept
+
+
+def test_a_kept_plan_serves_only_the_document_it_was_read_for(
+    running, django_capture_on_commit_callbacks
+):
+    # An id can name another wedge later (a restored database, a test
+    # database); its plan is then read, never taken from the one kept.
+    from wedges.models import stage_plan
+
+    wedge = running.rollout_wedge
+    with django_capture_on_commit_callbacks(execute=True):
+        kept = stage_plan(wedge.pk, wedge.document)
+    with CaptureQueriesContext(connection) as queries:
+        assert stage_plan(wedge.pk, wedge.document) == kept
+    assert len(queries) == 0
+    other = {**wedge.document, "wedge_stages": wedge.document["wedge_stages"][:1]}
+    with CaptureQueriesContext(connection) as queries:
+        stage_plan(wedge.pk, other)
+    assert len(queries) == 1
 
 
 def test_a_system_hold_pauses_only_an_active_wedge(running):
