@@ -191,7 +191,7 @@ class _Reader:
 
     def host_port(self, value: str, key: str) -> tuple[str, int] | None:
         host, _, port = value.rpartition(":")
-        if not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        if not host or not (port.isascii() and port.isdigit()) or not 0 <= int(port) <= 65535:
             self.problem(key, f'must be "host:port", not {value!r}')
             return None
         return host.strip("[]"), int(port)

@@ -73,7 +73,7 @@ class Verifier:
         delivery = headers.get("X-Wedge-Delivery", "")
         if not given:
             raise Rejected(401, "unsigned")
-        if not timestamp.isdigit():
+        if not (timestamp.isascii() and timestamp.isdigit()):
             raise Rejected(401, "missing or malformed X-Wedge-Timestamp")
         if not hmac.compare_digest(signature(self.secret, timestamp, body), given):
             raise Rejected(401, "bad signature")

@@ -37,6 +37,7 @@ from rest_framework.views import APIView
 from config.api.auth import ApiTokenAuthentication, acting_user
 from config.api.errors import error
 from config.api.schema import error_responses
+from config.ids import object_id
 from gates import answers, calls, errors, selectors, services
 from gates.answers import Answer, WedgeFacts
 from gates.auth import token_without_header
@@ -258,7 +259,7 @@ def report_response(
 
 
 def _proposal_id(raw: str) -> int | None:
-    return int(raw) if raw.isdigit() and 0 < int(raw) < 2**63 else None
+    return object_id(raw)
 
 
 @extend_schema(

@@ -18,6 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from config.api.schema import error_responses
+from config.ids import object_id
 from governance import rules, selectors, services
 from governance.filters import IncidentFilter
 from governance.models import Incident
@@ -68,7 +69,8 @@ class ProposalIncidents(generics.ListCreateAPIView[Incident]):
                 ChangeProposal.objects.select_related("subsystem__section", "rollout_wedge"),
             ),
         )
-        proposal = readable.filter(pk=int(pk)).first() if pk.isdigit() else None
+        number = object_id(pk)
+        proposal = readable.filter(pk=number).first() if number is not None else None
         if proposal is None:
             raise NotFound("No such proposal.")
         return proposal
@@ -153,7 +155,7 @@ class IncidentViewSet(
         )
 
     def get_object(self) -> Incident:
-        if not str(self.kwargs.get("pk", "")).isdigit():
+        if object_id(self.kwargs.get("pk", "")) is None:
             raise NotFound()
         return super().get_object()
 

@@ -16,6 +16,7 @@ from django.utils import timezone
 from audit.codes import EventCode
 from audit.models import AuditEvent
 from audit.services import record_event
+from config.ids import object_id
 from governance import errors, intake, rules
 from governance.errors import FieldError, IncidentInvalid, NotAllowed
 from governance.models import Incident, Severity
@@ -347,7 +348,8 @@ def _proposal_of(
     )
     if named not in (None, ""):
         pk = str(named).strip().lstrip("#")
-        proposal = proposals.filter(pk=int(pk)).first() if pk.isdigit() else None
+        number = object_id(pk)
+        proposal = proposals.filter(pk=number).first() if number is not None else None
         if proposal is None:
             problems.append(
                 FieldError("proposal", errors.DOES_NOT_EXIST, f"There is no proposal #{pk[:20]}.")

@@ -21,6 +21,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from config.api.schema import error_responses
+from config.ids import object_id
 from org.access import signed_in_user
 from policies import selectors, services
 from policies.models import PolicyVersion
@@ -54,10 +55,8 @@ class PolicyVersionViewSet(
         return selectors.versions()
 
     def get_object(self) -> PolicyVersion:
-        number = str(self.kwargs.get("pk", ""))
-        version = (
-            self.get_queryset().filter(number=int(number)).first() if number.isdigit() else None
-        )
+        number = object_id(self.kwargs.get("pk", ""))
+        version = self.get_queryset().filter(number=number).first() if number is not None else None
         if version is None:
             raise NotFound("No such policy version.")
         return version

@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from audit.codes import EventCode
 from audit.services import record_event
+from config.ids import object_id
 from org.models import User
 from providers.kinds import QueryFailed
 from providers.models import AlertReceipt, PolledWedge
@@ -339,7 +340,8 @@ def _targets(alert: Alert) -> tuple[list[ChangeProposal], list[str]]:
     base = ChangeProposal.objects.select_related("subsystem__section")
     raw_id = alert.labels.get(PROPOSAL_LABEL)
     if raw_id is not None:
-        found = base.filter(pk=int(raw_id)).first() if raw_id.strip().isdigit() else None
+        number = object_id(raw_id)
+        found = base.filter(pk=number).first() if number is not None else None
         if found is None:
             unknown.append(f"{PROPOSAL_LABEL}={raw_id}")
         else:

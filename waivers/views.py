@@ -21,6 +21,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from config.ids import object_id
 from org import access
 from org.access import signed_in_user
 from org.models import User
@@ -77,8 +78,9 @@ def _requestable(request: HttpRequest, user: User) -> Any:
     now = timezone.now()
     wanted = request.POST.get("proposal") or request.GET.get("proposal") or ""
     own = Q(author=user)
-    if wanted.isdigit() and access.can_submit(user):
-        own |= Q(pk=int(wanted))
+    number = object_id(wanted)
+    if number is not None and access.can_submit(user):
+        own |= Q(pk=number)
     return selectors.requestable_proposals(user, now, extra=own)
 
 
@@ -90,9 +92,9 @@ def waiver_create(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied("Only engineers, or the author of a proposal, may request waivers.")
     if request.method != "POST":
         initial: dict[str, Any] = {"duration_days": 30}
-        wanted = request.GET.get("proposal", "")
-        if wanted.isdigit() and proposals.filter(pk=int(wanted)).exists():
-            initial["proposal"] = int(wanted)
+        wanted = object_id(request.GET.get("proposal", ""))
+        if wanted is not None and proposals.filter(pk=wanted).exists():
+            initial["proposal"] = wanted
         form = WaiverRequestForm(initial=initial, proposals=proposals)
         return render(request, "waivers/waiver_form.html", {"form": form})
     form = WaiverRequestForm(request.POST, proposals=proposals)

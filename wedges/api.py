@@ -24,6 +24,7 @@ from rest_framework.response import Response
 from config.api.auth import acting_user, require_token_subsystem
 from config.api.parsers import DOCUMENT_PARSERS
 from config.api.schema import error_responses
+from config.ids import object_id
 from org import access, scopes
 from org.scopes import Scope
 from wedges import selectors
@@ -348,10 +349,11 @@ def desired_state_body(wedge: RolloutWedge) -> dict[str, Any]:
 
 
 def _proposal_id(pk: str) -> int:
-    """The URL's proposal id; one that is not a number names no proposal (404)."""
-    if not pk.isascii() or not pk.isdigit():
+    """The URL's proposal id; one that is not an id names no proposal (404)."""
+    number = object_id(pk)
+    if number is None:
         raise Http404
-    return int(pk)
+    return number
 
 
 _TIME = serializers.DateTimeField()

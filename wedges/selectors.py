@@ -23,6 +23,7 @@ from django.db.models import (
 
 from audit.models import AuditEvent
 from audit.selectors import visible_events
+from config.ids import object_id
 from org import access
 from org.access import AnyUser, Reach
 from wedges import hooks
@@ -88,8 +89,9 @@ def search(queryset: QuerySet[ChangeProposal], text: str) -> QuerySet[ChangeProp
         | Q(description__icontains=text)
         | Q(external_reference__icontains=text)
     )
-    if text.lstrip("#").isdigit():
-        query |= Q(pk=int(text.lstrip("#")))
+    number = object_id(text.lstrip("#"))
+    if number is not None:
+        query |= Q(pk=number)
     return queryset.filter(query)
 
 

@@ -12,7 +12,6 @@ the end with WEDGE_SCREENS_DIR set, writing docs/screens/.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import os
 import re
@@ -26,7 +25,6 @@ import pytest
 from django.core.management import call_command
 from django.db import DEFAULT_DB_ALIAS, connections
 from playwright.sync_api import Browser, BrowserContext, Page, expect
-from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from pytest_django.live_server_helper import LiveServer
 from rest_framework.test import APIClient
 
@@ -34,6 +32,7 @@ from org.demo import DEMO_PASSWORD
 from org.models import User
 from tests.conftest import _flush_as_owner
 from tests.documents import PROPOSAL
+from tests.e2e.layout import settled_scroll_width
 from waivers.demo import DEMO_KEY
 from waivers.models import WaiverRequest
 from wedges.demo import DEMO_REFERENCE
@@ -80,9 +79,6 @@ PAGE_TEXT = """() => {
 # A text that is nothing but one of these is a value printed as it is in Python or JSON.
 LITERALS = {"None", "True", "False", "null", "undefined", "NaN", "[]", "{}"}
 # Chart.js follows a resize on the next animation frames; measure after it has.
-SETTLED = (
-    """() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))"""
-)
 AXE_RUN = """async () => {
   const result = await axe.run(document, {resultTypes: ['violations']});
   return result.violations
@@ -189,14 +185,7 @@ def errors_of(username: str) -> list[tuple[str, int]]:
 def problems_with(page: Page) -> list[str]:
     found = []
     width = page.viewport_size["width"] if page.viewport_size else 0
-    page.evaluate(SETTLED)
-    if page.evaluate("document.documentElement.scrollWidth") > width:
-        # A chart may still be shrinking to the new width: give it a moment.
-        with contextlib.suppress(PlaywrightTimeoutError):
-            page.wait_for_function(
-                "(width) => document.documentElement.scrollWidth <= width", arg=width, timeout=2_000
-            )
-    scroll = page.evaluate("document.documentElement.scrollWidth")
+    scroll = settled_scroll_width(page, width)
     if scroll > width:
         wide = page.evaluate(
             """(width) => Array.from(document.querySelectorAll('body *'))

@@ -14,6 +14,8 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
+from tests.e2e.layout import settled_scroll_width
+
 pytestmark = pytest.mark.django_db(transaction=True)
 WIDTHS = (1366, 390)
 SCREENS = os.environ.get("WEDGE_SCREENS_DIR", "")
@@ -22,8 +24,7 @@ SCREENS = os.environ.get("WEDGE_SCREENS_DIR", "")
 def fits(page: Page, name: str) -> None:
     for width in WIDTHS:
         page.set_viewport_size({"width": width, "height": 900})
-        page.evaluate("() => new Promise((done) => requestAnimationFrame(done))")
-        scroll = page.evaluate("document.documentElement.scrollWidth")
+        scroll = settled_scroll_width(page, width)
         assert scroll <= width, f"{name}: {scroll} px wide at {width} px"
         if SCREENS:
             page.screenshot(path=str(Path(SCREENS) / f"{name}-{width}.png"), full_page=True)

@@ -146,3 +146,16 @@ def test_a_token_post_to_an_unknown_api_url_is_the_json_404(demo):
         assert response.status_code == 404
         assert response["Content-Type"] == "application/json"
         assert response.json()["errors"][0]["code"] == "not_found"
+
+
+@pytest.mark.parametrize("text", ["\u00b2", "#\u2460", "\u0661\u0662", "9" * 40])
+def test_a_search_for_a_digit_that_is_no_number_is_a_search(demo, submit, text):
+    """``"²".isdigit()`` is true and ``int("²")`` fails: this was a 500 (schemathesis)."""
+    from org.tokens import api_token_for
+
+    submit("alice")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_for(user=demo['dave'])}")
+    response = client.get("/api/v1/proposals/", {"q": text})
+    assert response.status_code == 200
+    assert response.json()["results"] == []
