@@ -313,6 +313,17 @@ class RolloutWedge(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
             self.__dict__["_plan"] = plan
         return plan
 
+    def with_plan_of(self, earlier: RolloutWedge) -> RolloutWedge:
+        """This wedge, its stages taken from ``earlier``, the same wedge read before.
+
+        Stages are frozen, so a wedge read again under its lock needs no
+        second read of them (the beat tick locks the wedges it read to move).
+        """
+        if earlier.pk != self.pk:
+            raise ValueError(f"wedge {earlier.pk} is not wedge {self.pk}")
+        self.__dict__["_plan"] = earlier._stage_views()
+        return self
+
     @property
     def thresholds(self) -> Thresholds:
         """The thresholds of the policy version this wedge runs under.

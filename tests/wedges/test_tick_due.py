@@ -211,6 +211,24 @@ def test_wedges_read_but_left_alone_cost_three_queries(started, report):
     assert {wedge(p).due_at for p in proposals} == {T0 + 3 * HOUR}
 
 
+def test_a_wedge_the_tick_moves_has_its_stages_read_once(started, report):
+    proposals = [started() for _ in range(2)]
+    for proposal in proposals:
+        report(proposal, HEALTHY, T0 + timedelta(minutes=59))
+    with CaptureQueriesContext(connection) as queries, at(T0 + HOUR):
+        report_ = wedges_tick()
+    assert report_.actions == {"advance": 2}
+    # With the batch that found them due; not again under each wedge's lock.
+    stage_reads = [q for q in queries if 'FROM "wedges_wedgestage"' in q["sql"]]
+    assert len(stage_reads) == 1
+
+
+def test_a_plan_is_taken_only_from_the_same_wedge(started):
+    first, second = (wedge(started()) for _ in range(2))
+    with pytest.raises(ValueError, match="is not wedge"):
+        first.with_plan_of(second)
+
+
 def _durations(hours):
     from tests.documents import PROPOSAL
 

@@ -765,7 +765,7 @@ def _tick_one(wedge: RolloutWedge, now: datetime, waiting: list[_Due]) -> Action
     decision = movable(decide(wedge, now), wedge, now)
     if decision.action != Action.NONE or _unannounced_approval(wedge, decision):
         with transaction.atomic():
-            locked = _locked(wedge.proposal_id)
+            locked = _locked(wedge.proposal_id).with_plan_of(wedge)
             decision = movable(decide(locked, now), locked, now)
             if _apply(locked, decision, now=now, actor=None):
                 return decision.action
