@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from config.api.errors import api_not_found
+from config.api.errors import api_not_found, bad_request
 from org import views as org_views
 from wedges import views as wedge_views
 
@@ -40,3 +40,6 @@ urlpatterns = [
     path("freezes/", include("freezes.urls")),
     path("admin/", admin.site.urls),
 ]
+
+# Refused before any view (a bad Host header): JSON under /api/, the page elsewhere.
+handler400 = bad_request

@@ -11,10 +11,11 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import DisallowedHost, RequestDataTooBig
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import RequestDataTooBig
 from django.db import InterfaceError, OperationalError
-from django.http import Http404, HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.renderers import JSONRenderer
@@ -87,6 +88,19 @@ def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonRespon
         {"errors": [error(None, "not_found", f"No API endpoint at {request.path}.")]},
         status=404,
     )
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """``handler400``: a request Django refuses before any view runs (a Host header that is
+    missing or not allowed, too many fields): the API's error shape under /api/, the
+    plain page elsewhere. The refused value is not echoed."""
+    if not request.path.startswith("/api/"):
+        return defaults.bad_request(request, exception)
+    if isinstance(exception, DisallowedHost):
+        message = "The Host header is missing or names a host this server does not answer to."
+    else:
+        message = "The request was refused before it reached the API."
+    return JsonResponse({"errors": [error(None, "bad_request", message)]}, status=400)
 
 
 def _from_refusal(refusal: ServiceError) -> exceptions.APIException:

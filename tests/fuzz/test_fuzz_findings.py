@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import pytest
+from django.test import Client
 from rest_framework.test import APIClient
 
 pytestmark = pytest.mark.django_db
@@ -159,3 +160,25 @@ def test_a_search_for_a_digit_that_is_no_number_is_a_search(demo, submit, text):
     response = client.get("/api/v1/proposals/", {"q": text})
     assert response.status_code == 200
     assert response.json()["results"] == []
+
+
+@pytest.mark.parametrize("host", ["", "evil.example"])
+def test_an_api_call_with_a_bad_host_header_gets_the_error_shape(demo, host):
+    """Django refuses the Host before any view: JSON under /api/ (schemathesis sent ``Host:``)."""
+    from org.tokens import api_token_for
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_for(user=demo['dave'])}")
+    for response in (
+        client.get("/api/v1/proposals/", HTTP_HOST=host),
+        client.post(
+            "/api/v1/gates/flagger/rollback/", {"name": "x"}, format="json", HTTP_HOST=host
+        ),
+    ):
+        assert response.status_code == 400
+        assert response["Content-Type"] == "application/json"
+        assert response.json()["errors"][0]["code"] == "bad_request"
+        assert host == "" or host not in response.content.decode()
+    page = Client().get("/accounts/login/", HTTP_HOST=host)
+    assert page.status_code == 400
+    assert page["Content-Type"].startswith("text/html")
