@@ -13,11 +13,9 @@ from django.db.models import Case, F, IntegerField, QuerySet, Value, When
 
 from audit.codes import EventCode
 from audit.models import AuditEvent
-from config import permissions
 from gates.answers import WedgeFacts
 from gates.calls import CanaryCall
 from gates.models import CanaryBinding, Health
-from org import scopes
 from wedges import selectors as wedge_selectors
 from wedges.hooks import AdvanceHold
 from wedges.models import ChangeProposal, RolloutWedge, State
@@ -32,19 +30,10 @@ HOLD_RULE = "canaries_unhealthy"
 def gateable_proposals(request: Any) -> QuerySet[ChangeProposal]:
     """The proposals the request's token may ask this gate about, or report on.
 
-    As for ``desired-state/`` and ``metrics/``: where the permission table
-    (``config.permissions``) lets a fleet agent call the endpoint, a fleet
-    agent's token holding the endpoint's scope reaches every proposal of its
-    subsystems; any other caller the proposals its owner may read. Always
-    within the token's subsystems.
+    As for ``desired-state/`` and ``metrics/`` (``wedges.selectors.reachable``).
     """
     proposals = ChangeProposal.objects.select_related("rollout_wedge", "subsystem__section")
-    match = getattr(request, "resolver_match", None)
-    endpoint = permissions.api_endpoint(request.method or "", match.view_name if match else None)
-    fleet_scope = endpoint.scope if endpoint is not None and endpoint.fleet else None
-    if fleet_scope is None or not scopes.acts_for_fleet(request, fleet_scope):
-        proposals = wedge_selectors.readable_proposals(request.user, proposals)
-    return scopes.within_token_subsystems(request, proposals)
+    return wedge_selectors.reachable(request, proposals)
 
 
 def proposal_for(proposals: QuerySet[ChangeProposal], call: CanaryCall) -> ChangeProposal | None:

@@ -31,6 +31,7 @@ from freezes.services import freeze_declare
 from governance.report import Quarter
 from governance.services import incident_record
 from org.models import User
+from waivers.demo import HOTFIX
 from waivers.services import waiver_approve, waiver_request
 from wedges.demo import healthy_metrics
 from wedges.models import ChangeProposal, State, ToldVia
@@ -91,21 +92,8 @@ def _waived_body(title: str, key: str) -> dict[str, Any]:
         "change_type": "security_patch",
         "subsystem": "connector-runtime",
         "external_reference": f"{HISTORY_REFERENCE}{key}",
-        "rollout_wedge": {
-            "wedge_stages": [
-                {
-                    "stage_id": "everywhere",
-                    "target_percentage": 100,
-                    "duration_hours": 1,
-                    "success_criteria": ["error_rate < 0.01"],
-                    "rollback_trigger": "error_rate > 0.05",
-                }
-            ],
-            "initial_percentage": 100,
-            "increment_policy": "manual",
-            "max_blast_radius": 100,
-            "observation_window_hours": 1.0,
-        },
+        # The demo hotfix's wedge (waivers.demo): the same shape, for the same reason.
+        "rollout_wedge": copy.deepcopy(HOTFIX["rollout_wedge"]),
     }
 
 

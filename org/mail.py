@@ -61,7 +61,7 @@ def render_email(template: str, context: dict[str, object]) -> tuple[str, str]:
 def send_after_commit(subject: str, body: str, addresses: list[str]) -> None:
     """Send once the current transaction commits, on the background thread."""
     if addresses:
-        transaction.on_commit(lambda: _background().submit(_send, subject, body, addresses))
+        compose_after_commit(lambda: (subject, body, addresses))
 
 
 def compose_after_commit(compose: Callable[[], tuple[str, str, list[str]] | None]) -> None:

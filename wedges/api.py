@@ -188,18 +188,15 @@ class ProposalViewSet(
 
     # --- The rollout: operator actions, metrics and the desired state ---------------
 
-    def _proposal(self, request: Request, pk: str, *, fleet: Scope | None = None) -> ChangeProposal:
-        """The proposal if the caller may read it (404 otherwise, as in ``retrieve``).
+    def _proposal(self, request: Request, pk: str) -> ChangeProposal:
+        """The proposal if the caller may act on it (404 otherwise, as in ``retrieve``).
 
         Acting is not reading, but whoever may act on a proposal may read it; one
         the caller may not read is answered as if it did not exist, whatever
-        the call. ``fleet``: a fleet agent's token with that scope reads every
-        proposal of its subsystems (``org.scopes.acts_for_fleet``).
+        the call.
         """
-        readable = selectors.operable_proposals()
-        if fleet is None or not scopes.acts_for_fleet(request, fleet):
-            readable = selectors.readable_proposals(request.user, readable)
-        return get_object_or_404(scopes.within_token_subsystems(request, readable), pk=pk)
+        reach = selectors.reachable(request, selectors.operable_proposals())
+        return get_object_or_404(reach, pk=pk)
 
     def _operate(self, request: Request, pk: str, service: Any) -> Response:
         proposal = self._proposal(request, pk)
@@ -277,10 +274,7 @@ class ProposalViewSet(
         # caller may read (404 otherwise, as in ``retrieve``) and checked there
         # (403); RolloutRefused (409) maps in config.api.errors.
         values = validate_metrics(request.data)
-        reachable = RolloutWedge.objects.all()
-        if not scopes.acts_for_fleet(request, Scope.METRICS_WRITE):
-            reachable = selectors.readable_proposals(request.user, reachable, via="proposal__")
-        reachable = scopes.within_token_subsystems(request, reachable, via="proposal__")
+        reach = selectors.reachable(request, RolloutWedge.objects.all(), via="proposal__")
 
         def admit(proposal: ChangeProposal) -> None:
             if not scopes.may_report_metrics(request, proposal):
@@ -293,7 +287,7 @@ class ProposalViewSet(
                 proposal_id=_proposal_id(pk),
                 metrics=values,
                 actor=acting_user(request),
-                among=reachable,
+                among=reach,
                 admit=admit,
             )
         except RolloutWedge.DoesNotExist:
@@ -323,11 +317,8 @@ class ProposalViewSet(
     )
     @action(detail=True, methods=["get"], url_path="desired-state")
     def desired_state(self, request: Request, pk: str) -> Response:
-        readable = selectors.desired_states()
-        if not scopes.acts_for_fleet(request, Scope.DESIRED_STATE_READ):
-            readable = selectors.readable_proposals(request.user, readable, via="proposal__")
-        readable = scopes.within_token_subsystems(request, readable, via="proposal__")
-        wedge = get_object_or_404(readable, proposal_id=pk)
+        reach = selectors.reachable(request, selectors.desired_states(), via="proposal__")
+        wedge = get_object_or_404(reach, proposal_id=pk)
         if getattr(wedge, "rollback_untold", False):  # selectors.desired_states
             # The first read after a rollback tells its deployer (INV-RWG-ROLLBACK).
             timing.rollback_told(wedge_id=wedge.pk, via=ToldVia.DESIRED_STATE, now=timezone.now())

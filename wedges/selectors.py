@@ -23,8 +23,9 @@ from django.db.models import (
 
 from audit.models import AuditEvent
 from audit.selectors import visible_events
+from config import permissions
 from config.ids import object_id
-from org import access
+from org import access, scopes
 from org.access import AnyUser, Reach
 from wedges import hooks
 from wedges.models import (
@@ -113,6 +114,23 @@ def readable_proposals(
     if reach is Reach.NONE:
         return queryset.none()
     return queryset.filter(**{f"{via}author_id": user.pk})
+
+
+def reachable(request: Any, queryset: QuerySet[Any], *, via: str = "") -> QuerySet[Any]:
+    """The rows of ``queryset`` an API call may act on (its proposal reached by ``via``).
+
+    What the caller's owner may read (``readable_proposals``); where the
+    permission table (``config.permissions``) lets a fleet agent make this
+    call, a fleet agent's token holding the call's scope reaches every
+    proposal of its subsystems instead (``org.scopes.acts_for_fleet``).
+    Always within the token's subsystems.
+    """
+    match = getattr(request, "resolver_match", None)
+    endpoint = permissions.api_endpoint(request.method or "", match.view_name if match else None)
+    fleet_scope = endpoint.scope if endpoint is not None and endpoint.fleet else None
+    if fleet_scope is None or not scopes.acts_for_fleet(request, fleet_scope):
+        queryset = readable_proposals(request.user, queryset, via=via)
+    return scopes.within_token_subsystems(request, queryset, via=via)
 
 
 def visible_proposals(user: AnyUser) -> QuerySet[ChangeProposal]:
