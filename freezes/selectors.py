@@ -75,13 +75,16 @@ def _message(freeze: ChangeFreeze, now: datetime) -> str:
     return f"Frozen until {humane.clock(freeze.until, now)}: {freeze.reason}"
 
 
+def _waived(proposal: ChangeProposal, now: datetime) -> bool:
+    """Whether an active waiver covers ``proposal``: a freeze then lets it through."""
+    waiver = covering_waiver(proposal)
+    return waiver is not None and waiver.is_active_at(now)
+
+
 def hold_on(proposal: ChangeProposal, now: datetime) -> FreezeHold | None:
     """The freeze that stops ``proposal`` now, unless an active waiver covers it."""
     freeze = freeze_holding(proposal.subsystem_id, now)
-    if freeze is None:
-        return None
-    waiver = covering_waiver(proposal)
-    if waiver is not None and waiver.is_active_at(now):
+    if freeze is None or _waived(proposal, now):
         return None
     return FreezeHold(freeze, _message(freeze, now))
 
@@ -95,8 +98,7 @@ def start_check(proposal: ChangeProposal, now: datetime) -> dict[str, int] | Non
     freeze = freeze_holding(proposal.subsystem_id, now)
     if freeze is None:
         return None
-    waiver = covering_waiver(proposal)
-    if waiver is not None and waiver.is_active_at(now):
+    if _waived(proposal, now):
         return {"freeze": freeze.pk}
     raise RolloutRefused(
         errors.FROZEN,
@@ -118,8 +120,7 @@ def advance_check(wedge: RolloutWedge, now: datetime) -> AdvanceHold | None:
     proposal = ChangeProposal.objects.select_related("waiver_coverage__waiver").get(
         pk=wedge.proposal_id
     )
-    waiver = covering_waiver(proposal)
-    if waiver is not None and waiver.is_active_at(now):
+    if _waived(proposal, now):
         return None
     return AdvanceHold(errors.FROZEN, _message(freeze, now))
 
