@@ -52,7 +52,28 @@ def publish_on_commit(task: str, ids: Sequence[str]) -> None:
     """
     ids = list(ids)
     if ids:
-        transaction.on_commit(lambda: _background().submit(publish, task, ids))
+        transaction.on_commit(lambda: hand_over(task, ids), robust=True)
+
+
+# How long the committing thread waits for a publish it handed over: a healthy
+# broker takes about a millisecond; a dead one is left to the background thread.
+HAND_OVER_SECONDS = 0.05
+
+
+def hand_over(task: str, ids: list[str]) -> None:
+    """Publish on the background thread and wait for it, at most ``HAND_OVER_SECONDS``.
+
+    The wait is the point: a thread that went on with its own work (the rest
+    of the request, an email to compose) would hold the GIL, and the
+    publisher, which gives it up at every socket call, would wait up to
+    Python's switch interval (5 ms) each time it wants it back. The
+    notification of a rollback is on the clock; the request's tail is not.
+    """
+    published = _background().submit(publish, task, ids)
+    try:
+        published.result(timeout=HAND_OVER_SECONDS)
+    except TimeoutError:
+        log.info("broker slow: %s for %d rows goes on in the background", task, len(ids))
 
 
 def _background() -> ThreadPoolExecutor:
