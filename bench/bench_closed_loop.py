@@ -402,6 +402,7 @@ def run() -> list[Row]:
                 "agent_port": agent_port,
                 "token": api_token_for(user=User.objects.get(username="alice")),
             }
+            stack.start_mail()
             stack.start_web()
             stack.start_worker()
             stack.start_beat()

@@ -163,6 +163,7 @@ def bench_rollbacks(ctx: Context, stack: Stack) -> None:
     from audit.models import AuditEvent
 
     targets = seed_polled(ctx, WARMUP_ROLLBACKS + ROLLBACKS)
+    stack.start_mail()
     stack.start_worker()
     stack.start_beat()
     stack.wait_for_worker()

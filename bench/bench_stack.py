@@ -132,6 +132,11 @@ def bench_rollbacks(ctx: Context, receiver: Any) -> tuple[float, float]:
         totals.append(arrival.at - sent)
         requests.append(answered - sent)
     client.close()
+    rollbacks = len(ctx.rollback_ids)
+    deadline = time.monotonic() + NOTIFY_TIMEOUT
+    while ctx.stack.mail_accepted() < rollbacks and time.monotonic() < deadline:
+        time.sleep(0.05)
+    emails = ctx.stack.mail_accepted()
     p50, p99 = percentile(totals, 0.50), percentile(totals, 0.99)
     how = (
         f"{len(totals)} rollbacks, one at a time, {ACTIVE:,} other wedges ACTIVE; clock starts "
@@ -176,8 +181,16 @@ def bench_rollbacks(ctx: Context, receiver: Any) -> tuple[float, float]:
             f"no delivery within {NOTIFY_TIMEOUT:.0f} s / same delivery or event twice / "
             "HMAC check failed at the receiver",
         ),
+        Row(
+            section,
+            "rollback emails accepted",
+            f"{emails} of {rollbacks}",
+            "by the loopback mail server (bench.mailbox): each rollback's email to its author "
+            "and operators, sent from the web process after the commit",
+        ),
     ]
     check(not lost, f"notifications lost for proposals {lost[:10]}")
+    check(emails == rollbacks, f"{emails} rollback emails for {rollbacks} rollbacks")
     return p50, p99
 
 
@@ -664,6 +677,7 @@ def run(*, only_ingest: bool = False) -> list[Row]:
             events=["RWG-003"],
         )
         try:
+            stack.start_mail()
             stack.start_web()
             stack.start_worker()
             stack.start_beat()

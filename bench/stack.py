@@ -41,6 +41,8 @@ BENCH_ENVIRONMENT = (
     "WEDGE_WEBHOOK_ALLOW_PRIVATE",
     "WEDGE_WEBHOOK_ALLOW_HTTP",
     "LOG_LEVEL",
+    "EMAIL_HOST",
+    "EMAIL_PORT",
 )
 
 
@@ -77,6 +79,9 @@ def configure_environment() -> dict[str, str]:
         "WEDGE_WEBHOOK_ALLOW_PRIVATE": "1",  # the receiver is on loopback, plain http
         "WEDGE_WEBHOOK_ALLOW_HTTP": "1",
         "LOG_LEVEL": "WARNING",
+        # bench.mailbox, once a benchmark starts it (Stack.start_mail).
+        "EMAIL_HOST": "127.0.0.1",
+        "EMAIL_PORT": str(free_port()),
     }
     assert set(values) == set(BENCH_ENVIRONMENT)
     os.environ.update(values)
@@ -134,6 +139,15 @@ class Stack:
             # which then stops the children in order.
             start_new_session=True,
         )
+
+    def start_mail(self) -> None:
+        """The loopback mail server the stack's emails go to (``bench.mailbox``)."""
+        self._spawn("mail", [sys.executable, "-m", "bench.mailbox", os.environ["EMAIL_PORT"]])
+
+    def mail_accepted(self) -> int:
+        """Messages the mail server has accepted so far."""
+        log = (VAR_DIR / "mail.log").read_text(errors="replace")
+        return sum(line.startswith("accepted ") for line in log.splitlines())
 
     def start_web(self) -> None:
         self._spawn(
@@ -249,6 +263,6 @@ class Stack:
         self.logs.pop(name).close()
 
     def stop_all(self) -> None:
-        # Beat first (no new work), then the web, then the worker.
-        for name in ("beat", "gunicorn", "worker"):
+        # Beat first (no new work), then the web, then the worker, then their mail server.
+        for name in ("beat", "gunicorn", "worker", "mail"):
             self.stop(name)
