@@ -20,11 +20,9 @@ export ALLOWED_HOSTS="${ALLOWED_HOSTS:-localhost,127.0.0.1}"
 export SECURE_SSL_REDIRECT=0 SESSION_COOKIE_SECURE=0 CSRF_COOKIE_SECURE=0 SECURE_HSTS_SECONDS=0
 # Webhook receivers may be on this machine or its network, over plain http.
 export WEDGE_WEBHOOK_ALLOW_PRIVATE="${WEDGE_WEBHOOK_ALLOW_PRIVATE:-1}" WEDGE_WEBHOOK_ALLOW_HTTP="${WEDGE_WEBHOOK_ALLOW_HTTP:-1}"
-# Notifications link to the pages of this local instance.
+# Notifications and emails link to the pages of this local instance.
 export WEDGE_SITE_URL="${WEDGE_SITE_URL:-http://127.0.0.1:$PORT}"
 export EMAIL_BACKEND="${EMAIL_BACKEND:-django.core.mail.backends.console.EmailBackend}"
-# Links in emails point here.
-export WEDGE_SITE_URL="${WEDGE_SITE_URL:-http://127.0.0.1:$PORT}"
 export PYTHONUNBUFFERED=1
 
 .venv/bin/python manage.py migrate --no-input -v 0
