@@ -52,7 +52,7 @@ def publish_on_commit(task: str, ids: Sequence[str]) -> None:
     """
     ids = list(ids)
     if ids:
-        transaction.on_commit(lambda: hand_over(task, ids), robust=True)
+        transaction.on_commit(lambda: _hand_over(task, ids), robust=True)
 
 
 # How long the committing thread waits for a publish it handed over: a healthy
@@ -60,7 +60,7 @@ def publish_on_commit(task: str, ids: Sequence[str]) -> None:
 HAND_OVER_SECONDS = 0.05
 
 
-def hand_over(task: str, ids: list[str]) -> None:
+def _hand_over(task: str, ids: list[str]) -> None:
     """Publish on the background thread and wait for it, at most ``HAND_OVER_SECONDS``.
 
     The wait is the point: a thread that went on with its own work (the rest
