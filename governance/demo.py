@@ -33,8 +33,8 @@ from governance.services import incident_record
 from org.models import User
 from waivers.demo import HOTFIX
 from waivers.services import waiver_approve, waiver_request
-from wedges.demo import healthy_metrics
-from wedges.models import ChangeProposal, State, ToldVia
+from wedges.demo import deployer_reads_rollback, healthy_metrics
+from wedges.models import ChangeProposal, State
 from wedges.services import (
     proposal_submit,
     wedge_approve_advance,
@@ -42,7 +42,6 @@ from wedges.services import (
     wedge_rollback,
     wedge_start,
 )
-from wedges.services.timing import rollback_told
 from wedges.submission import check_submission
 
 HISTORY_REFERENCE: Final = "history:"
@@ -263,12 +262,8 @@ def _drive(
                 actor=users["dave"],
                 reason="Error rate never came down; reverting to investigate.",
             )
-    if wedge.wedge_state != State.COMPLETE:
-        # Rolled back (by the policy, or by the operator after the pause): the
-        # deployer's next read of the desired state, seconds later, is when it
-        # learnt of it (the rollback SLO as measured).
-        told = moment + timedelta(seconds=rng.uniform(2.0, 15.0))
-        rollback_told(wedge_id=wedge.pk, via=ToldVia.DESIRED_STATE, now=told)
+    if wedge.wedge_state != State.COMPLETE:  # rolled back, by the policy or the operator
+        deployer_reads_rollback(wedge.pk, moment, rng)
     return moment
 
 

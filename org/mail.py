@@ -14,21 +14,19 @@ a mail client has no page to be relative to.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
 
+from config.threads import background
 from org.models import User
 
 log = logging.getLogger(__name__)
 
-_pool: ThreadPoolExecutor | None = None
-_pool_lock = threading.Lock()
+_THREAD = "wedge-mail"
 
 
 def absolute_url(path: str) -> str:
@@ -75,22 +73,14 @@ def compose_after_commit(compose: Callable[[], tuple[str, str, list[str]] | None
     def hand_over() -> None:
         message = compose()
         if message is not None and message[2]:
-            _background().submit(_send, *message)
+            background(_THREAD).submit(_send, *message)
 
     transaction.on_commit(hand_over, robust=True)
 
 
 def drain(timeout: float = 30.0) -> None:
     """Wait until every email handed over so far has been sent (or failed)."""
-    _background().submit(lambda: None).result(timeout)
-
-
-def _background() -> ThreadPoolExecutor:
-    global _pool
-    with _pool_lock:
-        if _pool is None:  # created lazily: after gunicorn or Celery fork
-            _pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wedge-mail")
-        return _pool
+    background(_THREAD).submit(lambda: None).result(timeout)
 
 
 def _send(subject: str, body: str, addresses: list[str]) -> None:

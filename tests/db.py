@@ -1,4 +1,5 @@
-"""The database owner's connection, for the few tests that change the schema.
+"""Database helpers for tests: the statements a test captured, and the owner's
+connection for the few tests that change the schema.
 
 Tests connect as the application role, which owns no table and may create
 none (see ``audit.roles``); a test that adds a column or a table does it as
@@ -27,3 +28,8 @@ def owner_connection() -> Iterator[Any]:
         yield owner
     finally:
         owner.close()
+
+
+def statements(queries: Any) -> list[str]:
+    """The SQL of a ``CaptureQueriesContext``, without the savepoints atomic blocks add."""
+    return [q["sql"] for q in queries if "SAVEPOINT" not in q["sql"]]

@@ -7,15 +7,14 @@ the service layer never reaches back into its own tasks.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Final
 
 from django.db import transaction
 
 from config.celery import app
+from config.threads import background
 
 log = logging.getLogger(__name__)
 
@@ -23,8 +22,7 @@ FAN_OUT: Final = "webhooks.tasks.fan_out"
 DELIVER: Final = "webhooks.tasks.deliver"
 REDRIVE: Final = "webhooks.tasks.redrive"
 
-_publisher: ThreadPoolExecutor | None = None
-_publisher_lock = threading.Lock()
+_THREAD = "wedge-outbox"
 
 
 def publish(task: str, ids: Sequence[str], *, eta: datetime | None = None) -> int:
@@ -69,16 +67,8 @@ def _hand_over(task: str, ids: list[str]) -> None:
     Python's switch interval (5 ms) each time it wants it back. The
     notification of a rollback is on the clock; the request's tail is not.
     """
-    published = _background().submit(publish, task, ids)
+    published = background(_THREAD).submit(publish, task, ids)
     try:
         published.result(timeout=HAND_OVER_SECONDS)
     except TimeoutError:
         log.info("broker slow: %s for %d rows goes on in the background", task, len(ids))
-
-
-def _background() -> ThreadPoolExecutor:
-    global _publisher
-    with _publisher_lock:
-        if _publisher is None:  # created lazily: after gunicorn or Celery fork
-            _publisher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wedge-outbox")
-        return _publisher

@@ -359,12 +359,9 @@ def snapshot_outcome_body(
     snapshot (``bench/ingest-profile.md``); the serializer stays the schema's
     declaration, and a test holds the two to the same output.
     """
-    if decision is None:
-        return {**desired_state_body(wedge), "acted": acted, "decision": None}
-    return {
-        **desired_state_body(wedge),
-        "acted": acted,
-        "decision": {
+    body = {**desired_state_body(wedge), "acted": acted, "decision": None}
+    if decision is not None:
+        body["decision"] = {
             "action": decision.action.value,
             "rule": decision.rule,
             "reason": decision.reason,
@@ -376,8 +373,8 @@ def snapshot_outcome_body(
                 {"expression": c.expression, "met": c.met, "values": c.values_dict()}
                 for c in decision.criteria
             ],
-        },
-    }
+        }
+    return body
 
 
 def desired_state_etag(body: dict[str, Any]) -> str:

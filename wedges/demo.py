@@ -223,9 +223,22 @@ def _drive(
         wedge_rollback(proposal_id=proposal.pk, actor=users["dave"], reason="Demo", now=now)
         moment = now
     if plan == "breach":
-        # The deployer learnt of the rollback on its next read of the desired state.
-        told = min(moment + timedelta(seconds=rng.uniform(2.0, 15.0)), now)
-        rollback_told(wedge_id=proposal.rollout_wedge.pk, via=ToldVia.DESIRED_STATE, now=told)
+        deployer_reads_rollback(proposal.rollout_wedge.pk, moment, rng, not_after=now)
+
+
+def deployer_reads_rollback(
+    wedge_id: int,
+    rolled_back_at: datetime,
+    rng: random.Random,
+    *,
+    not_after: datetime | None = None,
+) -> None:
+    """The demo deployer learns of a rollback on its next read of the desired state,
+    2 to 15 s after it (the rollback SLO as measured), and not after ``not_after``."""
+    told = rolled_back_at + timedelta(seconds=rng.uniform(2.0, 15.0))
+    if not_after is not None:
+        told = min(told, not_after)
+    rollback_told(wedge_id=wedge_id, via=ToldVia.DESIRED_STATE, now=told)
 
 
 @transaction.atomic

@@ -6,6 +6,7 @@ import pytest
 import time_machine
 
 from audit.models import AuditEvent
+from tests.db import statements
 from wedges.models import RolloutWedge, WedgeStage
 from wedges.services import rollout, wedges_tick
 
@@ -557,10 +558,6 @@ def test_desired_state_reads_the_open_stage_id_with_the_wedge(dave, proposal):
     assert seen == ["initial", "canary", "half", "full"]
 
 
-def _statements(queries):
-    return [q["sql"] for q in queries if "SAVEPOINT" not in q["sql"]]
-
-
 def test_a_pushed_snapshot_reads_the_database_once_before_it_writes(
     dave, proposal, django_capture_on_commit_callbacks
 ):
@@ -574,9 +571,9 @@ def test_a_pushed_snapshot_reads_the_database_once_before_it_writes(
         assert report(dave, proposal, HEALTHY, T0 + timedelta(minutes=2)).status_code == 200
     # The token (with its owner), the owner's permissions, then the wedge under
     # its lock within what dave may read, the snapshot row, the wedge's update.
-    statements = _statements(queries)
-    assert len(statements) == 5, statements
-    assert "FOR UPDATE" in statements[2]
+    sql = statements(queries)
+    assert len(sql) == 5, sql
+    assert "FOR UPDATE" in sql[2]
 
 
 def test_a_refused_reporter_writes_nothing_and_a_bad_body_is_refused_first(

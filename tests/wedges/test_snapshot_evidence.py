@@ -8,6 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from audit.models import AuditEvent
+from tests.db import statements
 from wedges.models import MetricSnapshot, RolloutWedge
 from wedges.services import (
     wedge_hold,
@@ -122,15 +123,11 @@ def test_a_snapshot_costs_no_more_queries_with_evidence(running, demo):
     # Lock (with the latest snapshot joined), stages, insert, update: the evidence
     # so far comes with the lock's join. The stages are read because no
     # transaction here commits (see the next test).
-    statements = [q["sql"] for q in queries if "SAVEPOINT" not in q["sql"]]
-    assert len(statements) == 4, statements
+    sql = statements(queries)
+    assert len(sql) == 4, sql
 
 
-def _statements(queries):
-    return [q["sql"] for q in queries if "SAVEPOINT" not in q["sql"]]
-
-
-def test_once_a_plan_was_read_and_committed_a_snapshot_is_three_statements(
+def test_once_a_plan_was_read_and_committed_a_snapshot_is_threestatements(
     running, demo, django_capture_on_commit_callbacks
 ):
     report = {"exposure_percentage": 5}
@@ -143,8 +140,8 @@ def test_once_a_plan_was_read_and_committed_a_snapshot_is_three_statements(
             proposal_id=running.pk, metrics=report, actor=demo["alice"], now=T0 + 2 * SECOND
         )
     # Lock, insert, update: the plan is the one this process kept.
-    assert len(_statements(queries)) == 3, _statements(queries)
-    assert not any("wedges_wedgestage" in sql for sql in _statements(queries))
+    assert len(statements(queries)) == 3, statements(queries)
+    assert not any("wedges_wedgestage" in sql for sql in statements(queries))
     assert [stage.stage_id for stage in outcome.wedge.policy_view().stages] == [
         stage.stage_id for stage in running.rollout_wedge.stages.order_by("position")
     ]
