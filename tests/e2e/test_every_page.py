@@ -346,14 +346,31 @@ def test_rolling_back_is_red_and_asks_first(site: Site, browser: Browser):
     assert wedge_state(proposal) == State.ACTIVE
 
 
+def live_validation_settled(page: Page) -> None:
+    """Until the proposal form's live validation has answered the last change.
+
+    Its answer changes the page's height, and a button that moves between a
+    click's mousedown and mouseup loses the click: a test clicks once it has
+    landed. The form asks a set delay after the last keystroke (its
+    ``hx-trigger``); then no request, swap or settle is under way.
+    """
+    trigger = page.locator("#proposal-form").get_attribute("hx-trigger") or ""
+    delay = re.search(r"delay:(\d+)ms", trigger)
+    page.wait_for_timeout((int(delay.group(1)) if delay else 0) + 50)
+    page.wait_for_function(
+        "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')"
+    )
+
+
 def fill_some_of_the_form(page: Page, site: Site) -> None:
     page.goto(f"{site.url}/proposals/new/")
+    page.get_by_role("button", name="Add a stage").click()  # while nothing is being validated
     page.get_by_label("Title").fill("Faster handshakes")
     page.get_by_label("Subsystem").select_option("control-plane")
-    page.get_by_role("button", name="Add a stage").click()
     for row, (stage_id, target) in enumerate([("canary", "5"), ("half", "50"), ("all", "100")]):
         page.locator(f'input[name="stages-{row}-stage_id"]').fill(stage_id)
         page.locator(f'input[name="stages-{row}-target_percentage"]').fill(target)
+    live_validation_settled(page)
 
 
 def test_the_form_shows_errors_where_touched_then_all_with_a_summary(site: Site, browser: Browser):
@@ -374,6 +391,7 @@ def test_the_form_shows_errors_where_touched_then_all_with_a_summary(site: Site,
     expect(page.get_by_label("Change type")).not_to_have_attribute("aria-invalid", "true")
     expect(page.locator("[data-untouched]")).to_contain_text("for fields you have not filled in")
 
+    live_validation_settled(page)
     page.get_by_role("button", name="Submit proposal").click()
     summary = page.locator("#error-summary")
     expect(summary).to_be_visible()
@@ -416,6 +434,7 @@ def test_generate_stages_fills_round_targets_and_the_first_stage_s_checks(
     page.locator('textarea[name="stages-0-success_criteria"]').fill("error_rate < 0.01")
     page.locator('input[name="stages-0-rollback_trigger"]').fill("error_rate > 0.05")
     page.get_by_label("Number of stages").fill("3")
+    live_validation_settled(page)
     page.get_by_role("button", name="Generate stages from the increment policy").click()
     expect(page.locator('input[name="stages-1-target_percentage"]')).to_have_value("50")
     for row in range(3):
